@@ -1,0 +1,24 @@
+//! Tether's framework-free core: domain types, provider kinds, secrets and the storage ports.
+//!
+//! Nothing here knows about actix, sea-orm, Redis or oauth2; the other crates depend on these
+//! types and traits and the server wires concrete implementations together.
+
+pub mod api_key;
+pub mod audit;
+mod closed_enum;
+pub mod consent;
+pub mod error;
+pub mod ids;
+pub mod integration;
+pub mod ports;
+pub mod provider;
+pub mod provider_config;
+pub mod scope;
+pub mod scope_catalog;
+pub mod secret;
+pub mod token;
+
+pub use error::{ParseError, StorageError, StorageResult};
+pub use ids::{ApiKeyId, ConsentId, IntegrationId, ProviderConfigId, UserId};
+pub use provider::ProviderKind;
+pub use scope::{Scope, ScopeSet};

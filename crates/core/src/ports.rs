@@ -1,0 +1,187 @@
+//! The storage ports: what the use-cases need from persistence, implemented by
+//! `tether-storage` on SQLite and PostgreSQL. Every method is one round of work that either
+//! happens completely or not at all.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::api_key::{ApiKey, NewApiKey};
+use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
+use crate::consent::{Consent, NewConsent};
+use crate::error::StorageResult;
+use crate::ids::{ApiKeyId, AuditId, IntegrationId, UserId};
+use crate::integration::{Integration, NewIntegration};
+use crate::provider::ProviderKind;
+use crate::provider_config::{ProviderConfig, ProviderConfigInput};
+use crate::scope_catalog::ScopeCatalogEntry;
+use crate::secret::OpaqueSecret;
+use crate::token::{StoredTokens, TokenOwner, TokenSet};
+
+/// Create a new integration, or update an existing one (checked against its `version`).
+#[derive(Debug, Clone)]
+pub enum IntegrationWrite {
+    Create(NewIntegration),
+    Update(Integration),
+}
+
+/// Everything a successful connect writes, in one transaction: the integration, its tokens
+/// (replacing any stored ones) and the consent record.
+#[derive(Debug, Clone)]
+pub struct ConnectionWrite {
+    pub integration: IntegrationWrite,
+    pub tokens: TokenSet,
+    pub consent: NewConsent,
+}
+
+#[async_trait]
+pub trait IntegrationRepository: Send + Sync {
+    /// Fails with `Duplicate` when the user already has this upstream account at this provider.
+    async fn create(&self, new: NewIntegration) -> StorageResult<Integration>;
+    async fn get(&self, id: IntegrationId) -> StorageResult<Option<Integration>>;
+    /// The integration of this user for this upstream account, if any.
+    async fn find_by_account(
+        &self,
+        user_id: &UserId,
+        provider: ProviderKind,
+        provider_account_id: &str,
+    ) -> StorageResult<Option<Integration>>;
+    /// Every integration (of any user) for this upstream account.
+    async fn find_by_upstream_account(
+        &self,
+        provider: ProviderKind,
+        provider_account_id: &str,
+    ) -> StorageResult<Vec<Integration>>;
+    /// Oldest first.
+    async fn list_for_user(&self, user_id: &UserId) -> StorageResult<Vec<Integration>>;
+    /// Writes every mutable field when the stored version equals `integration.version`
+    /// (else `VersionConflict`); returns the row with its new version.
+    async fn update(&self, integration: &Integration) -> StorageResult<Integration>;
+    /// Usable integrations whose `next_refresh_at` is at or before `due_by`, soonest first.
+    async fn due_for_refresh(
+        &self,
+        due_by: DateTime<Utc>,
+        limit: u64,
+    ) -> StorageResult<Vec<Integration>>;
+    /// Batched `last_used_at` updates; does not bump `version` (it is not a state change).
+    async fn record_usage(&self, used: &[(IntegrationId, DateTime<Utc>)]) -> StorageResult<()>;
+    /// The connect step, in one transaction (see [`ConnectionWrite`]).
+    async fn save_connection(
+        &self,
+        write: ConnectionWrite,
+    ) -> StorageResult<(Integration, StoredTokens, Consent)>;
+    /// The local half of a disconnect, in one transaction: delete the tokens, set the status
+    /// to `revoked`, set `revoked_at` on the consents still in force.
+    async fn mark_revoked(
+        &self,
+        id: IntegrationId,
+        at: DateTime<Utc>,
+    ) -> StorageResult<Integration>;
+}
+
+#[async_trait]
+pub trait TokenRepository: Send + Sync {
+    async fn get(&self, owner: &TokenOwner) -> StorageResult<Option<StoredTokens>>;
+    /// With `expected_version: None` inserts (fails with `Duplicate` if a row exists); with
+    /// `Some(v)` updates only if the stored version is `v` (else `VersionConflict`).
+    async fn save(
+        &self,
+        owner: &TokenOwner,
+        tokens: &TokenSet,
+        expected_version: Option<i64>,
+    ) -> StorageResult<StoredTokens>;
+    /// Returns whether a row was deleted.
+    async fn delete(&self, owner: &TokenOwner) -> StorageResult<bool>;
+}
+
+#[async_trait]
+pub trait ConsentRepository: Send + Sync {
+    async fn record(&self, consent: NewConsent) -> StorageResult<Consent>;
+    /// Oldest first.
+    async fn list_for_integration(&self, id: IntegrationId) -> StorageResult<Vec<Consent>>;
+    /// Sets `revoked_at` on every consent of the integration still in force; returns how many.
+    async fn revoke_for_integration(
+        &self,
+        id: IntegrationId,
+        at: DateTime<Utc>,
+    ) -> StorageResult<u64>;
+}
+
+/// Append-only: there is deliberately no update or delete.
+#[async_trait]
+pub trait AuditRepository: Send + Sync {
+    async fn append(&self, event: &AuditEvent) -> StorageResult<AuditId>;
+    /// Many events in one transaction (for batched, asynchronous audit writers).
+    async fn append_batch(&self, events: &[AuditEvent]) -> StorageResult<()>;
+    /// Newest first.
+    async fn query(&self, query: &AuditQuery) -> StorageResult<Vec<AuditRecord>>;
+}
+
+/// Counts of a catalogue sync.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatalogSyncReport {
+    pub inserted: u64,
+    pub updated: u64,
+    pub removed: u64,
+}
+
+#[async_trait]
+pub trait ScopeCatalogRepository: Send + Sync {
+    /// Makes the stored catalogue of `provider` equal to `entries`.
+    async fn sync(
+        &self,
+        provider: ProviderKind,
+        entries: &[ScopeCatalogEntry],
+    ) -> StorageResult<CatalogSyncReport>;
+    /// Sorted by provider, then scope.
+    async fn list(&self, provider: Option<ProviderKind>) -> StorageResult<Vec<ScopeCatalogEntry>>;
+}
+
+/// A pending authorization taken from the store.
+#[derive(Debug)]
+pub struct TakenFlowState {
+    pub payload: OpaqueSecret,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Pending authorizations for the embedded mode (Redis holds them in production). Keys are
+/// opaque to storage (the state crate passes a hash of the state, never the state itself);
+/// payloads are encrypted at rest.
+#[async_trait]
+pub trait OAuthStateRepository: Send + Sync {
+    /// Fails with `Duplicate` if the key exists.
+    async fn put(
+        &self,
+        key: &str,
+        payload: &OpaqueSecret,
+        expires_at: DateTime<Utc>,
+    ) -> StorageResult<()>;
+    /// Removes and returns the entry, atomically: of concurrent takers exactly one gets it.
+    /// Expired entries are returned too (the caller reports "expired").
+    async fn take(&self, key: &str) -> StorageResult<Option<TakenFlowState>>;
+    /// Deletes entries that expired before `now`; returns how many.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> StorageResult<u64>;
+}
+
+#[async_trait]
+pub trait ProviderConfigRepository: Send + Sync {
+    async fn get(
+        &self,
+        provider: ProviderKind,
+        instance: &str,
+    ) -> StorageResult<Option<ProviderConfig>>;
+    async fn list(&self) -> StorageResult<Vec<ProviderConfig>>;
+    /// Creates or replaces; a `None` client secret keeps the stored one.
+    async fn upsert(&self, input: ProviderConfigInput) -> StorageResult<ProviderConfig>;
+    async fn delete(&self, provider: ProviderKind, instance: &str) -> StorageResult<bool>;
+}
+
+#[async_trait]
+pub trait ApiKeyRepository: Send + Sync {
+    async fn create(&self, new: NewApiKey) -> StorageResult<ApiKey>;
+    /// Only keys that are not revoked.
+    async fn find_active_by_hash(&self, key_hash: &str) -> StorageResult<Option<ApiKey>>;
+    async fn list(&self) -> StorageResult<Vec<ApiKey>>;
+    /// Returns whether an active key was revoked.
+    async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> StorageResult<bool>;
+    async fn touch(&self, id: ApiKeyId, at: DateTime<Utc>) -> StorageResult<()>;
+}

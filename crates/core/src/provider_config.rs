@@ -1,0 +1,44 @@
+//! Provider client credentials and endpoint overrides entered at run time.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::ProviderConfigId;
+use crate::provider::ProviderKind;
+use crate::secret::ClientSecret;
+
+/// One provider configuration. `instance` tells apart several configurations of one provider
+/// (an OpenEMR deployment serving several clinic sites); it is empty for the usual single one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderConfig {
+    pub id: ProviderConfigId,
+    pub provider: ProviderKind,
+    pub instance: String,
+    pub client_id: String,
+    pub client_secret: Option<ClientSecret>,
+    /// The public base URL redirect URIs are built on (`https://tether.example.com`).
+    pub redirect_base: Option<String>,
+    /// Endpoint name → URL (`authorize`, `token`, `revoke`, `userinfo`, `api_base`, …).
+    pub endpoint_overrides: BTreeMap<String, String>,
+    /// OpenEMR: the site's base URL.
+    pub site_url: Option<String>,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// A create-or-replace of one provider configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderConfigInput {
+    pub provider: ProviderKind,
+    pub instance: String,
+    pub client_id: String,
+    /// `None` keeps the stored secret on update.
+    pub client_secret: Option<ClientSecret>,
+    pub redirect_base: Option<String>,
+    pub endpoint_overrides: BTreeMap<String, String>,
+    pub site_url: Option<String>,
+    pub enabled: bool,
+}

@@ -1,0 +1,82 @@
+//! Token sets as the domain sees them (plaintext secrets; storage encrypts them).
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::ids::{IntegrationId, TokenId};
+use crate::provider::ProviderKind;
+use crate::scope::ScopeSet;
+use crate::secret::{AccessToken, RefreshToken};
+
+/// What a provider gave us.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSet {
+    pub access_token: AccessToken,
+    pub refresh_token: Option<RefreshToken>,
+    /// Usually `Bearer`.
+    pub token_type: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    /// The scopes the provider says it granted, when it says.
+    pub scope: Option<ScopeSet>,
+}
+
+impl TokenSet {
+    /// Whether the access token is still good `buffer` from `now`. A token without a known
+    /// expiry is treated as valid (the provider will say otherwise with a 401).
+    pub fn is_fresh_at(&self, now: DateTime<Utc>, buffer: Duration) -> bool {
+        match self.expires_at {
+            Some(expires_at) => expires_at - buffer > now,
+            None => true,
+        }
+    }
+}
+
+/// Who a token row belongs to: a user's integration, or an app-level (client-credentials)
+/// token of a provider configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TokenOwner {
+    Integration(IntegrationId),
+    /// `key` distinguishes several app tokens of one provider (e.g. per client id or scope).
+    App {
+        provider: ProviderKind,
+        key: String,
+    },
+}
+
+/// A token row as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTokens {
+    pub id: TokenId,
+    pub owner: TokenOwner,
+    pub tokens: TokenSet,
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token_expiring_in(minutes: i64, now: DateTime<Utc>) -> TokenSet {
+        TokenSet {
+            access_token: AccessToken::new("a"),
+            refresh_token: None,
+            token_type: "Bearer".into(),
+            expires_at: Some(now + Duration::minutes(minutes)),
+            refresh_expires_at: None,
+            scope: None,
+        }
+    }
+
+    #[test]
+    fn freshness_honours_the_buffer() {
+        let now = Utc::now();
+        let buffer = Duration::minutes(5);
+        assert!(token_expiring_in(6, now).is_fresh_at(now, buffer));
+        assert!(!token_expiring_in(5, now).is_fresh_at(now, buffer));
+        assert!(!token_expiring_in(-1, now).is_fresh_at(now, buffer));
+        let mut no_expiry = token_expiring_in(0, now);
+        no_expiry.expires_at = None;
+        assert!(no_expiry.is_fresh_at(now, buffer));
+    }
+}

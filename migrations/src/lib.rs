@@ -1,0 +1,36 @@
+//! Tether's schema: one migration set that runs on SQLite (embedded) and PostgreSQL.
+//!
+//! Portable types only (json instead of arrays, text for ciphertexts, uuid keys). Each change
+//! is one file, never edited once landed, and each has a working `down`. This crate never
+//! imports the storage entities: the schema is written out here on its own.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_integrations;
+mod m20261121_000002_create_tokens;
+mod m20261121_000003_create_scopes;
+mod m20261121_000004_create_consents;
+mod m20261121_000005_create_audit_log;
+mod m20261121_000006_create_oauth_states;
+mod m20261121_000007_create_provider_configs;
+mod m20261121_000008_create_api_keys;
+
+/// Every migration, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_create_integrations::Migration),
+            Box::new(m20261121_000002_create_tokens::Migration),
+            Box::new(m20261121_000003_create_scopes::Migration),
+            Box::new(m20261121_000004_create_consents::Migration),
+            Box::new(m20261121_000005_create_audit_log::Migration),
+            Box::new(m20261121_000006_create_oauth_states::Migration),
+            Box::new(m20261121_000007_create_provider_configs::Migration),
+            Box::new(m20261121_000008_create_api_keys::Migration),
+        ]
+    }
+}
