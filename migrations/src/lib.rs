@@ -14,6 +14,7 @@ mod m20261121_000005_create_audit_log;
 mod m20261121_000006_create_oauth_states;
 mod m20261121_000007_create_provider_configs;
 mod m20261121_000008_create_api_keys;
+mod m20261121_000009_create_locks;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_create_oauth_states::Migration),
             Box::new(m20261121_000007_create_provider_configs::Migration),
             Box::new(m20261121_000008_create_api_keys::Migration),
+            Box::new(m20261121_000009_create_locks::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ use sea_orm_migration::MigratorTrait;
 use tether_migrations::Migrator;
 use tether_testkit::{Engine, TestDb};
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "integrations",
     "tokens",
     "scopes",
@@ -14,6 +14,7 @@ const TABLES: [&str; 8] = [
     "oauth_states",
     "provider_configs",
     "api_keys",
+    "locks",
 ];
 
 async fn table_names(db: &TestDb) -> Vec<String> {

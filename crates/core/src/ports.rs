@@ -185,3 +185,19 @@ pub trait ApiKeyRepository: Send + Sync {
     async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> StorageResult<bool>;
     async fn touch(&self, id: ApiKeyId, at: DateTime<Utc>) -> StorageResult<()>;
 }
+
+/// Database-backed named locks (the embedded mode's cross-process lock).
+#[async_trait]
+pub trait LockRepository: Send + Sync {
+    /// Takes `name` for `owner` until `expires_at` if it is free or its lease ended before
+    /// `now`; returns whether `owner` now holds it.
+    async fn try_acquire(
+        &self,
+        name: &str,
+        owner: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+    /// Releases `name` if `owner` holds it; returns whether it did.
+    async fn release(&self, name: &str, owner: &str) -> StorageResult<bool>;
+}
