@@ -1,4 +1,16 @@
-//! The providers Tether knows. A closed set: an unknown name is an error.
+//! The providers Tether knows (a closed set: an unknown name is an error) and the contract a
+//! provider crate implements.
+
+mod contract;
+mod error;
+mod token_response;
+
+pub use contract::{
+    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
+    Provider, ProviderCapabilities, ProviderEndpoints,
+};
+pub use error::ProviderError;
+pub use token_response::RawTokenResponse;
 
 crate::closed_enum! {
     /// An upstream provider.

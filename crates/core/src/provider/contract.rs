@@ -1,0 +1,179 @@
+//! The `Provider` trait: everything the broker needs to know about one configured provider.
+//! Provider crates implement it; the broker drives the OAuth protocol with it.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::ProviderKind;
+use super::error::ProviderError;
+use super::token_response::RawTokenResponse;
+use crate::scope::ScopeSet;
+use crate::scope_catalog::ScopeCatalogEntry;
+use crate::secret::{AccessToken, ClientSecret};
+
+/// The endpoints of one configured provider (production defaults, overridable per deployment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEndpoints {
+    /// `None` for providers that only do client credentials.
+    pub authorize_url: Option<String>,
+    pub token_url: String,
+    pub revocation_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    /// The base the proxy may call: host fixed, path from the caller.
+    pub api_base_url: String,
+    /// The issuer the callback's `iss` must equal (RFC 9207), when the provider sends one.
+    pub issuer: Option<String>,
+}
+
+/// How the client authenticates at the token (and revocation) endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthMethod {
+    /// HTTP Basic with the client id and secret (`client_secret_basic`).
+    Basic,
+    /// Client id and secret in the form body (`client_secret_post`).
+    Post,
+    /// Notion: a JSON body with HTTP Basic.
+    JsonBodyWithBasic,
+}
+
+/// What a provider supports; the broker and the API tell users from these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderCapabilities {
+    /// Send PKCE S256 on authorize and the verifier on the code exchange.
+    pub pkce: bool,
+    /// The provider has a revocation endpoint; without one, disconnect only deletes locally.
+    pub revocation: bool,
+    /// Refresh tokens are single-use: each refresh returns a new one.
+    pub rotates_refresh_tokens: bool,
+    /// The provider adds `iss` to its authorization responses: a callback without it is refused.
+    pub requires_issuer_parameter: bool,
+}
+
+/// The client registration Tether uses at a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub client_secret: Option<ClientSecret>,
+}
+
+/// Per-request input to the authorize URL.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizeContext<'a> {
+    pub scopes: &'a ScopeSet,
+    pub login_hint: Option<&'a str>,
+}
+
+/// Who the connected account is upstream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountIdentity {
+    /// The stable upstream subject used for duplicate detection.
+    pub subject: String,
+    /// A human label (e-mail, workspace name).
+    pub label: Option<String>,
+    /// Non-secret metadata to keep on the integration.
+    pub metadata: Value,
+}
+
+/// The outcome of a cheap authenticated call that proves the connection works.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionReport {
+    pub detail: String,
+}
+
+/// One configured provider.
+#[async_trait]
+pub trait Provider: Send + Sync + Debug {
+    fn kind(&self) -> ProviderKind;
+
+    /// Tells apart several configurations of one provider (an OpenEMR site); `""` otherwise.
+    fn instance(&self) -> &str {
+        ""
+    }
+
+    /// Served by the built-in sandbox rather than the real provider.
+    fn is_sandbox(&self) -> bool {
+        false
+    }
+
+    fn endpoints(&self) -> &ProviderEndpoints;
+
+    fn client(&self) -> &ClientCredentials;
+
+    fn client_auth_method(&self) -> ClientAuthMethod {
+        ClientAuthMethod::Basic
+    }
+
+    fn capabilities(&self) -> ProviderCapabilities;
+
+    /// Scopes requested when the caller names none.
+    fn default_scopes(&self) -> ScopeSet;
+
+    /// What each scope means; synced into the `scopes` table at start-up.
+    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry>;
+
+    /// Scopes added to every authorization request (Microsoft's `offline_access`); they are
+    /// not required to come back in the granted set.
+    fn implicit_scopes(&self) -> ScopeSet {
+        ScopeSet::new()
+    }
+
+    /// Provider-specific authorize parameters (`access_type=offline`, `owner=user`, …).
+    fn authorize_params(&self, _ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Parses a successful token-endpoint body.
+    fn parse_token_response(&self, body: &[u8]) -> Result<RawTokenResponse, ProviderError> {
+        RawTokenResponse::parse(body)
+    }
+
+    /// Classifies a failed answer of the token or revocation endpoint. The default reads the
+    /// RFC 6749 §5.2 JSON shape.
+    fn classify_error(
+        &self,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> ProviderError {
+        let parsed: Option<Value> = serde_json::from_slice(body).ok();
+        let field = |name: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        ProviderError::from_oauth_error(
+            status,
+            retry_after,
+            field("error").as_deref(),
+            field("error_description").as_deref(),
+        )
+    }
+
+    /// The granted scopes when the token answer does not list them.
+    fn granted_scopes_when_unreported(&self, requested: &ScopeSet) -> ScopeSet {
+        requested.clone()
+    }
+
+    /// Who the account is, from the fresh token and the token answer.
+    async fn fetch_identity(
+        &self,
+        access_token: &AccessToken,
+        response: &RawTokenResponse,
+    ) -> Result<AccountIdentity, ProviderError>;
+
+    /// A cheap authenticated call that proves the connection works.
+    async fn test_connection(
+        &self,
+        access_token: &AccessToken,
+    ) -> Result<ConnectionReport, ProviderError>;
+
+    /// Whether an API answer means "this access token expired" (renew and retry once).
+    fn is_expired_token_answer(&self, status: u16, _body: &[u8]) -> bool {
+        status == 401
+    }
+}
