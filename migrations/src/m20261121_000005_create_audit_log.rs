@@ -27,6 +27,11 @@ enum AuditLog {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing on both engines (SQLite has transactional DDL too), on one connection.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(

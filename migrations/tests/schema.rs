@@ -1,4 +1,9 @@
 //! The migration set on both engines: up → down → up, and every foreign key column indexed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on unexpected errors"
+)]
 
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::MigratorTrait;
@@ -34,7 +39,9 @@ async fn table_names(db: &TestDb) -> Vec<String> {
 
 async fn migrations_go_up_down_and_up_again(db: TestDb) {
     let all = Migrator::migrations().len();
-    Migrator::up(&db.conn, None).await.unwrap();
+    Migrator::up(&db.single_connection().await, None)
+        .await
+        .unwrap();
     let tables = table_names(&db).await;
     for table in TABLES {
         assert!(
@@ -50,7 +57,9 @@ async fn migrations_go_up_down_and_up_again(db: TestDb) {
         all
     );
 
-    Migrator::down(&db.conn, None).await.unwrap();
+    Migrator::down(&db.single_connection().await, None)
+        .await
+        .unwrap();
     let tables = table_names(&db).await;
     for table in TABLES {
         assert!(
@@ -65,7 +74,9 @@ async fn migrations_go_up_down_and_up_again(db: TestDb) {
             .is_empty()
     );
 
-    Migrator::up(&db.conn, None).await.unwrap();
+    Migrator::up(&db.single_connection().await, None)
+        .await
+        .unwrap();
     assert_eq!(
         Migrator::get_applied_migrations(&db.conn)
             .await
@@ -139,7 +150,9 @@ async fn has_leading_index(db: &TestDb, table: &str, column: &str) -> bool {
 }
 
 async fn every_foreign_key_column_is_indexed(db: TestDb) {
-    Migrator::up(&db.conn, None).await.unwrap();
+    Migrator::up(&db.single_connection().await, None)
+        .await
+        .unwrap();
     let fks = foreign_key_columns(&db).await;
     assert!(
         fks.len() >= 2,
@@ -154,7 +167,9 @@ async fn every_foreign_key_column_is_indexed(db: TestDb) {
 }
 
 async fn the_schema_refuses_a_second_link_of_one_account_by_one_user(db: TestDb) {
-    Migrator::up(&db.conn, None).await.unwrap();
+    Migrator::up(&db.single_connection().await, None)
+        .await
+        .unwrap();
     let insert = |id: &str| {
         format!(
             "INSERT INTO integrations (id, user_id, provider, provider_account_id, status, \

@@ -21,5 +21,6 @@ pub mod token;
 
 pub use error::{ParseError, StorageError, StorageResult};
 pub use ids::{ApiKeyId, ConsentId, IntegrationId, ProviderConfigId, UserId};
+pub use integration::{Integration, IntegrationStatus, NewIntegration};
 pub use provider::ProviderKind;
 pub use scope::{Scope, ScopeSet};

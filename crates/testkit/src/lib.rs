@@ -56,9 +56,11 @@ impl TestDb {
     /// A fresh database with every migration applied.
     pub async fn new(engine: Engine) -> Self {
         let db = Self::empty(engine).await;
-        Migrator::up(&db.conn, None)
+        let migrations = db.single_connection().await;
+        Migrator::up(&migrations, None)
             .await
             .expect("migrations apply to a fresh database");
+        let _ = migrations.close().await;
         db
     }
 
@@ -100,6 +102,13 @@ impl TestDb {
             engine,
             cleanup,
         }
+    }
+
+    /// A separate pool of one connection to this database, as schema changes use.
+    pub async fn single_connection(&self) -> DatabaseConnection {
+        tether_storage::connect(&self.url, small_pool())
+            .await
+            .expect("connect to the test database")
     }
 
     /// Runs raw SQL, for tests that must look under the repositories (raw column bytes).

@@ -1,0 +1,141 @@
+//! The catalogue of settings: one table that unknown-setting detection, `check-config` and the
+//! documentation test all read, so a new setting cannot be half-added.
+
+/// Environment variables with the `TETHER_` prefix that are not settings.
+const IGNORED_ENV: &[&str] = &["TETHER_CONFIG"];
+const IGNORED_ENV_PREFIXES: &[&str] = &["TETHER_TEST_"];
+
+/// The prefix of every setting's environment variable.
+pub const ENV_PREFIX: &str = "TETHER_";
+
+/// One setting as a person configures it.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// The key in `tether.toml`; the environment variable is `TETHER_` + its upper case.
+    pub name: &'static str,
+    /// A secret: never printed, also readable from `<name>_file` / `TETHER_<NAME>_FILE`.
+    pub secret: bool,
+}
+
+impl Setting {
+    pub fn env_var(&self) -> String {
+        env_var(self.name)
+    }
+}
+
+/// Every setting, in the order `check-config` prints them.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "database_url",
+        secret: true,
+    },
+    Setting {
+        name: "data_dir",
+        secret: false,
+    },
+    Setting {
+        name: "encryption_keys",
+        secret: true,
+    },
+    Setting {
+        name: "listen",
+        secret: false,
+    },
+    Setting {
+        name: "public_url",
+        secret: false,
+    },
+    Setting {
+        name: "auto_migrate",
+        secret: false,
+    },
+    Setting {
+        name: "log_format",
+        secret: false,
+    },
+    Setting {
+        name: "log_level",
+        secret: false,
+    },
+    Setting {
+        name: "db_max_connections",
+        secret: false,
+    },
+];
+
+/// The environment variable for a setting key.
+pub fn env_var(name: &str) -> String {
+    format!("{ENV_PREFIX}{}", name.to_ascii_uppercase())
+}
+
+/// Every key accepted in the file (and, upper-cased and prefixed, in the environment): the
+/// settings plus the `_file` form of each secret.
+pub fn known_keys() -> Vec<String> {
+    SETTINGS
+        .iter()
+        .flat_map(|s| {
+            let file = s.secret.then(|| format!("{}_file", s.name));
+            std::iter::once(s.name.to_owned()).chain(file)
+        })
+        .collect()
+}
+
+/// Whether a `TETHER_*` environment variable is deliberately not a setting.
+pub fn is_ignored_env(var: &str) -> bool {
+    IGNORED_ENV.contains(&var) || IGNORED_ENV_PREFIXES.iter().any(|p| var.starts_with(p))
+}
+
+/// The known key closest to a misspelt one, if any is close enough to be a likely typo.
+pub fn suggestion(unknown: &str, known: &[String]) -> Option<String> {
+    known
+        .iter()
+        .map(|k| (edit_distance(unknown, k), k))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.clone())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = prev + usize::from(ca != *cb);
+            prev = row[j + 1];
+            row[j + 1] = substitution.min(prev + 1).min(row[j] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_suggests_the_setting_it_resembles() {
+        let known = known_keys();
+        assert_eq!(
+            suggestion("databse_url", &known).as_deref(),
+            Some("database_url")
+        );
+        assert_eq!(suggestion("completely_different", &known), None);
+    }
+
+    #[test]
+    fn secrets_have_a_file_form_and_others_do_not() {
+        let known = known_keys();
+        assert!(known.contains(&"encryption_keys_file".to_owned()));
+        assert!(known.contains(&"database_url_file".to_owned()));
+        assert!(!known.contains(&"listen_file".to_owned()));
+    }
+
+    #[test]
+    fn harness_variables_are_not_settings() {
+        assert!(is_ignored_env("TETHER_TEST_POSTGRES_URL"));
+        assert!(is_ignored_env("TETHER_CONFIG"));
+        assert!(!is_ignored_env("TETHER_DATABSE_URL"));
+    }
+}

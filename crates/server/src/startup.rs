@@ -1,0 +1,67 @@
+//! Building the application: database, migrations, keys and the self-check, then a bound
+//! listener. Production and tests go through this same path.
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::dev::Server;
+
+use crate::config::Config;
+use crate::error::{ServerError, ServerResult};
+use crate::{crypto, database, http};
+
+/// A ready-to-run server: everything checked, the port bound (port 0 picks a free one).
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    pub async fn build(config: Config) -> ServerResult<Self> {
+        install_crypto_provider();
+        let conn = database::open(&config).await?;
+        database::prepare(&conn, &config).await?;
+        let cipher = crypto::cipher(&config)?;
+        crypto::self_check(&conn, &cipher).await?;
+        let bind_error = |e: std::io::Error| ServerError::Bind {
+            address: config.listen,
+            reason: e.to_string(),
+        };
+        let listener = TcpListener::bind(config.listen).map_err(bind_error)?;
+        let address = listener.local_addr().map_err(bind_error)?;
+        let server = http::serve(listener, conn, cipher)?;
+        tracing::info!(
+            %address,
+            engine = ?config.engine(),
+            "listening on http://{address}"
+        );
+        Ok(Self { address, server })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// sea-orm's TLS uses ring while other crates may pull aws-lc-rs: pick ring process-wide, or
+/// TLS to PostgreSQL can panic on an ambiguous provider.
+pub fn install_crypto_provider() {
+    // An error only means a provider is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,102 @@
+//! `AuditRepository`: append and query only. There is deliberately no update or delete path
+//! for `audit_log` anywhere in this crate.
+
+use async_trait::async_trait;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tether_core::StorageResult;
+use tether_core::audit::{AuditEvent, AuditQuery, AuditRecord};
+use tether_core::ids::AuditId;
+use tether_core::ports::AuditRepository;
+
+use super::{SqlStore, backend, db_err, write_txn};
+use crate::entities::audit_log::{ActiveModel, Column, Entity};
+use crate::entities::scopes_to_json;
+
+pub const DEFAULT_LIMIT: u64 = 100;
+pub const MAX_LIMIT: u64 = 1000;
+/// Rows per INSERT, well under SQLite's bound-parameter limit (14 columns each).
+const INSERT_CHUNK: usize = 500;
+
+fn to_model(id: AuditId, e: &AuditEvent) -> ActiveModel {
+    ActiveModel {
+        id: Set(id.as_uuid()),
+        integration_id: Set(e.integration_id.map(|i| i.as_uuid())),
+        user_id: Set(e.user_id.as_ref().map(|u| u.to_string())),
+        actor: Set(e.actor.kind().as_str().to_owned()),
+        actor_id: Set(e.actor.id_text()),
+        action: Set(e.action.as_str().to_owned()),
+        provider: Set(e.provider.map(|p| p.as_str().to_owned())),
+        scopes: Set(e.scopes.as_ref().map(scopes_to_json)),
+        ip_address: Set(e.ip_address.clone()),
+        user_agent: Set(e.user_agent.clone()),
+        success: Set(e.success),
+        error_message: Set(e.error_message.clone()),
+        detail: Set(e.detail.clone()),
+        created_at: Set(e.created_at),
+    }
+}
+
+const DUPLICATE: &str = "an audit record with this id exists";
+
+#[async_trait]
+impl AuditRepository for SqlStore {
+    async fn append(&self, event: &AuditEvent) -> StorageResult<AuditId> {
+        // UUIDv7 ids: id order is append order, which paging (`before`) relies on.
+        let id = AuditId::new();
+        Entity::insert(to_model(id, event))
+            .exec_without_returning(self.conn())
+            .await
+            .map_err(db_err("audit record", DUPLICATE))?;
+        Ok(id)
+    }
+
+    async fn append_batch(&self, events: &[AuditEvent]) -> StorageResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let txn = write_txn(self.conn()).await?;
+        for chunk in events.chunks(INSERT_CHUNK) {
+            let models: Vec<_> = chunk.iter().map(|e| to_model(AuditId::new(), e)).collect();
+            Entity::insert_many(models)
+                .exec_without_returning(&txn)
+                .await
+                .map_err(db_err("audit record", DUPLICATE))?;
+        }
+        txn.commit().await.map_err(backend)
+    }
+
+    async fn query(&self, q: &AuditQuery) -> StorageResult<Vec<AuditRecord>> {
+        let limit = match q.limit {
+            0 => DEFAULT_LIMIT,
+            n => n.min(MAX_LIMIT),
+        };
+        let mut select = Entity::find();
+        if let Some(id) = q.integration_id {
+            select = select.filter(Column::IntegrationId.eq(id.as_uuid()));
+        }
+        if let Some(user) = &q.user_id {
+            select = select.filter(Column::UserId.eq(user.as_str()));
+        }
+        if let Some(action) = q.action {
+            select = select.filter(Column::Action.eq(action.as_str()));
+        }
+        if let Some(since) = q.since {
+            select = select.filter(Column::CreatedAt.gte(since));
+        }
+        if let Some(until) = q.until {
+            select = select.filter(Column::CreatedAt.lte(until));
+        }
+        if let Some(before) = q.before {
+            select = select.filter(Column::Id.lt(before.as_uuid()));
+        }
+        select
+            .order_by_desc(Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(AuditRecord::try_from)
+            .collect()
+    }
+}

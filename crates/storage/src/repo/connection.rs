@@ -1,0 +1,78 @@
+//! The two multi-table steps of an integration's life, each in one transaction: saving a
+//! connection (integration + tokens + consent) and marking it revoked.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryTrait};
+use tether_core::consent::Consent;
+use tether_core::integration::{Integration, IntegrationStatus};
+use tether_core::ports::{ConnectionWrite, IntegrationWrite};
+use tether_core::token::StoredTokens;
+use tether_core::{IntegrationId, StorageError, StorageResult};
+
+use super::{SqlStore, backend, consents, integrations, tokens, update_returning, write_txn};
+use crate::entities::integrations::{Column, Entity};
+use crate::entities::tokens as token_rows;
+
+pub(super) async fn save_connection(
+    store: &SqlStore,
+    write: ConnectionWrite,
+) -> StorageResult<(Integration, StoredTokens, Consent)> {
+    // Dropping the transaction on an early return rolls it back: all or nothing.
+    let txn = write_txn(store.conn()).await?;
+    // The first statement writes, so SQLite takes its write lock up front instead of failing
+    // to upgrade a read lock under contention.
+    let integration = match write.integration {
+        IntegrationWrite::Create(new) => integrations::insert(&txn, new).await?,
+        IntegrationWrite::Update(existing) => {
+            integrations::update_versioned(&txn, &existing).await?
+        }
+    };
+    let stored = tokens::replace_for_integration(
+        &txn,
+        store.cipher(),
+        integration.id,
+        integration.provider,
+        &write.tokens,
+    )
+    .await?;
+    let consent = consents::insert(&txn, write.consent).await?;
+    txn.commit().await.map_err(backend)?;
+    Ok((integration, stored, consent))
+}
+
+pub(super) async fn mark_revoked(
+    store: &SqlStore,
+    id: IntegrationId,
+    at: DateTime<Utc>,
+) -> StorageResult<Integration> {
+    let txn = write_txn(store.conn()).await?;
+    let stmt = Entity::update_many()
+        .col_expr(
+            Column::Status,
+            Expr::val(IntegrationStatus::Revoked.as_str()),
+        )
+        .col_expr(
+            Column::NextRefreshAt,
+            Expr::val(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::UpdatedAt, Expr::val(at))
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(Column::Id.eq(id.as_uuid()))
+        .into_query();
+    let integration: Integration = update_returning::<Entity, _>(&txn, stmt)
+        .await
+        .map_err(backend)?
+        .ok_or(StorageError::NotFound {
+            entity: "integration",
+        })?
+        .try_into()?;
+    token_rows::Entity::delete_many()
+        .filter(token_rows::Column::IntegrationId.eq(id.as_uuid()))
+        .exec(&txn)
+        .await
+        .map_err(backend)?;
+    consents::revoke(&txn, id, at).await?;
+    txn.commit().await.map_err(backend)?;
+    Ok(integration)
+}

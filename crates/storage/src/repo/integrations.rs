@@ -1,0 +1,239 @@
+//! `IntegrationRepository`: connected accounts, with optimistic concurrency on `version`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
+use tether_core::consent::Consent;
+use tether_core::integration::{Integration, IntegrationStatus, NewIntegration};
+use tether_core::ports::{ConnectionWrite, IntegrationRepository};
+use tether_core::token::StoredTokens;
+use tether_core::{IntegrationId, ProviderKind, StorageError, StorageResult, UserId};
+
+use super::{SqlStore, backend, db_err, now, update_returning, write_txn};
+use crate::entities::integrations::{ActiveModel, Column, Entity};
+use crate::entities::scopes_to_json;
+
+const ENTITY: &str = "integration";
+const DUPLICATE: &str = "this user already connected this account at this provider";
+
+pub(super) async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    new: NewIntegration,
+) -> StorageResult<Integration> {
+    let at = now();
+    let model = ActiveModel {
+        id: Set(new.id.as_uuid()),
+        user_id: Set(new.user_id.to_string()),
+        provider: Set(new.provider.as_str().to_owned()),
+        provider_account_id: Set(new.provider_account_id),
+        account_label: Set(new.account_label),
+        status: Set(new.status.as_str().to_owned()),
+        requested_scopes: Set(scopes_to_json(&new.requested_scopes)),
+        granted_scopes: Set(scopes_to_json(&new.granted_scopes)),
+        metadata: Set(new.metadata),
+        last_refreshed_at: Set(None),
+        last_used_at: Set(None),
+        next_refresh_at: Set(new.next_refresh_at),
+        failure_count: Set(0),
+        last_error: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        version: Set(1),
+    };
+    model
+        .insert(conn)
+        .await
+        .map_err(db_err(ENTITY, DUPLICATE))?
+        .try_into()
+}
+
+/// `UPDATE … WHERE id = ? AND version = ?`, bumping the version; tells a stale version apart
+/// from a missing row.
+pub(super) async fn update_versioned<C: ConnectionTrait>(
+    conn: &C,
+    i: &Integration,
+) -> StorageResult<Integration> {
+    let changes = ActiveModel {
+        account_label: Set(i.account_label.clone()),
+        status: Set(i.status.as_str().to_owned()),
+        requested_scopes: Set(scopes_to_json(&i.requested_scopes)),
+        granted_scopes: Set(scopes_to_json(&i.granted_scopes)),
+        metadata: Set(i.metadata.clone()),
+        last_refreshed_at: Set(i.last_refreshed_at),
+        last_used_at: Set(i.last_used_at),
+        next_refresh_at: Set(i.next_refresh_at),
+        failure_count: Set(i.failure_count),
+        last_error: Set(i.last_error.clone()),
+        updated_at: Set(now()),
+        ..Default::default()
+    };
+    let stmt = Entity::update_many()
+        .set(changes)
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(Column::Id.eq(i.id.as_uuid()))
+        .filter(Column::Version.eq(i.version))
+        .into_query();
+    match update_returning::<Entity, _>(conn, stmt)
+        .await
+        .map_err(db_err(ENTITY, DUPLICATE))?
+    {
+        Some(model) => model.try_into(),
+        None => Err(missing_or_conflict(conn, i.id, i.version).await),
+    }
+}
+
+async fn missing_or_conflict<C: ConnectionTrait>(
+    conn: &C,
+    id: IntegrationId,
+    expected: i64,
+) -> StorageError {
+    match Entity::find_by_id(id.as_uuid()).one(conn).await {
+        Ok(Some(_)) => StorageError::VersionConflict {
+            entity: ENTITY,
+            id: id.to_string(),
+            expected,
+        },
+        Ok(None) => StorageError::NotFound { entity: ENTITY },
+        Err(e) => backend(e),
+    }
+}
+
+pub(super) async fn get<C: ConnectionTrait>(
+    conn: &C,
+    id: IntegrationId,
+) -> StorageResult<Option<Integration>> {
+    Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await
+        .map_err(backend)?
+        .map(Integration::try_from)
+        .transpose()
+}
+
+fn all(models: Vec<crate::entities::integrations::Model>) -> StorageResult<Vec<Integration>> {
+    models.into_iter().map(Integration::try_from).collect()
+}
+
+#[async_trait]
+impl IntegrationRepository for SqlStore {
+    async fn create(&self, new: NewIntegration) -> StorageResult<Integration> {
+        insert(self.conn(), new).await
+    }
+
+    async fn get(&self, id: IntegrationId) -> StorageResult<Option<Integration>> {
+        get(self.conn(), id).await
+    }
+
+    async fn find_by_account(
+        &self,
+        user_id: &UserId,
+        provider: ProviderKind,
+        provider_account_id: &str,
+    ) -> StorageResult<Option<Integration>> {
+        Entity::find()
+            .filter(Column::UserId.eq(user_id.as_str()))
+            .filter(Column::Provider.eq(provider.as_str()))
+            .filter(Column::ProviderAccountId.eq(provider_account_id))
+            .one(self.conn())
+            .await
+            .map_err(backend)?
+            .map(Integration::try_from)
+            .transpose()
+    }
+
+    async fn find_by_upstream_account(
+        &self,
+        provider: ProviderKind,
+        provider_account_id: &str,
+    ) -> StorageResult<Vec<Integration>> {
+        let models = Entity::find()
+            .filter(Column::Provider.eq(provider.as_str()))
+            .filter(Column::ProviderAccountId.eq(provider_account_id))
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .all(self.conn())
+            .await
+            .map_err(backend)?;
+        all(models)
+    }
+
+    async fn list_for_user(&self, user_id: &UserId) -> StorageResult<Vec<Integration>> {
+        let models = Entity::find()
+            .filter(Column::UserId.eq(user_id.as_str()))
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .all(self.conn())
+            .await
+            .map_err(backend)?;
+        all(models)
+    }
+
+    async fn update(&self, integration: &Integration) -> StorageResult<Integration> {
+        update_versioned(self.conn(), integration).await
+    }
+
+    async fn due_for_refresh(
+        &self,
+        due_by: DateTime<Utc>,
+        limit: u64,
+    ) -> StorageResult<Vec<Integration>> {
+        let usable = IntegrationStatus::ALL
+            .iter()
+            .filter(|s| s.is_usable())
+            .map(|s| s.as_str());
+        let models = Entity::find()
+            .filter(Column::Status.is_in(usable))
+            .filter(Column::NextRefreshAt.is_not_null())
+            .filter(Column::NextRefreshAt.lte(due_by))
+            .order_by_asc(Column::NextRefreshAt)
+            .order_by_asc(Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await
+            .map_err(backend)?;
+        all(models)
+    }
+
+    async fn record_usage(&self, used: &[(IntegrationId, DateTime<Utc>)]) -> StorageResult<()> {
+        // Keep only the latest use per integration: one statement per row, one transaction.
+        let mut latest = std::collections::BTreeMap::new();
+        for (id, at) in used {
+            let entry = latest.entry(*id).or_insert(*at);
+            *entry = Ord::max(*entry, *at);
+        }
+        if latest.is_empty() {
+            return Ok(());
+        }
+        let txn = write_txn(self.conn()).await?;
+        for (id, at) in latest {
+            // Never move last_used_at backwards; the version is untouched (not a state change).
+            Entity::update_many()
+                .col_expr(Column::LastUsedAt, Expr::val(at))
+                .filter(Column::Id.eq(id.as_uuid()))
+                .filter(Column::LastUsedAt.is_null().or(Column::LastUsedAt.lt(at)))
+                .exec(&txn)
+                .await
+                .map_err(backend)?;
+        }
+        txn.commit().await.map_err(backend)
+    }
+
+    async fn save_connection(
+        &self,
+        write: ConnectionWrite,
+    ) -> StorageResult<(Integration, StoredTokens, Consent)> {
+        super::connection::save_connection(self, write).await
+    }
+
+    async fn mark_revoked(
+        &self,
+        id: IntegrationId,
+        at: DateTime<Utc>,
+    ) -> StorageResult<Integration> {
+        super::connection::mark_revoked(self, id, at).await
+    }
+}

@@ -1,0 +1,153 @@
+//! AuditRepository: append, batch append, filtered and paged queries, newest first.
+
+use tether_core::audit::{Actor, AuditAction, AuditEvent, AuditQuery};
+use tether_core::{ApiKeyId, IntegrationId, ProviderKind};
+use tether_testkit::TestDb;
+
+use crate::common::*;
+use tether_core::ports::AuditRepository;
+
+fn event(
+    action: AuditAction,
+    user_id: &str,
+    integration: Option<IntegrationId>,
+    minutes: i64,
+) -> AuditEvent {
+    let mut e = AuditEvent::new(Actor::User(user(user_id)), action);
+    e.user_id = Some(user(user_id));
+    e.integration_id = integration;
+    e.created_at = at(minutes);
+    e
+}
+
+async fn audit_events_round_trip_and_are_filtered(db: TestDb) {
+    let store = store(&db);
+    let (i1, i2) = (IntegrationId::new(), IntegrationId::new());
+    let mut full =
+        event(AuditAction::RefreshFailed, "u1", Some(i1), -30).failed("provider answered 503");
+    full.actor = Actor::ApiKey(ApiKeyId::new());
+    full.provider = Some(ProviderKind::Microsoft);
+    full.scopes = Some(scopes("User.Read offline_access"));
+    full.ip_address = Some("198.51.100.1".to_owned());
+    full.user_agent = Some("svc/1.0".to_owned());
+    full.detail = Some(serde_json::json!({ "attempt": 3 }));
+    let full_id = store.append(&full).await.unwrap();
+    let connected = store
+        .append(&event(AuditAction::Connected, "u1", Some(i2), -20))
+        .await
+        .unwrap();
+    store
+        .append_batch(&[
+            event(AuditAction::TokenRead, "u2", Some(i1), -10),
+            AuditEvent::new(Actor::System, AuditAction::KeysRotated),
+        ])
+        .await
+        .unwrap();
+
+    let all = store.query(&AuditQuery::default()).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(
+        all[0].event.action,
+        AuditAction::KeysRotated,
+        "newest first"
+    );
+    assert_eq!(all[3].id, full_id);
+    assert_eq!(all[3].event, full);
+
+    let ids = |q: AuditQuery| {
+        let store = store.clone();
+        async move {
+            store
+                .query(&q)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let by_integration = ids(AuditQuery {
+        integration_id: Some(i1),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_integration.len(), 2);
+    assert_eq!(by_integration[1], full_id);
+    assert_eq!(
+        ids(AuditQuery {
+            user_id: Some(user("u1")),
+            ..Default::default()
+        })
+        .await,
+        [connected, full_id]
+    );
+    assert_eq!(
+        ids(AuditQuery {
+            action: Some(AuditAction::Connected),
+            ..Default::default()
+        })
+        .await,
+        [connected]
+    );
+    let window = ids(AuditQuery {
+        since: Some(at(-25)),
+        until: Some(at(-15)),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(window, [connected]);
+    let combined = AuditQuery {
+        user_id: Some(user("u1")),
+        action: Some(AuditAction::TokenRead),
+        ..Default::default()
+    };
+    assert!(ids(combined).await.is_empty());
+}
+
+async fn audit_queries_page_backwards_and_cap_the_limit(db: TestDb) {
+    let store = store(&db);
+    let events: Vec<_> = (0..1005)
+        .map(|i| event(AuditAction::TokenRead, "u1", None, i - 2000))
+        .collect();
+    store.append_batch(&events).await.unwrap();
+    assert_eq!(count(&db, "audit_log").await, 1005);
+
+    let default = store.query(&AuditQuery::default()).await.unwrap();
+    assert_eq!(default.len(), 100, "limit 0 means the default page");
+    let capped = store
+        .query(&AuditQuery {
+            limit: 5000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(capped.len(), 1000);
+
+    let page1 = store
+        .query(&AuditQuery {
+            limit: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let page2 = store
+        .query(&AuditQuery {
+            limit: 3,
+            before: Some(page1[2].id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page2.len(), 3);
+    assert!(page2[0].id < page1[2].id);
+    let together: Vec<_> = page1.iter().chain(&page2).map(|r| r.id).collect();
+    let first_six: Vec<_> = capped.iter().take(6).map(|r| r.id).collect();
+    assert_eq!(together, first_six);
+    // The batch keeps its order: the last event appended is the newest.
+    assert_eq!(page1[0].event.created_at, events[1004].created_at);
+}
+
+tether_testkit::engine_tests!(
+    audit_events_round_trip_and_are_filtered,
+    audit_queries_page_backwards_and_cap_the_limit,
+);

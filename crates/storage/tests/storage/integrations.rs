@@ -1,0 +1,213 @@
+//! IntegrationRepository: create, read, find, list, versioned update, refresh scan, usage.
+
+use tether_core::integration::IntegrationStatus;
+use tether_core::ports::IntegrationRepository;
+use tether_core::{IntegrationId, ProviderKind, StorageError};
+use tether_testkit::TestDb;
+
+use crate::common::*;
+
+async fn integrations_are_created_read_found_and_listed(db: TestDb) {
+    let store = store(&db);
+    let first = new_integration("u1", "acct-1");
+    let created = store.create(first.clone()).await.unwrap();
+    assert_eq!(created.id, first.id);
+    assert_eq!(created.version, 1);
+    assert_eq!(created.failure_count, 0);
+    assert_eq!(created.granted_scopes, scopes("email openid"));
+    assert_eq!(created.metadata["hd"], "example.com");
+    assert_eq!(store.get(first.id).await.unwrap().unwrap(), created);
+    assert!(store.get(IntegrationId::new()).await.unwrap().is_none());
+
+    let found = store
+        .find_by_account(&user("u1"), ProviderKind::Google, "acct-1")
+        .await
+        .unwrap();
+    assert_eq!(found.unwrap().id, first.id);
+    assert!(
+        store
+            .find_by_account(&user("u1"), ProviderKind::Microsoft, "acct-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let second = store.create(new_integration("u1", "acct-2")).await.unwrap();
+    store.create(new_integration("u2", "acct-3")).await.unwrap();
+    let listed: Vec<_> = store
+        .list_for_user(&user("u1"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(listed, [first.id, second.id]);
+    assert!(
+        store
+            .list_for_user(&user("nobody"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn the_same_account_cannot_be_connected_twice_by_one_user(db: TestDb) {
+    let store = store(&db);
+    store.create(new_integration("u1", "acct")).await.unwrap();
+    let err = store
+        .create(new_integration("u1", "acct"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StorageError::Duplicate {
+                entity: "integration",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Another user may link the same upstream account (the broker decides whether to allow it).
+    store.create(new_integration("u2", "acct")).await.unwrap();
+    let linked = store
+        .find_by_upstream_account(ProviderKind::Google, "acct")
+        .await
+        .unwrap();
+    let users: Vec<_> = linked
+        .iter()
+        .map(|i| i.user_id.as_str().to_owned())
+        .collect();
+    assert_eq!(users, ["u1", "u2"]);
+}
+
+async fn updates_bump_the_version_and_stale_versions_conflict(db: TestDb) {
+    let store = store(&db);
+    let created = store.create(new_integration("u1", "acct")).await.unwrap();
+    let mut changed = created.clone();
+    changed.status = IntegrationStatus::Degraded;
+    changed.failure_count = 3;
+    changed.last_error = Some("provider answered 503".to_owned());
+    changed.granted_scopes = scopes("openid");
+    changed.last_refreshed_at = Some(at(-5));
+    let updated = store.update(&changed).await.unwrap();
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.status, IntegrationStatus::Degraded);
+    assert_eq!(updated.failure_count, 3);
+    assert_eq!(updated.created_at, created.created_at);
+    assert_eq!(store.get(created.id).await.unwrap().unwrap(), updated);
+
+    // `changed` still carries version 1: someone else got there first.
+    let err = store.update(&changed).await.unwrap_err();
+    assert!(
+        matches!(err, StorageError::VersionConflict { expected: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(store.get(created.id).await.unwrap().unwrap().version, 2);
+
+    let mut gone = updated.clone();
+    gone.id = IntegrationId::new();
+    let err = store.update(&gone).await.unwrap_err();
+    assert!(matches!(err, StorageError::NotFound { .. }), "{err:?}");
+}
+
+async fn due_for_refresh_is_soonest_first_and_skips_unusable_integrations(db: TestDb) {
+    let store = store(&db);
+    let mut ids = Vec::new();
+    for (account, minutes, status) in [
+        ("later", 20, IntegrationStatus::Active),
+        ("soon", 5, IntegrationStatus::Degraded),
+        ("soonest", 1, IntegrationStatus::Active),
+        ("reauth", 2, IntegrationStatus::ReauthRequired),
+        ("revoked", 3, IntegrationStatus::Revoked),
+        ("scopes", 4, IntegrationStatus::InsufficientScopes),
+        ("not-yet", 90, IntegrationStatus::Active),
+    ] {
+        let mut new = new_integration("u1", account);
+        new.status = status;
+        new.next_refresh_at = Some(at(minutes));
+        ids.push((account, store.create(new).await.unwrap().id));
+    }
+    let mut never = new_integration("u1", "no-schedule");
+    never.next_refresh_at = None;
+    store.create(never).await.unwrap();
+    let id = |name: &str| ids.iter().find(|(n, _)| *n == name).unwrap().1;
+
+    let due: Vec<_> = store
+        .due_for_refresh(at(30), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(due, [id("soonest"), id("soon"), id("later")]);
+    let first: Vec<_> = store
+        .due_for_refresh(at(30), 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(first, [id("soonest"), id("soon")]);
+    assert!(store.due_for_refresh(at(0), 10).await.unwrap().is_empty());
+}
+
+async fn record_usage_sets_last_used_without_bumping_the_version(db: TestDb) {
+    let store = store(&db);
+    let a = store.create(new_integration("u1", "a")).await.unwrap();
+    let b = store.create(new_integration("u1", "b")).await.unwrap();
+    let (early, middle, late) = (at(-10), at(-3), at(-1));
+    store
+        .record_usage(&[
+            (a.id, early),
+            (b.id, middle),
+            (a.id, late),
+            (IntegrationId::new(), late),
+        ])
+        .await
+        .unwrap();
+    let a2 = store.get(a.id).await.unwrap().unwrap();
+    assert_eq!(a2.last_used_at, Some(late));
+    assert_eq!(a2.version, 1);
+    assert_eq!(a2.updated_at, a.updated_at);
+    assert_eq!(
+        store.get(b.id).await.unwrap().unwrap().last_used_at,
+        Some(middle)
+    );
+    // An older report never moves the time backwards.
+    store.record_usage(&[(a.id, early)]).await.unwrap();
+    assert_eq!(
+        store.get(a.id).await.unwrap().unwrap().last_used_at,
+        Some(late)
+    );
+    store.record_usage(&[]).await.unwrap();
+}
+
+async fn an_unknown_stored_status_is_reported_as_corrupt(db: TestDb) {
+    let store = store(&db);
+    let created = store.create(new_integration("u1", "acct")).await.unwrap();
+    raw_exec(
+        &db,
+        "UPDATE integrations SET status = 'refreshing' WHERE id = $1",
+        vec![created.id.as_uuid().into()],
+    )
+    .await;
+    let err = store.get(created.id).await.unwrap_err();
+    match err {
+        StorageError::Corrupt { table, row, reason } => {
+            assert_eq!(table, "integrations");
+            assert_eq!(row, created.id.to_string());
+            assert!(reason.contains("refreshing"), "{reason}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+tether_testkit::engine_tests!(
+    integrations_are_created_read_found_and_listed,
+    the_same_account_cannot_be_connected_twice_by_one_user,
+    updates_bump_the_version_and_stale_versions_conflict,
+    due_for_refresh_is_soonest_first_and_skips_unusable_integrations,
+    record_usage_sets_last_used_without_bumping_the_version,
+    an_unknown_stored_status_is_reported_as_corrupt,
+);
