@@ -1,0 +1,235 @@
+//! App-level (client-credentials) tokens, e.g. Orange's SMS API: fetched on demand, stored
+//! encrypted, renewed shortly before expiry or when the provider answers "expired token".
+//! Concurrent callers share one request, in this process and across replicas.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tether_core::audit::{Actor, AuditAction, AuditEvent};
+use tether_core::provider::GrantKind;
+use tether_core::secret::AccessToken;
+use tether_core::token::{StoredTokens, TokenOwner};
+use tether_core::{ProviderKind, StorageError};
+
+use crate::broker::Broker;
+use crate::error::{BrokerError, BrokerResult};
+use crate::{oauth, retry};
+
+/// A usable app token.
+#[derive(Debug, Clone)]
+pub struct AppGrant {
+    pub provider: ProviderKind,
+    pub access_token: AccessToken,
+    pub token_type: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl AppGrant {
+    fn from_stored(provider: ProviderKind, stored: &StoredTokens) -> Self {
+        Self {
+            provider,
+            access_token: stored.tokens.access_token.clone(),
+            token_type: stored.tokens.token_type.clone(),
+            expires_at: stored.tokens.expires_at,
+        }
+    }
+}
+
+impl Broker {
+    /// A valid app token for the provider configuration.
+    #[tracing::instrument(skip_all, fields(provider = %kind))]
+    pub async fn app_token(&self, kind: ProviderKind, instance: &str) -> BrokerResult<AppGrant> {
+        let owner = self.app_owner(kind, instance)?;
+        if let Some(stored) = self.inner.stores.tokens.get(&owner).await?
+            && stored.tokens.is_fresh_at(Utc::now(), self.app_buffer())
+        {
+            return Ok(AppGrant::from_stored(kind, &stored));
+        }
+        self.renew_app_token(kind, instance, None).await
+    }
+
+    /// After the provider rejected `rejected` as expired: renews once, however many callers
+    /// report the same rejected token.
+    pub async fn app_token_rejected(
+        &self,
+        kind: ProviderKind,
+        instance: &str,
+        rejected: &AccessToken,
+    ) -> BrokerResult<AppGrant> {
+        self.renew_app_token(kind, instance, Some(rejected.clone()))
+            .await
+    }
+
+    fn app_buffer(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.inner.config.app_token_buffer).unwrap_or_default()
+    }
+
+    fn app_owner(&self, kind: ProviderKind, instance: &str) -> BrokerResult<TokenOwner> {
+        if kind.grant_kind() != GrantKind::ClientCredentials {
+            return Err(BrokerError::InvalidInput(format!(
+                "{} has no app-level token",
+                kind.display_name()
+            )));
+        }
+        let provider = self.inner.providers.get(kind, instance)?;
+        let key = if instance.is_empty() {
+            provider.client().client_id.clone()
+        } else {
+            format!("{instance}:{}", provider.client().client_id)
+        };
+        Ok(TokenOwner::App {
+            provider: kind,
+            key,
+        })
+    }
+
+    async fn renew_app_token(
+        &self,
+        kind: ProviderKind,
+        instance: &str,
+        rejected: Option<AccessToken>,
+    ) -> BrokerResult<AppGrant> {
+        let owner = self.app_owner(kind, instance)?;
+        let key = match &owner {
+            TokenOwner::App { key, .. } => format!("{kind}:{key}"),
+            TokenOwner::Integration(id) => id.to_string(),
+        };
+        let broker = self.clone();
+        let instance = instance.to_owned();
+        self.inner
+            .app_tokens
+            .run(
+                key.clone(),
+                move || async move {
+                    broker
+                        .renew_across_processes(kind, &instance, owner, key, rejected)
+                        .await
+                },
+                || {
+                    Err(BrokerError::Internal(
+                        "the app token task failed".to_owned(),
+                    ))
+                },
+            )
+            .await
+    }
+
+    async fn renew_across_processes(
+        &self,
+        kind: ProviderKind,
+        instance: &str,
+        owner: TokenOwner,
+        key: String,
+        rejected: Option<AccessToken>,
+    ) -> BrokerResult<AppGrant> {
+        let inner = &self.inner;
+        let lock_name = format!("app-token:{key}");
+        let give_up_at = tokio::time::Instant::now() + inner.config.lock_ttl;
+        loop {
+            // Someone (here or elsewhere) may have renewed already.
+            if let Some(stored) = inner.stores.tokens.get(&owner).await? {
+                let replaced = rejected
+                    .as_ref()
+                    .is_some_and(|r| *r != stored.tokens.access_token);
+                let fresh = stored.tokens.is_fresh_at(Utc::now(), self.app_buffer());
+                if fresh && (rejected.is_none() || replaced) {
+                    return Ok(AppGrant::from_stored(kind, &stored));
+                }
+            }
+            if let Some(lease) = inner
+                .locks
+                .try_acquire(&lock_name, inner.config.lock_ttl)
+                .await?
+            {
+                let result = self
+                    .fetch_app_token(kind, instance, &owner, rejected.as_ref())
+                    .await;
+                if let Err(e) = inner.locks.release(&lease).await {
+                    tracing::warn!(error = %e, "could not release the app token lock; it will lapse");
+                }
+                return result;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if tokio::time::Instant::now() >= give_up_at {
+                return Err(BrokerError::ProviderUnavailable {
+                    message: "an app token renewal in progress elsewhere did not finish in time"
+                        .to_owned(),
+                    retry_after: Some(Duration::from_secs(1)),
+                });
+            }
+        }
+    }
+
+    async fn fetch_app_token(
+        &self,
+        kind: ProviderKind,
+        instance: &str,
+        owner: &TokenOwner,
+        rejected: Option<&AccessToken>,
+    ) -> BrokerResult<AppGrant> {
+        let inner = &self.inner;
+        let current = inner.stores.tokens.get(owner).await?;
+        if let Some(stored) = &current {
+            let replaced = rejected.is_some_and(|r| *r != stored.tokens.access_token);
+            if stored.tokens.is_fresh_at(Utc::now(), self.app_buffer())
+                && (rejected.is_none() || replaced)
+            {
+                return Ok(AppGrant::from_stored(kind, stored));
+            }
+        }
+        let provider = inner.providers.get(kind, instance)?;
+        let scopes = provider.default_scopes();
+        let mut attempt = 1;
+        let raw = loop {
+            match oauth::client_credentials(provider.as_ref(), &inner.http, &scopes).await {
+                Ok(raw) => break raw,
+                Err(e) if e.is_transient() => {
+                    match retry::next_delay(&inner.config.retry, attempt, e.retry_after()) {
+                        Some(wait) => {
+                            tokio::time::sleep(wait).await;
+                            attempt += 1;
+                        }
+                        None => {
+                            self.audit_app_token(kind, Some(&e.to_string())).await;
+                            return Err(BrokerError::ProviderUnavailable {
+                                retry_after: e.retry_after(),
+                                message: e.to_string(),
+                            });
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.audit_app_token(kind, Some(&e.to_string())).await;
+                    return Err(BrokerError::Provider(e));
+                }
+            }
+        };
+        let tokens = raw.to_token_set(Utc::now());
+        let saved = match inner
+            .stores
+            .tokens
+            .save(owner, &tokens, current.as_ref().map(|c| c.version))
+            .await
+        {
+            Ok(saved) => saved,
+            Err(StorageError::VersionConflict { .. } | StorageError::Duplicate { .. }) => inner
+                .stores
+                .tokens
+                .get(owner)
+                .await?
+                .ok_or_else(|| BrokerError::Internal("app token vanished".to_owned()))?,
+            Err(e) => return Err(e.into()),
+        };
+        self.audit_app_token(kind, None).await;
+        Ok(AppGrant::from_stored(kind, &saved))
+    }
+
+    async fn audit_app_token(&self, kind: ProviderKind, error: Option<&str>) {
+        let mut event = AuditEvent::new(Actor::System, AuditAction::AppTokenFetched);
+        event.provider = Some(kind);
+        if let Some(error) = error {
+            event = event.failed(error);
+        }
+        self.inner.audit.record(event).await;
+    }
+}

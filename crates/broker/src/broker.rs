@@ -1,0 +1,136 @@
+//! The `Broker`: configuration, providers, ports and the in-process single flights.
+
+use std::sync::Arc;
+
+use tether_core::IntegrationId;
+use tether_core::ports::{
+    AuditRepository, ConsentRepository, IntegrationRepository, TokenRepository,
+};
+use tether_core::state::{FlowStateStore, LockManager};
+
+use crate::app_tokens::AppGrant;
+use crate::audit::Auditor;
+use crate::config::BrokerConfig;
+use crate::error::{BrokerError, BrokerResult};
+use crate::lifecycle::AccessGrant;
+use crate::oauth::ProviderHttp;
+use crate::registry::ProviderRegistry;
+use crate::singleflight::SingleFlight;
+
+/// The persistence ports the broker uses.
+#[derive(Clone)]
+pub struct BrokerStores {
+    pub integrations: Arc<dyn IntegrationRepository>,
+    pub tokens: Arc<dyn TokenRepository>,
+    pub consents: Arc<dyn ConsentRepository>,
+    pub audit: Arc<dyn AuditRepository>,
+}
+
+impl std::fmt::Debug for BrokerStores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerStores").finish_non_exhaustive()
+    }
+}
+
+impl BrokerStores {
+    /// All four ports from one store that implements them (the SQL store does).
+    pub fn from_store<S>(store: Arc<S>) -> Self
+    where
+        S: IntegrationRepository + TokenRepository + ConsentRepository + AuditRepository + 'static,
+    {
+        Self {
+            integrations: store.clone(),
+            tokens: store.clone(),
+            consents: store.clone(),
+            audit: store,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: BrokerConfig,
+    pub(crate) providers: ProviderRegistry,
+    pub(crate) stores: BrokerStores,
+    pub(crate) audit: Auditor,
+    pub(crate) flows: Arc<dyn FlowStateStore>,
+    pub(crate) locks: Arc<dyn LockManager>,
+    pub(crate) http: ProviderHttp,
+    pub(crate) refreshes: SingleFlight<IntegrationId, BrokerResult<AccessGrant>>,
+    pub(crate) app_tokens: SingleFlight<String, BrokerResult<AppGrant>>,
+}
+
+/// The use-cases. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Broker {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("providers", &self.inner.providers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Broker {
+    pub fn new(
+        config: BrokerConfig,
+        providers: ProviderRegistry,
+        stores: BrokerStores,
+        flows: Arc<dyn FlowStateStore>,
+        locks: Arc<dyn LockManager>,
+    ) -> BrokerResult<Self> {
+        let http = ProviderHttp::new(config.provider_timeout)?;
+        if config.lock_ttl <= config.provider_timeout {
+            return Err(BrokerError::Internal(
+                "the refresh lock lease must outlast the provider call timeout".to_owned(),
+            ));
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                audit: Auditor::new(stores.audit.clone()),
+                config,
+                providers,
+                stores,
+                flows,
+                locks,
+                http,
+                refreshes: SingleFlight::default(),
+                app_tokens: SingleFlight::default(),
+            }),
+        })
+    }
+
+    /// The same broker (stores, shared state, configuration) with another provider set, e.g.
+    /// after an operator changed provider configuration.
+    pub fn with_providers(&self, providers: ProviderRegistry) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                config: inner.config.clone(),
+                providers,
+                stores: inner.stores.clone(),
+                audit: inner.audit.clone(),
+                flows: inner.flows.clone(),
+                locks: inner.locks.clone(),
+                http: inner.http.clone(),
+                refreshes: SingleFlight::default(),
+                app_tokens: SingleFlight::default(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &BrokerConfig {
+        &self.inner.config
+    }
+
+    pub fn providers(&self) -> &ProviderRegistry {
+        &self.inner.providers
+    }
+
+    /// The HTTP client used for provider calls (timeouts, no redirects).
+    pub fn http(&self) -> &ProviderHttp {
+        &self.inner.http
+    }
+}

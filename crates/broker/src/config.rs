@@ -1,0 +1,151 @@
+//! Broker settings: public URLs, the `return_to` allowlist, timings and retry policy.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::BrokerError;
+
+/// Where the browser may be sent back to after a connect flow. An entry matches a
+/// `return_to` with the same scheme, host and port whose path starts with the entry's path.
+#[derive(Debug, Clone, Default)]
+pub struct ReturnToAllowlist(Vec<Url>);
+
+impl ReturnToAllowlist {
+    pub fn new(entries: &[&str]) -> Result<Self, String> {
+        entries
+            .iter()
+            .map(|e| {
+                let url = Url::parse(e).map_err(|err| format!("`{e}` is not a URL: {err}"))?;
+                if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+                    return Err(format!("`{e}` must be an absolute http(s) URL"));
+                }
+                Ok(url)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+
+    /// Parses `return_to` and checks it against the list; refuses anything else (no open
+    /// redirect).
+    pub fn check(&self, return_to: &str) -> Result<Url, BrokerError> {
+        let refused = || BrokerError::InvalidReturnTo;
+        if return_to.len() > 2048 {
+            return Err(refused());
+        }
+        let url = Url::parse(return_to).map_err(|_| refused())?;
+        if url.username() != "" || url.password().is_some() {
+            return Err(refused());
+        }
+        let allowed = self.0.iter().any(|entry| {
+            entry.scheme() == url.scheme()
+                && entry.host_str() == url.host_str()
+                && entry.port_or_known_default() == url.port_or_known_default()
+                && url.path().starts_with(entry.path())
+        });
+        if allowed { Ok(url) } else { Err(refused()) }
+    }
+}
+
+/// How transient provider failures are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts per operation, the first included.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Tether's public base URL (`https://tether.example.com`); start and callback URLs are
+    /// built on it.
+    pub public_base_url: Url,
+    pub return_to: ReturnToAllowlist,
+    /// How long a pending authorization stays valid.
+    pub flow_ttl: Duration,
+    /// A token is refreshed when it expires within this buffer.
+    pub refresh_buffer: Duration,
+    /// App (client-credentials) tokens are renewed when they expire within this buffer.
+    pub app_token_buffer: Duration,
+    /// Whether one upstream account may be linked by two different users.
+    pub allow_shared_accounts: bool,
+    /// Recorded with each consent.
+    pub consent_version: String,
+    /// Timeout of one provider HTTP call.
+    pub provider_timeout: Duration,
+    /// Lease of the cross-process refresh lock; exceeds a whole refresh with its retries.
+    pub lock_ttl: Duration,
+    pub retry: RetryPolicy,
+    /// Consecutive failed refreshes before an integration is marked `degraded`.
+    pub degraded_after_failures: i32,
+}
+
+impl BrokerConfig {
+    pub fn new(public_base_url: Url, return_to: ReturnToAllowlist) -> Self {
+        Self {
+            public_base_url,
+            return_to,
+            flow_ttl: Duration::from_secs(600),
+            refresh_buffer: Duration::from_secs(300),
+            app_token_buffer: Duration::from_secs(60),
+            allow_shared_accounts: false,
+            consent_version: "1".to_owned(),
+            provider_timeout: Duration::from_secs(10),
+            lock_ttl: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            degraded_after_failures: 3,
+        }
+    }
+
+    /// `{base}/api/v1/oauth/{provider}/{leaf}`: one path per provider (the mix-up defence).
+    pub(crate) fn oauth_url(&self, provider: &str, leaf: &str) -> Result<Url, BrokerError> {
+        let base = self.public_base_url.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}/api/v1/oauth/{provider}/{leaf}"))
+            .map_err(|e| BrokerError::Internal(format!("bad public base URL: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_to_must_match_an_allowlisted_origin_and_path() {
+        let list = ReturnToAllowlist::new(&["https://app.example.com/settings"]).unwrap();
+        assert!(
+            list.check("https://app.example.com/settings/integrations?x=1")
+                .is_ok()
+        );
+        for bad in [
+            "https://evil.example.com/settings",
+            "https://app.example.com.evil.com/settings",
+            "http://app.example.com/settings",
+            "https://app.example.com:8443/settings",
+            "https://app.example.com/other",
+            "https://user@app.example.com/settings",
+            "javascript:alert(1)",
+            "//evil.com/settings",
+            "/settings",
+            "",
+        ] {
+            assert!(list.check(bad).is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn allowlist_entries_must_be_absolute_http_urls() {
+        assert!(ReturnToAllowlist::new(&["not a url"]).is_err());
+        assert!(ReturnToAllowlist::new(&["ftp://x.example.com/"]).is_err());
+    }
+}

@@ -1,0 +1,57 @@
+//! Broker errors: what a use-case can fail with, in terms the API maps to responses.
+
+use std::time::Duration;
+
+use tether_core::provider::ProviderError;
+use tether_core::state::StateError;
+use tether_core::{ProviderKind, StorageError};
+use thiserror::Error;
+
+#[derive(Debug, Clone, Error)]
+pub enum BrokerError {
+    #[error("the provider {0} is not configured")]
+    ProviderNotConfigured(ProviderKind),
+    #[error("return_to is not an allowed URL")]
+    InvalidReturnTo,
+    #[error("invalid request: {0}")]
+    InvalidInput(String),
+    #[error("integration not found")]
+    IntegrationNotFound,
+    #[error("the authorization flow is unknown, already used or expired")]
+    UnknownFlow,
+    /// The integration cannot hand out tokens until the user reconnects.
+    #[error("the integration needs the user to reconnect ({status})")]
+    ReauthRequired { status: &'static str },
+    /// A transient provider failure outlasted the retries.
+    #[error("the provider is temporarily unavailable: {message}")]
+    ProviderUnavailable {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("{0}")]
+    Provider(ProviderError),
+    /// Redis (or the embedded store) is down: a 503 that recovers by itself.
+    #[error("shared state unavailable: {0}")]
+    StateUnavailable(String),
+    #[error("storage error: {0}")]
+    Storage(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StorageError> for BrokerError {
+    fn from(e: StorageError) -> Self {
+        BrokerError::Storage(e.to_string())
+    }
+}
+
+impl From<StateError> for BrokerError {
+    fn from(e: StateError) -> Self {
+        match e {
+            StateError::Unavailable(m) => BrokerError::StateUnavailable(m),
+            other => BrokerError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type BrokerResult<T> = Result<T, BrokerError>;

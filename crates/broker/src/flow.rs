@@ -1,0 +1,231 @@
+//! The first two steps of the connect flow: `begin_authorization` (create the pending flow,
+//! answer with a start URL on Tether) and `start` (bind the flow to the browser, send it to
+//! the provider). The flow is kept twice, each time single-use: under a start token until
+//! the browser opens the start URL, then under its `state` until the callback.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tether_core::audit::{Actor, AuditAction, AuditEvent};
+use tether_core::provider::GrantKind;
+use tether_core::provider::{AuthorizeContext, Provider};
+use tether_core::secret::OpaqueSecret;
+use tether_core::{ProviderKind, ScopeSet, UserId};
+use url::Url;
+
+use crate::broker::Broker;
+use crate::callback::{ClientInfo, binding_cookie_name};
+use crate::error::{BrokerError, BrokerResult};
+use crate::{oauth, random};
+
+/// What the frontend asks for.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    pub user_id: UserId,
+    pub provider: ProviderKind,
+    /// The provider configuration instance (an OpenEMR site); `""` for the usual one.
+    pub instance: String,
+    /// `None`: the provider's default scopes.
+    pub scopes: Option<ScopeSet>,
+    pub return_to: String,
+    pub login_hint: Option<String>,
+}
+
+/// Where to send the browser to begin.
+#[derive(Debug, Clone)]
+pub struct AuthorizationStart {
+    pub start_url: Url,
+    pub expires_at: DateTime<Utc>,
+    pub requested_scopes: ScopeSet,
+}
+
+/// The answer of the start step: redirect to `authorize_url`, setting the binding cookie.
+#[derive(Debug)]
+pub struct StartRedirect {
+    pub authorize_url: Url,
+    pub cookie_name: String,
+    pub cookie_value: OpaqueSecret,
+    /// The cookie is sent back only to this provider's callback path.
+    pub cookie_path: String,
+    pub cookie_max_age: Duration,
+}
+
+/// The pending authorization, stored (encrypted or in Redis) between the steps.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct PendingFlow {
+    pub(crate) user_id: UserId,
+    pub(crate) provider: ProviderKind,
+    pub(crate) instance: String,
+    pub(crate) issuer: Option<String>,
+    pub(crate) redirect_uri: String,
+    pub(crate) verifier: Option<String>,
+    pub(crate) nonce: String,
+    pub(crate) requested_scopes: ScopeSet,
+    pub(crate) return_to: String,
+    pub(crate) state: String,
+    /// SHA-256 of the browser-binding secret, set by the start step.
+    pub(crate) binding_hash: Option<String>,
+    pub(crate) login_hint: Option<String>,
+    pub(crate) expires_at: DateTime<Utc>,
+}
+
+impl PendingFlow {
+    pub(crate) fn to_payload(&self) -> BrokerResult<OpaqueSecret> {
+        serde_json::to_string(self)
+            .map(OpaqueSecret::new)
+            .map_err(|e| BrokerError::Internal(format!("flow encoding: {e}")))
+    }
+
+    pub(crate) fn from_payload(payload: &OpaqueSecret) -> BrokerResult<Self> {
+        serde_json::from_str(payload.expose_secret())
+            .map_err(|_| BrokerError::Internal("malformed pending flow".to_owned()))
+    }
+}
+
+/// The longest flow id, state or code Tether accepts from a browser.
+pub(crate) const MAX_PARAM_LEN: usize = 4096;
+
+impl Broker {
+    /// Step 1: checks `return_to`, creates the pending flow and answers with the start URL.
+    #[tracing::instrument(skip_all, fields(provider = %request.provider))]
+    pub async fn begin_authorization(
+        &self,
+        request: AuthorizationRequest,
+        client: &ClientInfo,
+    ) -> BrokerResult<AuthorizationStart> {
+        let inner = &self.inner;
+        let provider = inner.providers.get(request.provider, &request.instance)?;
+        if request.provider.grant_kind() != GrantKind::AuthorizationCode {
+            return Err(BrokerError::InvalidInput(format!(
+                "{} uses app-level credentials; there is nothing for a user to connect",
+                request.provider.display_name()
+            )));
+        }
+        let return_to = inner.config.return_to.check(&request.return_to)?;
+        let requested = requested_scopes(provider.as_ref(), request.scopes);
+        let now = Utc::now();
+        let ttl = inner.config.flow_ttl;
+        let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or_default();
+        let flow = PendingFlow {
+            user_id: request.user_id.clone(),
+            provider: request.provider,
+            instance: request.instance.clone(),
+            issuer: provider.endpoints().issuer.clone(),
+            redirect_uri: inner
+                .config
+                .oauth_url(request.provider.as_str(), "callback")?
+                .to_string(),
+            verifier: provider.capabilities().pkce.then(oauth::new_pkce_verifier),
+            nonce: random::token(),
+            requested_scopes: requested.clone(),
+            return_to: return_to.to_string(),
+            state: random::token(),
+            binding_hash: None,
+            login_hint: request.login_hint.clone(),
+            expires_at,
+        };
+        let start_token = OpaqueSecret::new(random::token());
+        inner
+            .flows
+            .put(&start_token, &flow.to_payload()?, ttl)
+            .await?;
+        let mut start_url = inner.config.oauth_url(request.provider.as_str(), "start")?;
+        start_url
+            .query_pairs_mut()
+            .append_pair("flow", start_token.expose_secret());
+
+        let mut event = AuditEvent::new(
+            Actor::User(request.user_id.clone()),
+            AuditAction::AuthorizationStarted,
+        );
+        event.user_id = Some(request.user_id);
+        event.provider = Some(request.provider);
+        event.scopes = Some(requested.clone());
+        event.ip_address = client.ip.clone();
+        event.user_agent = client.user_agent.clone();
+        inner.audit.record(event).await;
+
+        Ok(AuthorizationStart {
+            start_url,
+            expires_at,
+            requested_scopes: requested,
+        })
+    }
+
+    /// Step 2: takes the start token (single use), binds the flow to this browser and
+    /// answers with the provider's authorize URL and the binding cookie.
+    #[tracing::instrument(skip_all, fields(provider = %provider_kind))]
+    pub async fn start(
+        &self,
+        provider_kind: ProviderKind,
+        flow_token: &str,
+    ) -> BrokerResult<StartRedirect> {
+        let inner = &self.inner;
+        if flow_token.is_empty() || flow_token.len() > MAX_PARAM_LEN {
+            return Err(BrokerError::UnknownFlow);
+        }
+        let taken = inner
+            .flows
+            .take(&OpaqueSecret::new(flow_token))
+            .await?
+            .ok_or(BrokerError::UnknownFlow)?;
+        let mut flow = PendingFlow::from_payload(&taken.payload)?;
+        let now = Utc::now();
+        if flow.provider != provider_kind || flow.expires_at <= now {
+            return Err(BrokerError::UnknownFlow);
+        }
+        let provider = inner.providers.get(flow.provider, &flow.instance)?;
+        let binding = random::token();
+        flow.binding_hash = Some(random::sha256(&binding));
+        let remaining = (flow.expires_at - now).to_std().unwrap_or_default();
+        let state = OpaqueSecret::new(flow.state.clone());
+        inner
+            .flows
+            .put(&state, &flow.to_payload()?, remaining)
+            .await?;
+
+        let redirect = Url::parse(&flow.redirect_uri)
+            .map_err(|e| BrokerError::Internal(format!("stored redirect URI: {e}")))?;
+        let scopes = flow.requested_scopes.union(&provider.implicit_scopes());
+        let ctx = AuthorizeContext {
+            scopes: &scopes,
+            login_hint: flow.login_hint.as_deref(),
+        };
+        let mut extra = provider.authorize_params(&ctx);
+        if scopes.iter().any(|s| s.as_str() == "openid") {
+            extra.push(("nonce".to_owned(), flow.nonce.clone()));
+        }
+        let authorize_url = oauth::authorize_url(
+            provider.as_ref(),
+            &redirect,
+            &flow.state,
+            flow.verifier.as_deref(),
+            &scopes,
+            &extra,
+        )
+        .map_err(BrokerError::Provider)?;
+        Ok(StartRedirect {
+            authorize_url,
+            cookie_name: binding_cookie_name(&flow.state),
+            cookie_value: OpaqueSecret::new(binding),
+            cookie_path: redirect.path().to_owned(),
+            cookie_max_age: remaining,
+        })
+    }
+}
+
+/// The caller's scopes (or the provider's defaults) plus every scope the catalogue marks
+/// required, so a required scope is always asked for.
+fn requested_scopes(provider: &dyn Provider, asked: Option<ScopeSet>) -> ScopeSet {
+    let base = asked
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| provider.default_scopes());
+    let required: ScopeSet = provider
+        .scope_catalogue()
+        .into_iter()
+        .filter(|e| e.is_required)
+        .map(|e| e.scope)
+        .collect();
+    base.union(&required)
+}

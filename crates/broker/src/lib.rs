@@ -1,0 +1,34 @@
+//! Tether's use-cases: the connect flow (authorize → start → callback), the token lifecycle
+//! (reads, refresh exactly once across replicas, failure classification), revocation, and
+//! client-credentials app tokens. Depends only on the core ports and provider contract; the
+//! server wires storage, shared state and providers into a [`Broker`].
+
+mod app_tokens;
+mod audit;
+mod broker;
+mod callback;
+mod config;
+mod error;
+mod flow;
+mod lifecycle;
+mod oauth;
+mod random;
+mod registry;
+mod retry;
+mod revoke;
+mod sandbox_provider;
+mod singleflight;
+
+pub use app_tokens::AppGrant;
+pub use broker::{Broker, BrokerStores};
+pub use callback::{
+    CallbackParams, CallbackResult, ClientInfo, ConnectOutcome, binding_cookie_name,
+};
+pub use config::{BrokerConfig, RetryPolicy, ReturnToAllowlist};
+pub use error::{BrokerError, BrokerResult};
+pub use flow::{AuthorizationRequest, AuthorizationStart, StartRedirect};
+pub use lifecycle::AccessGrant;
+pub use oauth::ProviderHttp;
+pub use registry::{INSTANCE_METADATA_KEY, ProviderRegistry};
+pub use revoke::{ProviderRevocation, RevokeOutcome};
+pub use sandbox_provider::SandboxProvider;

@@ -1,0 +1,323 @@
+//! Test harness: the sandbox on port 0 as the upstream provider, real storage (SQLite or
+//! PostgreSQL), real shared state (the database or Redis), and one or more brokers sharing
+//! them, the way several replicas would.
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the helpers"
+)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tether_broker::{
+    AuthorizationRequest, Broker, BrokerConfig, BrokerStores, CallbackParams, CallbackResult,
+    ClientInfo, ProviderRegistry, ReturnToAllowlist, SandboxProvider, binding_cookie_name,
+};
+use tether_core::provider::Provider;
+use tether_core::state::{FlowStateStore, LockManager};
+use tether_core::{ProviderKind, ScopeSet, UserId};
+use tether_sandbox::{ClientConfig, GrantType, Sandbox, SandboxConfig, SandboxHandle};
+use tether_state::{RedisState, RedisStateConfig, SqlFlowStore, SqlLocks};
+use tether_storage::{SqlStore, TokenCipher};
+use tether_testkit::{Engine, TestDb};
+
+pub const CLIENT_ID: &str = "tether";
+pub const CLIENT_SECRET: &str = "tether-secret";
+pub const APP_CLIENT_ID: &str = "tether-app";
+pub const PUBLIC_BASE: &str = "http://tether.test";
+pub const RETURN_TO: &str = "https://app.example.com/settings/integrations";
+
+/// Which shared-state implementation the brokers use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// SQLite storage, flow state and locks in the database (the embedded default).
+    Embedded,
+    /// PostgreSQL storage, Redis flow state and locks (production).
+    Production,
+}
+
+pub struct Harness {
+    pub sandbox: SandboxHandle,
+    pub db: TestDb,
+    pub store: Arc<SqlStore>,
+    pub brokers: Vec<Broker>,
+    pub browser: reqwest::Client,
+}
+
+pub fn callback_uri(kind: ProviderKind) -> String {
+    format!("{PUBLIC_BASE}/api/v1/oauth/{kind}/callback")
+}
+
+pub fn user(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
+}
+
+pub fn client_info() -> ClientInfo {
+    ClientInfo {
+        ip: Some("203.0.113.9".into()),
+        user_agent: Some("test-browser/1.0".into()),
+    }
+}
+
+impl Harness {
+    pub async fn start(mode: Mode) -> Self {
+        Self::with(mode, 1, |_| {}).await
+    }
+
+    /// `brokers` replicas sharing one database and one shared-state store.
+    pub async fn with(mode: Mode, brokers: usize, tweak: impl Fn(&mut BrokerConfig)) -> Self {
+        let sandbox = Sandbox::start(SandboxConfig::with_clients([
+            ClientConfig::new(CLIENT_ID, CLIENT_SECRET).with_redirect_uris(
+                [ProviderKind::Google, ProviderKind::Microsoft].map(callback_uri),
+            ),
+            ClientConfig::new(APP_CLIENT_ID, CLIENT_SECRET),
+        ]))
+        .await
+        .expect("sandbox starts");
+        let db = TestDb::new(match mode {
+            Mode::Embedded => Engine::Sqlite,
+            Mode::Production => Engine::Postgres,
+        })
+        .await;
+        let cipher = Arc::new(TokenCipher::new(&[TokenCipher::generate_key()]).unwrap());
+        let store = Arc::new(SqlStore::new(db.conn.clone(), cipher));
+        let (flows, locks): (Arc<dyn FlowStateStore>, Arc<dyn LockManager>) = match mode {
+            Mode::Embedded => (
+                Arc::new(SqlFlowStore::new(store.clone())),
+                Arc::new(SqlLocks::new(store.clone())),
+            ),
+            Mode::Production => {
+                let mut config = RedisStateConfig::new(tether_testkit::redis_url());
+                config.key_prefix = format!("tether-test:{}:", uuid::Uuid::new_v4().simple());
+                let redis = Arc::new(RedisState::new(&config).unwrap());
+                (redis.clone(), redis)
+            }
+        };
+        let http = reqwest::Client::new();
+        let mut registry = ProviderRegistry::new();
+        for kind in [ProviderKind::Google, ProviderKind::Microsoft] {
+            registry.register(Arc::new(SandboxProvider::new(
+                kind,
+                sandbox.issuer(),
+                CLIENT_ID,
+                CLIENT_SECRET,
+                http.clone(),
+            )));
+        }
+        registry.register(Arc::new(SandboxProvider::new(
+            ProviderKind::Orange,
+            sandbox.issuer(),
+            APP_CLIENT_ID,
+            CLIENT_SECRET,
+            http.clone(),
+        )));
+        let brokers = (0..brokers)
+            .map(|_| {
+                let mut config = BrokerConfig::new(
+                    PUBLIC_BASE.parse().unwrap(),
+                    ReturnToAllowlist::new(&["https://app.example.com/settings"]).unwrap(),
+                );
+                config.retry.base_delay = Duration::from_millis(20);
+                tweak(&mut config);
+                Broker::new(
+                    config,
+                    registry.clone(),
+                    BrokerStores::from_store(store.clone()),
+                    flows.clone(),
+                    locks.clone(),
+                )
+                .unwrap()
+            })
+            .collect();
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            sandbox,
+            db,
+            store,
+            brokers,
+            browser,
+        }
+    }
+
+    pub fn broker(&self) -> &Broker {
+        &self.brokers[0]
+    }
+
+    /// Replaces a provider of every broker (for providers with special behaviour).
+    pub fn rebuild_with(&mut self, provider: Arc<dyn Provider>) {
+        let brokers = self
+            .brokers
+            .iter()
+            .map(|b| {
+                let mut registry = b.providers().clone();
+                registry.register(provider.clone());
+                b.with_providers(registry)
+            })
+            .collect();
+        self.brokers = brokers;
+    }
+
+    pub fn token_calls(&self, grant: GrantType) -> u64 {
+        let client = if grant == GrantType::ClientCredentials {
+            APP_CLIENT_ID
+        } else {
+            CLIENT_ID
+        };
+        self.sandbox.stats().token_calls(client, grant)
+    }
+
+    /// Steps 1 and 2: returns the provider authorize URL, the state and the binding cookie.
+    pub async fn begin(&self, user_id: &str, kind: ProviderKind, scopes: Option<&str>) -> Pending {
+        let start = self
+            .broker()
+            .begin_authorization(
+                AuthorizationRequest {
+                    user_id: user(user_id),
+                    provider: kind,
+                    instance: String::new(),
+                    scopes: scopes.map(|s| ScopeSet::parse_delimited(s).unwrap()),
+                    return_to: format!("{RETURN_TO}?tab=1"),
+                    login_hint: None,
+                },
+                &client_info(),
+            )
+            .await
+            .unwrap();
+        let flow = start
+            .start_url
+            .query_pairs()
+            .find(|(k, _)| k == "flow")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        assert!(
+            start
+                .start_url
+                .as_str()
+                .starts_with(&format!("{PUBLIC_BASE}/api/v1/oauth/{kind}/start?"))
+        );
+        let redirect = self.broker().start(kind, &flow).await.unwrap();
+        let query: HashMap<String, String> =
+            redirect.authorize_url.query_pairs().into_owned().collect();
+        let state = query["state"].clone();
+        assert_eq!(redirect.cookie_name, binding_cookie_name(&state));
+        Pending {
+            authorize_query: query,
+            state,
+            cookie: redirect.cookie_value.expose_secret().to_owned(),
+        }
+    }
+
+    /// The user at the sandbox's consent page: allows `grant` (or denies with `None`).
+    pub async fn consent(
+        &self,
+        pending: &Pending,
+        username: &str,
+        grant: Option<&[&str]>,
+    ) -> CallbackParams {
+        let mut form: Vec<(String, String)> = pending
+            .authorize_query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "scope")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        form.push(("username".into(), username.into()));
+        match grant {
+            Some(scopes) => {
+                form.extend(scopes.iter().map(|s| ("scope".to_owned(), (*s).to_owned())));
+                form.push(("decision".into(), "allow".into()));
+            }
+            None => form.push(("decision".into(), "deny".into())),
+        }
+        form.push((
+            "requested_scope".into(),
+            pending
+                .authorize_query
+                .get("scope")
+                .cloned()
+                .unwrap_or_default(),
+        ));
+        let response = self
+            .browser
+            .post(format!("{}/oauth/authorize", self.sandbox.issuer()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 302, "{:?}", response.text().await);
+        let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+        let q: HashMap<String, String> = location.query_pairs().into_owned().collect();
+        CallbackParams {
+            state: q.get("state").cloned(),
+            code: q.get("code").cloned(),
+            error: q.get("error").cloned(),
+            error_description: q.get("error_description").cloned(),
+            iss: q.get("iss").cloned(),
+        }
+    }
+
+    /// The whole flow for `username` granting every requested scope.
+    pub async fn connect(
+        &self,
+        user_id: &str,
+        kind: ProviderKind,
+        username: &str,
+    ) -> CallbackResult {
+        let pending = self.begin(user_id, kind, None).await;
+        let requested = pending.authorize_query["scope"].clone();
+        let grant: Vec<&str> = requested.split(' ').collect();
+        let params = self.consent(&pending, username, Some(&grant)).await;
+        self.broker()
+            .complete_callback(kind, params, Some(&pending.cookie), &client_info())
+            .await
+            .unwrap()
+    }
+
+    pub async fn integration(&self, id: tether_core::IntegrationId) -> tether_core::Integration {
+        tether_core::ports::IntegrationRepository::get(&*self.store, id)
+            .await
+            .unwrap()
+            .expect("the integration exists")
+    }
+
+    pub async fn count(&self, table: &str) -> usize {
+        self.db
+            .query_all(&format!("SELECT 1 AS one FROM {table}"))
+            .await
+            .len()
+    }
+}
+
+pub struct Pending {
+    pub authorize_query: HashMap<String, String>,
+    pub state: String,
+    pub cookie: String,
+}
+
+/// Generates `embedded::NAME` and `postgres::redis::NAME` tests from `async fn NAME(Mode)`.
+#[macro_export]
+macro_rules! both_modes {
+    ($($name:ident),+ $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::common::Mode::Embedded).await;
+                }
+            )+
+        }
+        mod postgres {
+            mod redis {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $name() {
+                        super::super::$name($crate::common::Mode::Production).await;
+                    }
+                )+
+            }
+        }
+    };
+}

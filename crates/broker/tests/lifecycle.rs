@@ -1,0 +1,344 @@
+//! Token reads and refresh against the sandbox: the refresh storm across replicas, rotation,
+//! permanent and transient failures and the statuses they lead to.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on unexpected errors"
+)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::{Harness, Mode};
+use tether_broker::{BrokerError, SandboxProvider};
+use tether_core::audit::{Actor, AuditAction, AuditQuery};
+use tether_core::integration::IntegrationStatus;
+use tether_core::ports::{AuditRepository, TokenRepository};
+use tether_core::provider::{
+    AccountIdentity, ClientCredentials, ConnectionReport, Provider, ProviderCapabilities,
+    ProviderEndpoints, ProviderError, RawTokenResponse,
+};
+use tether_core::scope_catalog::ScopeCatalogEntry;
+use tether_core::secret::AccessToken;
+use tether_core::token::TokenOwner;
+use tether_core::{IntegrationId, ProviderKind, ScopeSet};
+use tether_sandbox::{Failure, GrantType};
+
+const SERVICE: Actor = Actor::System;
+
+/// Connects alice with access tokens that expire within the refresh buffer (2 minutes), then
+/// restores the sandbox's normal lifetime, so the next read must refresh.
+async fn connected_with_a_stale_token(h: &Harness) -> IntegrationId {
+    h.sandbox
+        .controls()
+        .set_access_token_ttl(Duration::from_secs(120));
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    h.sandbox
+        .controls()
+        .set_access_token_ttl(Duration::from_secs(3600));
+    id
+}
+
+async fn stored_refresh_token(h: &Harness, id: IntegrationId) -> String {
+    let stored = TokenRepository::get(&*h.store, &TokenOwner::Integration(id))
+        .await
+        .unwrap()
+        .unwrap();
+    stored
+        .tokens
+        .refresh_token
+        .unwrap()
+        .expose_secret()
+        .to_owned()
+}
+
+async fn audited(h: &Harness, id: IntegrationId, action: AuditAction) -> usize {
+    h.store
+        .query(&AuditQuery {
+            integration_id: Some(id),
+            action: Some(action),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn a_fresh_token_is_read_without_calling_the_provider_and_every_read_is_audited(mode: Mode) {
+    let h = Harness::start(mode).await;
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    let before = h.token_calls(GrantType::RefreshToken);
+    for _ in 0..3 {
+        h.broker()
+            .access_token(id, &SERVICE, Some("calendar sync"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(h.token_calls(GrantType::RefreshToken), before);
+    assert_eq!(audited(&h, id, AuditAction::TokenRead).await, 3);
+}
+
+async fn a_refresh_storm_makes_exactly_one_token_call_and_everyone_gets_the_new_token(mode: Mode) {
+    let replicas = if mode == Mode::Production { 2 } else { 1 };
+    let h = Harness::with(mode, replicas, |_| {}).await;
+    let id = connected_with_a_stale_token(&h).await;
+    let old_refresh = stored_refresh_token(&h, id).await;
+    let reads = (0..200).map(|i| {
+        let broker = h.brokers[i % replicas].clone();
+        tokio::spawn(async move { broker.access_token(id, &SERVICE, None).await })
+    });
+    let results = futures::future::join_all(reads).await;
+    let tokens: Vec<String> = results
+        .into_iter()
+        .map(|r| r.unwrap().unwrap().access_token.expose_secret().to_owned())
+        .collect();
+    assert_eq!(
+        h.token_calls(GrantType::RefreshToken),
+        1,
+        "exactly one refresh reached the provider"
+    );
+    assert!(
+        tokens.iter().all(|t| *t == tokens[0]),
+        "every caller got the same new token"
+    );
+    assert_eq!(h.sandbox.stats().refresh_token_reuse_detected, 0);
+    assert_ne!(
+        stored_refresh_token(&h, id).await,
+        old_refresh,
+        "the rotated refresh token was stored"
+    );
+    let me = h
+        .browser
+        .get(format!("{}/api/me", h.sandbox.issuer()))
+        .bearer_auth(&tokens[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "the handed-out token works upstream");
+}
+
+async fn a_rotated_refresh_token_is_persisted_and_used_next_time(mode: Mode) {
+    let h = Harness::start(mode).await;
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    let first = stored_refresh_token(&h, id).await;
+    h.broker().force_refresh(id, &SERVICE).await.unwrap();
+    let second = stored_refresh_token(&h, id).await;
+    assert_ne!(first, second);
+    // The next refresh presents the new one: the sandbox would detect reuse of the old one.
+    h.broker().force_refresh(id, &SERVICE).await.unwrap();
+    assert_eq!(h.sandbox.stats().refresh_token_reuse_detected, 0);
+    assert_eq!(h.token_calls(GrantType::RefreshToken), 2);
+    assert_eq!(audited(&h, id, AuditAction::TokenRefreshed).await, 2);
+}
+
+/// The sandbox provider, except that token answers lose their refresh token.
+#[derive(Debug)]
+struct NoNewRefreshToken(SandboxProvider);
+
+#[async_trait]
+impl Provider for NoNewRefreshToken {
+    fn kind(&self) -> ProviderKind {
+        self.0.kind()
+    }
+    fn endpoints(&self) -> &ProviderEndpoints {
+        self.0.endpoints()
+    }
+    fn client(&self) -> &ClientCredentials {
+        self.0.client()
+    }
+    fn capabilities(&self) -> ProviderCapabilities {
+        self.0.capabilities()
+    }
+    fn default_scopes(&self) -> ScopeSet {
+        self.0.default_scopes()
+    }
+    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
+        self.0.scope_catalogue()
+    }
+    fn parse_token_response(&self, body: &[u8]) -> Result<RawTokenResponse, ProviderError> {
+        let mut raw = self.0.parse_token_response(body)?;
+        raw.refresh_token = None;
+        Ok(raw)
+    }
+    async fn fetch_identity(
+        &self,
+        t: &AccessToken,
+        r: &RawTokenResponse,
+    ) -> Result<AccountIdentity, ProviderError> {
+        self.0.fetch_identity(t, r).await
+    }
+    async fn test_connection(&self, t: &AccessToken) -> Result<ConnectionReport, ProviderError> {
+        self.0.test_connection(t).await
+    }
+}
+
+async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one(mode: Mode) {
+    let mut h = Harness::start(mode).await;
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    let original = stored_refresh_token(&h, id).await;
+    let sandbox = SandboxProvider::new(
+        ProviderKind::Google,
+        h.sandbox.issuer(),
+        common::CLIENT_ID,
+        common::CLIENT_SECRET,
+        reqwest::Client::new(),
+    );
+    h.rebuild_with(Arc::new(NoNewRefreshToken(sandbox)));
+    let before = TokenRepository::get(&*h.store, &TokenOwner::Integration(id))
+        .await
+        .unwrap()
+        .unwrap();
+    let grant = h.broker().force_refresh(id, &SERVICE).await.unwrap();
+    assert_ne!(
+        grant.access_token, before.tokens.access_token,
+        "the access token was refreshed"
+    );
+    assert_eq!(
+        stored_refresh_token(&h, id).await,
+        original,
+        "the old refresh token is kept"
+    );
+}
+
+async fn invalid_grant_marks_reauth_required_at_once_with_one_call(mode: Mode) {
+    let h = Harness::start(mode).await;
+    let id = connected_with_a_stale_token(&h).await;
+    h.sandbox
+        .controls()
+        .fail_next_for(GrantType::RefreshToken, 5, Failure::InvalidGrant);
+    let result = h.broker().access_token(id, &SERVICE, None).await;
+    assert!(
+        matches!(result, Err(BrokerError::ReauthRequired { .. })),
+        "{result:?}"
+    );
+    assert_eq!(
+        h.token_calls(GrantType::RefreshToken),
+        1,
+        "no retries for a permanent failure"
+    );
+    let integration = h.integration(id).await;
+    assert_eq!(integration.status, IntegrationStatus::ReauthRequired);
+    assert!(integration.last_error.unwrap().contains("invalid_grant"));
+    assert_eq!(audited(&h, id, AuditAction::StatusChanged).await, 1);
+    // Later reads do not try again.
+    let again = h.broker().access_token(id, &SERVICE, None).await;
+    assert!(matches!(again, Err(BrokerError::ReauthRequired { .. })));
+    assert_eq!(h.token_calls(GrantType::RefreshToken), 1);
+}
+
+async fn server_errors_are_retried_then_degrade_and_recovery_restores_active(mode: Mode) {
+    let h = Harness::with(mode, 1, |c| {
+        c.retry.max_attempts = 3;
+        c.degraded_after_failures = 1;
+    })
+    .await;
+    h.sandbox
+        .controls()
+        .set_access_token_ttl(Duration::from_secs(1));
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    h.sandbox
+        .controls()
+        .set_access_token_ttl(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    h.sandbox
+        .controls()
+        .fail_next_for(GrantType::RefreshToken, 3, Failure::Status(500));
+    let failed = h.broker().access_token(id, &SERVICE, None).await;
+    assert!(
+        matches!(failed, Err(BrokerError::ProviderUnavailable { .. })),
+        "{failed:?}"
+    );
+    assert_eq!(
+        h.token_calls(GrantType::RefreshToken),
+        3,
+        "retried up to the policy"
+    );
+    let degraded = h.integration(id).await;
+    assert_eq!(degraded.status, IntegrationStatus::Degraded);
+    assert_eq!(degraded.failure_count, 1);
+
+    let grant = h.broker().access_token(id, &SERVICE, None).await.unwrap();
+    assert!(grant.expires_at.unwrap() > chrono::Utc::now() + chrono::Duration::minutes(30));
+    let recovered = h.integration(id).await;
+    assert_eq!(recovered.status, IntegrationStatus::Active);
+    assert_eq!(recovered.failure_count, 0);
+    assert!(recovered.last_error.is_none());
+    let changes = h
+        .store
+        .query(&AuditQuery {
+            integration_id: Some(id),
+            action: Some(AuditAction::StatusChanged),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let transitions: Vec<String> = changes
+        .iter()
+        .rev()
+        .map(|r| {
+            let d = r.event.detail.as_ref().unwrap();
+            format!(
+                "{}->{}",
+                d["from"].as_str().unwrap(),
+                d["to"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(transitions, ["active->degraded", "degraded->active"]);
+}
+
+async fn a_user_cannot_read_or_refresh_another_users_integration(mode: Mode) {
+    let h = Harness::start(mode).await;
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    let bob = Actor::User(common::user("bob"));
+    assert!(matches!(
+        h.broker().force_refresh(id, &bob).await,
+        Err(BrokerError::IntegrationNotFound)
+    ));
+    assert!(matches!(
+        h.broker().integration_for(id, &bob).await,
+        Err(BrokerError::IntegrationNotFound)
+    ));
+    let alice = Actor::User(common::user("alice"));
+    assert!(h.broker().integration_for(id, &alice).await.is_ok());
+}
+
+both_modes!(
+    a_fresh_token_is_read_without_calling_the_provider_and_every_read_is_audited,
+    a_refresh_storm_makes_exactly_one_token_call_and_everyone_gets_the_new_token,
+    a_rotated_refresh_token_is_persisted_and_used_next_time,
+    a_refresh_without_a_new_refresh_token_keeps_the_old_one,
+    invalid_grant_marks_reauth_required_at_once_with_one_call,
+    server_errors_are_retried_then_degrade_and_recovery_restores_active,
+    a_user_cannot_read_or_refresh_another_users_integration,
+);
