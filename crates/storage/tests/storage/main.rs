@@ -12,6 +12,7 @@ mod audit;
 mod connection;
 mod consents;
 mod encryption;
+mod enums;
 mod integrations;
 mod oauth_states;
 mod provider_configs;
