@@ -110,7 +110,32 @@ async fn another_user_cannot_disconnect_an_integration(mode: Mode) {
     assert_eq!(h.integration(id).await.status, IntegrationStatus::Active);
 }
 
+async fn reconnecting_a_revoked_integration_keeps_its_id(mode: Mode) {
+    let h = Harness::start(mode).await;
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    h.broker()
+        .revoke(id, &Actor::System, &client_info())
+        .await
+        .unwrap();
+    let again = h.connect("alice", ProviderKind::Google, "alice").await;
+    assert_eq!(again.integration_id, Some(id));
+    assert_eq!(h.integration(id).await.status, IntegrationStatus::Active);
+    let alice = Actor::User(common::user("alice"));
+    assert!(
+        h.broker().access_token(id, &alice, None).await.is_ok(),
+        "tokens are usable again"
+    );
+    let consents = h.store.list_for_integration(id).await.unwrap();
+    assert_eq!(consents.len(), 2);
+    assert!(consents[0].revoked_at.is_some() && consents[1].revoked_at.is_none());
+}
+
 both_modes!(
+    reconnecting_a_revoked_integration_keeps_its_id,
     revocation_reaches_the_provider_and_the_token_stops_working_there,
     disconnect_completes_when_the_provider_is_down,
     another_user_cannot_disconnect_an_integration,
