@@ -89,6 +89,10 @@ pub struct BrokerConfig {
     pub retry: RetryPolicy,
     /// Consecutive failed refreshes before an integration is marked `degraded`.
     pub degraded_after_failures: i32,
+    /// The longest a refresh token goes unused: the scheduler refreshes at least this often,
+    /// so providers that expire idle refresh tokens (Microsoft after 90 days of inactivity,
+    /// OpenEMR's 3-month tokens) never see one idle. `None`: only before access-token expiry.
+    pub refresh_keepalive: Option<Duration>,
 }
 
 impl BrokerConfig {
@@ -105,6 +109,7 @@ impl BrokerConfig {
             lock_ttl: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             degraded_after_failures: 3,
+            refresh_keepalive: Some(Duration::from_secs(14 * 24 * 3600)),
         }
     }
 

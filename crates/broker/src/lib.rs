@@ -17,6 +17,7 @@ mod registry;
 mod retry;
 mod revoke;
 mod sandbox_provider;
+mod scheduler;
 mod singleflight;
 
 pub use app_tokens::AppGrant;
@@ -32,3 +33,4 @@ pub use oauth::ProviderHttp;
 pub use registry::{INSTANCE_METADATA_KEY, ProviderRegistry};
 pub use revoke::{ProviderRevocation, RevokeOutcome};
 pub use sandbox_provider::SandboxProvider;
+pub use scheduler::{SchedulerConfig, SchedulerPass};

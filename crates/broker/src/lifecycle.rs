@@ -136,15 +136,28 @@ impl Broker {
         chrono::Duration::from_std(self.inner.config.refresh_buffer).unwrap_or_default()
     }
 
-    /// When the scheduler should refresh this token set next.
+    /// When the scheduler should refresh this token set next: before the access token
+    /// expires, before a known refresh-token expiry, and at least every keep-alive period.
+    /// `None` when there is nothing to refresh with.
     pub(crate) fn next_refresh_at(&self, tokens: &TokenSet) -> Option<DateTime<Utc>> {
-        match (&tokens.refresh_token, tokens.expires_at) {
-            (Some(_), Some(expires_at)) => Some(expires_at - self.buffer()),
-            _ => None,
-        }
+        tokens.refresh_token.as_ref()?;
+        let config = &self.inner.config;
+        let now = Utc::now();
+        let keepalive = config
+            .refresh_keepalive
+            .and_then(|k| chrono::Duration::from_std(k).ok())
+            .map(|k| now + k);
+        let before_expiry = tokens.expires_at.map(|at| at - self.buffer());
+        let before_refresh_expiry = tokens
+            .refresh_expires_at
+            .map(|at| at - chrono::Duration::days(1).min((at - now) / 2));
+        [before_expiry, before_refresh_expiry, keepalive]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    async fn refresh_shared(
+    pub(crate) async fn refresh_shared(
         &self,
         id: IntegrationId,
         forced_since: Option<DateTime<Utc>>,
@@ -223,7 +236,7 @@ impl Broker {
         }))
     }
 
-    async fn refresh_locked(
+    pub(crate) async fn refresh_locked(
         &self,
         id: IntegrationId,
         forced_since: Option<DateTime<Utc>>,
@@ -374,14 +387,18 @@ impl Broker {
         let mut updated = integration;
         updated.failure_count = updated.failure_count.saturating_add(1);
         updated.last_error = Some(message.clone());
-        if error.is_transient() {
-            if updated.failure_count >= inner.config.degraded_after_failures {
-                updated.status = IntegrationStatus::Degraded;
-            }
-            let wait = error.retry_after().unwrap_or(Duration::from_secs(60));
-            updated.next_refresh_at =
-                Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+        if error.is_transient() && updated.failure_count >= inner.config.degraded_after_failures {
+            updated.status = IntegrationStatus::Degraded;
         }
+        // When the scheduler tries again: soon after an outage, later after a configuration
+        // problem an operator has to fix.
+        let wait = match error.retry_after() {
+            Some(wait) => wait,
+            None if error.is_transient() => Duration::from_secs(60),
+            None => Duration::from_secs(3600),
+        };
+        updated.next_refresh_at =
+            Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
         let updated = self.update_integration(updated).await?;
         if updated.status != previous {
             self.audit_status_change(&updated, previous, Some(&message))
