@@ -172,6 +172,12 @@ pub trait Provider: Send + Sync + Debug {
         access_token: &AccessToken,
     ) -> Result<ConnectionReport, ProviderError>;
 
+    /// Launch context to keep with the tokens, encrypted (OpenEMR's `patient` and `fhirUser`:
+    /// health data, so never in plain metadata). Kept across refreshes that do not repeat it.
+    fn launch_context(&self, _response: &RawTokenResponse) -> Option<Value> {
+        None
+    }
+
     /// Whether an API answer means "this access token expired" (renew and retry once).
     fn is_expired_token_answer(&self, status: u16, _body: &[u8]) -> bool {
         status == 401

@@ -3,6 +3,7 @@
 
 mod contract;
 mod error;
+mod settings;
 mod token_response;
 
 pub use contract::{
@@ -10,6 +11,7 @@ pub use contract::{
     Provider, ProviderCapabilities, ProviderEndpoints,
 };
 pub use error::ProviderError;
+pub use settings::{AppTokenSource, ProviderSettings};
 pub use token_response::RawTokenResponse;
 
 crate::closed_enum! {
