@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::provider::GrantKind;
-use tether_core::provider::{AuthorizeContext, Provider};
+use tether_core::provider::Provider;
 use tether_core::secret::OpaqueSecret;
 use tether_core::{ProviderKind, ScopeSet, UserId};
 use url::Url;
@@ -187,22 +187,14 @@ impl Broker {
 
         let redirect = Url::parse(&flow.redirect_uri)
             .map_err(|e| BrokerError::Internal(format!("stored redirect URI: {e}")))?;
-        let scopes = flow.requested_scopes.union(&provider.implicit_scopes());
-        let ctx = AuthorizeContext {
-            scopes: &scopes,
-            login_hint: flow.login_hint.as_deref(),
-        };
-        let mut extra = provider.authorize_params(&ctx);
-        if scopes.iter().any(|s| s.as_str() == "openid") {
-            extra.push(("nonce".to_owned(), flow.nonce.clone()));
-        }
-        let authorize_url = oauth::authorize_url(
+        let authorize_url = oauth::provider_authorize_url(
             provider.as_ref(),
             &redirect,
             &flow.state,
             flow.verifier.as_deref(),
-            &scopes,
-            &extra,
+            &flow.requested_scopes,
+            flow.login_hint.as_deref(),
+            &flow.nonce,
         )
         .map_err(BrokerError::Provider)?;
         Ok(StartRedirect {

@@ -11,7 +11,7 @@ mod config;
 mod error;
 mod flow;
 mod lifecycle;
-mod oauth;
+pub mod oauth;
 mod random;
 mod registry;
 mod retry;

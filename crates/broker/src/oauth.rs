@@ -139,7 +139,7 @@ fn inner_message(e: &reqwest::Error) -> String {
 }
 
 /// `Retry-After` as seconds or an HTTP date, capped at an hour.
-pub(crate) fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
@@ -287,7 +287,32 @@ fn scopes_of(scopes: &ScopeSet) -> Vec<OScope> {
         .collect()
 }
 
-/// The provider's authorize URL for one flow.
+/// The provider's authorize URL exactly as the connect flow sends the browser to it:
+/// the requested scopes plus the provider's implicit ones, PKCE S256 when the provider takes
+/// it, a `nonce` for OpenID requests, and the provider's own parameters.
+pub fn provider_authorize_url(
+    provider: &dyn Provider,
+    redirect: &Url,
+    state: &str,
+    verifier: Option<&str>,
+    requested: &ScopeSet,
+    login_hint: Option<&str>,
+    nonce: &str,
+) -> Result<Url, ProviderError> {
+    let scopes = requested.union(&provider.implicit_scopes());
+    let ctx = tether_core::provider::AuthorizeContext {
+        scopes: &scopes,
+        login_hint,
+    };
+    let mut extra = provider.authorize_params(&ctx);
+    if scopes.iter().any(|s| s.as_str() == "openid") {
+        extra.push(("nonce".to_owned(), nonce.to_owned()));
+    }
+    let verifier = if provider.capabilities().pkce { verifier } else { None };
+    authorize_url(provider, redirect, state, verifier, &scopes, &extra)
+}
+
+/// The provider's authorize URL with exactly these scopes and parameters.
 pub(crate) fn authorize_url(
     provider: &dyn Provider,
     redirect: &Url,
@@ -315,11 +340,12 @@ pub(crate) fn authorize_url(
 }
 
 /// A fresh PKCE S256 verifier.
-pub(crate) fn new_pkce_verifier() -> String {
+pub fn new_pkce_verifier() -> String {
     PkceCodeChallenge::new_random_sha256().1.secret().clone()
 }
 
-pub(crate) async fn exchange_code(
+/// The authorization-code grant (with the PKCE verifier when given).
+pub async fn exchange_code(
     provider: &dyn Provider,
     http: &ProviderHttp,
     code: &str,
@@ -337,7 +363,8 @@ pub(crate) async fn exchange_code(
     provider.parse_token_response(&answer.body)
 }
 
-pub(crate) async fn refresh(
+/// The refresh-token grant.
+pub async fn refresh(
     provider: &dyn Provider,
     http: &ProviderHttp,
     refresh_token: &str,
@@ -354,7 +381,8 @@ pub(crate) async fn refresh(
     provider.parse_token_response(&answer.body)
 }
 
-pub(crate) async fn client_credentials(
+/// The client-credentials grant.
+pub async fn client_credentials(
     provider: &dyn Provider,
     http: &ProviderHttp,
     scopes: &ScopeSet,
@@ -373,13 +401,13 @@ pub(crate) async fn client_credentials(
 
 /// Which token a revocation names.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum TokenKind {
+pub enum TokenKind {
     Access,
     Refresh,
 }
 
 /// RFC 7009 revocation. An answer saying the token is already invalid counts as done.
-pub(crate) async fn revoke(
+pub async fn revoke(
     provider: &dyn Provider,
     http: &ProviderHttp,
     token: &str,
