@@ -15,6 +15,7 @@ mod m20261121_000006_create_oauth_states;
 mod m20261121_000007_create_provider_configs;
 mod m20261121_000008_create_api_keys;
 mod m20261121_000009_create_locks;
+mod m20261121_000010_add_tokens_launch_context;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_create_provider_configs::Migration),
             Box::new(m20261121_000008_create_api_keys::Migration),
             Box::new(m20261121_000009_create_locks::Migration),
+            Box::new(m20261121_000010_add_tokens_launch_context::Migration),
         ]
     }
 }

@@ -366,7 +366,10 @@ impl Broker {
             .map_err(|e| Err(e.into()))?;
 
         let now = Utc::now();
-        let tokens = raw.to_token_set(now);
+        let mut tokens = raw.to_token_set(now);
+        tokens.launch_context = provider
+            .launch_context(&raw)
+            .map(|context| OpaqueSecret::new(context.to_string()));
         let next_refresh_at = self.next_refresh_at(&tokens);
         let mut metadata = match identity.metadata {
             Value::Object(map) => map,

@@ -11,7 +11,7 @@ use serde_json::json;
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::integration::{Integration, IntegrationStatus};
 use tether_core::provider::ProviderError;
-use tether_core::secret::AccessToken;
+use tether_core::secret::{AccessToken, OpaqueSecret};
 use tether_core::token::{StoredTokens, TokenOwner, TokenSet};
 use tether_core::{IntegrationId, ScopeSet, StorageError};
 
@@ -293,6 +293,10 @@ impl Broker {
                     if tokens.scope.is_none() {
                         tokens.scope = stored.tokens.scope.clone();
                     }
+                    tokens.launch_context = provider
+                        .launch_context(&raw)
+                        .map(|context| OpaqueSecret::new(context.to_string()))
+                        .or_else(|| stored.tokens.launch_context.clone());
                     return self.persist_refresh(integration, &stored, tokens).await;
                 }
                 Err(e) if e.is_transient() => {

@@ -308,7 +308,11 @@ pub fn provider_authorize_url(
     if scopes.iter().any(|s| s.as_str() == "openid") {
         extra.push(("nonce".to_owned(), nonce.to_owned()));
     }
-    let verifier = if provider.capabilities().pkce { verifier } else { None };
+    let verifier = if provider.capabilities().pkce {
+        verifier
+    } else {
+        None
+    };
     authorize_url(provider, redirect, state, verifier, &scopes, &extra)
 }
 

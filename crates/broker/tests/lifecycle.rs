@@ -333,7 +333,94 @@ async fn a_user_cannot_read_or_refresh_another_users_integration(mode: Mode) {
     assert!(h.broker().integration_for(id, &alice).await.is_ok());
 }
 
+/// The sandbox provider, plus an OpenEMR-style launch context on the first token answer only.
+#[derive(Debug)]
+struct WithLaunchContext(SandboxProvider, std::sync::atomic::AtomicBool);
+
+#[async_trait]
+impl Provider for WithLaunchContext {
+    fn kind(&self) -> ProviderKind {
+        self.0.kind()
+    }
+    fn endpoints(&self) -> &ProviderEndpoints {
+        self.0.endpoints()
+    }
+    fn client(&self) -> &ClientCredentials {
+        self.0.client()
+    }
+    fn capabilities(&self) -> ProviderCapabilities {
+        self.0.capabilities()
+    }
+    fn default_scopes(&self) -> ScopeSet {
+        self.0.default_scopes()
+    }
+    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
+        self.0.scope_catalogue()
+    }
+    fn launch_context(&self, _: &RawTokenResponse) -> Option<serde_json::Value> {
+        let first = !self.1.swap(true, std::sync::atomic::Ordering::SeqCst);
+        first.then(|| serde_json::json!({ "patient": "pat-123", "fhirUser": "Practitioner/9" }))
+    }
+    async fn fetch_identity(
+        &self,
+        t: &AccessToken,
+        r: &RawTokenResponse,
+    ) -> Result<AccountIdentity, ProviderError> {
+        self.0.fetch_identity(t, r).await
+    }
+    async fn test_connection(&self, t: &AccessToken) -> Result<ConnectionReport, ProviderError> {
+        self.0.test_connection(t).await
+    }
+}
+
+async fn a_launch_context_is_stored_with_the_tokens_and_kept_across_refreshes(mode: Mode) {
+    let mut h = Harness::start(mode).await;
+    let sandbox = SandboxProvider::new(
+        ProviderKind::Google,
+        h.sandbox.issuer(),
+        common::CLIENT_ID,
+        common::CLIENT_SECRET,
+        reqwest::Client::new(),
+    );
+    h.rebuild_with(Arc::new(WithLaunchContext(sandbox, Default::default())));
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    let context = |h: &Harness| {
+        let store = h.store.clone();
+        async move {
+            let stored = TokenRepository::get(&*store, &TokenOwner::Integration(id))
+                .await
+                .unwrap()
+                .unwrap();
+            stored
+                .tokens
+                .launch_context
+                .map(|c| c.expose_secret().to_owned())
+        }
+    };
+    let expected = r#"{"fhirUser":"Practitioner/9","patient":"pat-123"}"#;
+    assert_eq!(context(&h).await.as_deref(), Some(expected));
+    assert!(
+        !h.integration(id)
+            .await
+            .metadata
+            .to_string()
+            .contains("pat-123"),
+        "not in plain metadata"
+    );
+    h.broker().force_refresh(id, &SERVICE).await.unwrap();
+    assert_eq!(
+        context(&h).await.as_deref(),
+        Some(expected),
+        "kept when the refresh does not repeat it"
+    );
+}
+
 both_modes!(
+    a_launch_context_is_stored_with_the_tokens_and_kept_across_refreshes,
     a_fresh_token_is_read_without_calling_the_provider_and_every_read_is_audited,
     a_refresh_storm_makes_exactly_one_token_call_and_everyone_gets_the_new_token,
     a_rotated_refresh_token_is_persisted_and_used_next_time,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::ids::{IntegrationId, TokenId};
 use crate::provider::ProviderKind;
 use crate::scope::ScopeSet;
-use crate::secret::{AccessToken, RefreshToken};
+use crate::secret::{AccessToken, OpaqueSecret, RefreshToken};
 
 /// What a provider gave us.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +18,9 @@ pub struct TokenSet {
     pub refresh_expires_at: Option<DateTime<Utc>>,
     /// The scopes the provider says it granted, when it says.
     pub scope: Option<ScopeSet>,
+    /// Launch context that came with the grant (OpenEMR's `patient`, `fhirUser`), as JSON
+    /// text: health data, so a secret, stored encrypted.
+    pub launch_context: Option<OpaqueSecret>,
 }
 
 impl TokenSet {
@@ -65,6 +68,7 @@ mod tests {
             expires_at: Some(now + Duration::minutes(minutes)),
             refresh_expires_at: None,
             scope: None,
+            launch_context: None,
         }
     }
 

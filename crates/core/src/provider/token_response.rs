@@ -106,6 +106,7 @@ impl RawTokenResponse {
             expires_at: self.expires_in.map(after),
             refresh_expires_at: self.refresh_token_expires_in.map(after),
             scope: self.granted_scopes(),
+            launch_context: None,
         }
     }
 }

@@ -6,6 +6,7 @@ use sea_orm::entity::prelude::*;
 pub(crate) const TABLE: &str = "tokens";
 pub(crate) const ACCESS_TOKEN: &str = "access_token";
 pub(crate) const REFRESH_TOKEN: &str = "refresh_token";
+pub(crate) const LAUNCH_CONTEXT: &str = "launch_context";
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "tokens")]
@@ -21,6 +22,7 @@ pub struct Model {
     pub expires_at: Option<DateTimeUtc>,
     pub refresh_expires_at: Option<DateTimeUtc>,
     pub scope: Option<Json>,
+    pub launch_context: Option<String>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

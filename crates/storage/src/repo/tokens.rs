@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use tether_core::ids::TokenId;
 use tether_core::ports::TokenRepository;
-use tether_core::secret::{AccessToken, RefreshToken};
+use tether_core::secret::{AccessToken, OpaqueSecret, RefreshToken};
 use tether_core::token::{StoredTokens, TokenOwner, TokenSet};
 use tether_core::{IntegrationId, ProviderKind, StorageError, StorageResult};
 use uuid::Uuid;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{SqlStore, backend, db_err, now, update_returning};
 use crate::cipher::{CipherContext, TokenCipher};
 use crate::entities::tokens::{
-    ACCESS_TOKEN, ActiveModel, Column, Entity, Model, REFRESH_TOKEN, TABLE,
+    ACCESS_TOKEN, ActiveModel, Column, Entity, LAUNCH_CONTEXT, Model, REFRESH_TOKEN, TABLE,
 };
 use crate::entities::{corrupt, integrations, parse_col, scopes_from_json, scopes_to_json};
 
@@ -52,6 +52,10 @@ fn secret_columns(cipher: &TokenCipher, id: Uuid, tokens: &TokenSet) -> ActiveMo
         expires_at: Set(tokens.expires_at),
         refresh_expires_at: Set(tokens.refresh_expires_at),
         scope: Set(tokens.scope.as_ref().map(scopes_to_json)),
+        launch_context: Set(tokens
+            .launch_context
+            .as_ref()
+            .map(|c| cipher.encrypt(&ctx(id, LAUNCH_CONTEXT), c.expose_secret()))),
         updated_at: Set(now()),
         ..Default::default()
     }
@@ -78,6 +82,10 @@ pub(super) fn to_domain(cipher: &TokenCipher, m: Model) -> StorageResult<StoredT
         .refresh_token
         .map(|r| cipher.decrypt(&ctx(id, REFRESH_TOKEN), &r))
         .transpose()?;
+    let launch_context = m
+        .launch_context
+        .map(|c| cipher.decrypt(&ctx(id, LAUNCH_CONTEXT), &c))
+        .transpose()?;
     Ok(StoredTokens {
         id: TokenId::from_uuid(id),
         owner,
@@ -91,6 +99,7 @@ pub(super) fn to_domain(cipher: &TokenCipher, m: Model) -> StorageResult<StoredT
                 .scope
                 .map(|s| scopes_from_json(TABLE, id, s))
                 .transpose()?,
+            launch_context: launch_context.map(OpaqueSecret::new),
         },
         version: m.version,
         updated_at: m.updated_at,

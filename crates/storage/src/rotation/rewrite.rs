@@ -48,22 +48,27 @@ pub(super) async fn tokens(
     cipher: &TokenCipher,
     batch: u64,
 ) -> StorageResult<TableRotation> {
-    use tokens::{ACCESS_TOKEN, Column, Entity, REFRESH_TOKEN, TABLE};
+    use tokens::{ACCESS_TOKEN, Column, Entity, LAUNCH_CONTEXT, REFRESH_TOKEN, TABLE};
     let mut report = TableRotation::default();
     let mut after: Option<Uuid> = None;
     loop {
         let mut page = Entity::find()
             .select_only()
-            .columns([Column::Id, Column::AccessToken, Column::RefreshToken])
+            .columns([
+                Column::Id,
+                Column::AccessToken,
+                Column::RefreshToken,
+                Column::LaunchContext,
+            ])
             .order_by_asc(Column::Id)
             .limit(batch);
         if let Some(last) = after {
             page = page.filter(Column::Id.gt(last));
         }
-        let rows: Vec<(Uuid, String, Option<String>)> =
+        let rows: Vec<(Uuid, String, Option<String>, Option<String>)> =
             page.into_tuple().all(conn).await.map_err(backend)?;
         let full = rows.len() as u64 == batch;
-        for (id, access, refresh) in rows {
+        for (id, access, refresh, launch_context) in rows {
             report.rows_scanned += 1;
             after = Some(id);
             let pk = || (Column::Id, Value::from(id));
@@ -87,6 +92,18 @@ pub(super) async fn tokens(
                     Column::RefreshToken,
                     ctx(REFRESH_TOKEN),
                     &refresh,
+                )
+                .await?;
+            }
+            if let Some(launch_context) = launch_context {
+                rotate_value::<Entity>(
+                    conn,
+                    cipher,
+                    &mut report,
+                    pk(),
+                    Column::LaunchContext,
+                    ctx(LAUNCH_CONTEXT),
+                    &launch_context,
                 )
                 .await?;
             }

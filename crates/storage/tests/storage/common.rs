@@ -56,6 +56,7 @@ pub fn token_set(access: &str, refresh: Option<&str>) -> TokenSet {
         expires_at: Some(at(60)),
         refresh_expires_at: None,
         scope: Some(scopes("openid email")),
+        launch_context: None,
     }
 }
 

@@ -5,7 +5,7 @@ use tether_core::ports::{
 };
 use tether_core::provider_config::ProviderConfigInput;
 use tether_core::secret::{ClientSecret, OpaqueSecret};
-use tether_core::token::TokenOwner;
+use tether_core::token::{TokenOwner, TokenSet};
 use tether_core::{ProviderKind, StorageError};
 use tether_testkit::TestDb;
 
@@ -17,7 +17,10 @@ async fn stored_rows_never_contain_a_plaintext_secret(db: TestDb) {
     store
         .save(
             &TokenOwner::Integration(integration.id),
-            &token_set("plain-access-XYZ", Some("plain-refresh-XYZ")),
+            &TokenSet {
+                launch_context: Some(OpaqueSecret::new(r#"{"patient":"plain-patient-XYZ"}"#)),
+                ..token_set("plain-access-XYZ", Some("plain-refresh-XYZ"))
+            },
             None,
         )
         .await
@@ -75,6 +78,10 @@ async fn stored_rows_never_contain_a_plaintext_secret(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(read.tokens.access_token.expose_secret(), "plain-access-XYZ");
+    assert_eq!(
+        read.tokens.launch_context.unwrap().expose_secret(),
+        r#"{"patient":"plain-patient-XYZ"}"#
+    );
 }
 
 async fn a_token_copied_onto_another_row_cannot_be_read(db: TestDb) {

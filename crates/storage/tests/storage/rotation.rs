@@ -27,7 +27,8 @@ fn config(instance: &str, secret: Option<&str>) -> ProviderConfigInput {
 }
 
 /// Five integrations with access and refresh tokens, one app token, three states, two
-/// provider configs (one without a secret): 11 token values, 3 payloads, 1 client secret.
+/// provider configs (one without a secret): 12 token values (one launch context), 3 payloads,
+/// 1 client secret.
 async fn fill(store: &SqlStore) -> Vec<TokenOwner> {
     let mut owners = Vec::new();
     for i in 0..5 {
@@ -36,7 +37,10 @@ async fn fill(store: &SqlStore) -> Vec<TokenOwner> {
             .await
             .unwrap();
         let owner = TokenOwner::Integration(integration.id);
-        let tokens = token_set(&format!("access-{i}"), Some(&format!("refresh-{i}")));
+        let mut tokens = token_set(&format!("access-{i}"), Some(&format!("refresh-{i}")));
+        if i == 0 {
+            tokens.launch_context = Some(OpaqueSecret::new(r#"{"patient":"p-1"}"#));
+        }
         store.save(&owner, &tokens, None).await.unwrap();
         owners.push(owner);
     }
@@ -83,16 +87,16 @@ async fn rotation_reencrypts_every_secret_with_the_newest_key(db: TestDb) {
     let cipher = TokenCipher::new(&both).unwrap();
     let report = rotate_keys(&db.conn, &cipher, 2).await.unwrap();
     assert_eq!(report.tokens.rows_scanned, 6);
-    assert_eq!(report.tokens.values_rewritten, 11);
+    assert_eq!(report.tokens.values_rewritten, 12);
     assert_eq!(report.tokens.values_current, 0);
     assert_eq!(report.oauth_states.rows_scanned, 4);
     assert_eq!(report.oauth_states.values_rewritten, 3);
     assert_eq!(report.oauth_states.values_current, 1);
     assert_eq!(report.provider_configs.rows_scanned, 2);
     assert_eq!(report.provider_configs.values_rewritten, 1);
-    assert_eq!(report.values_rewritten(), 15);
+    assert_eq!(report.values_rewritten(), 16);
     assert!(
-        report.to_string().contains("15 values re-encrypted"),
+        report.to_string().contains("16 values re-encrypted"),
         "{report}"
     );
 
@@ -101,7 +105,7 @@ async fn rotation_reencrypts_every_secret_with_the_newest_key(db: TestDb) {
     let mut opened = 0;
     for row in raw_query(
         &db,
-        "SELECT id, access_token, refresh_token FROM tokens",
+        "SELECT id, access_token, refresh_token, launch_context FROM tokens",
         vec![],
     )
     .await
@@ -117,6 +121,16 @@ async fn rotation_reencrypts_every_secret_with_the_newest_key(db: TestDb) {
                 .decrypt(&CipherContext::new("tokens", "refresh_token", id), &refresh)
                 .unwrap();
             assert!(plain.starts_with("refresh-"));
+            opened += 1;
+        }
+        if let Some(context) = row.try_get::<Option<String>>("", "launch_context").unwrap() {
+            let plain = only_new
+                .decrypt(
+                    &CipherContext::new("tokens", "launch_context", id),
+                    &context,
+                )
+                .unwrap();
+            assert_eq!(plain, r#"{"patient":"p-1"}"#);
             opened += 1;
         }
     }
@@ -147,7 +161,7 @@ async fn rotation_reencrypts_every_secret_with_the_newest_key(db: TestDb) {
         assert_eq!(only_new.decrypt(&ctx, &secret).unwrap(), "client-secret");
         opened += 1;
     }
-    assert_eq!(opened, 11 + 4 + 1);
+    assert_eq!(opened, 12 + 4 + 1);
     let new_only_store = store_with(&db, std::slice::from_ref(&k2));
     for owner in &owners {
         assert!(
@@ -160,7 +174,7 @@ async fn rotation_reencrypts_every_secret_with_the_newest_key(db: TestDb) {
 
     let again = rotate_keys(&db.conn, &cipher, 2).await.unwrap();
     assert_eq!(again.values_rewritten(), 0);
-    assert_eq!(again.tokens.values_current, 11);
+    assert_eq!(again.tokens.values_current, 12);
     assert_eq!(again.oauth_states.values_current, 4);
     assert_eq!(again.provider_configs.values_current, 1);
 }
