@@ -10,6 +10,7 @@ mod callback;
 mod config;
 mod error;
 mod flow;
+mod inspect;
 mod lifecycle;
 pub mod oauth;
 mod random;

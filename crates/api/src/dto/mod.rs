@@ -1,0 +1,11 @@
+//! HTTP DTOs: `XIn` bodies (unknown fields refused), `XOut` answers built by explicit
+//! conversion from domain types. No entity or secret type is ever serialized here except
+//! the token read answer, which exists to carry a token.
+
+mod integrations;
+mod providers;
+
+pub use integrations::{
+    AuditRecordOut, ConsentOut, DisconnectOut, IntegrationOut, TestConnectionOut, TokenOut,
+};
+pub use providers::{AuthorizeIn, AuthorizeOut, CapabilitiesOut, ProviderOut, ScopeOut};

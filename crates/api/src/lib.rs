@@ -1,0 +1,126 @@
+//! Tether's REST API (actix-web, documented with OpenAPI): what the frontend, backend
+//! services and operators call. The server builds an [`ApiState`] and serves [`app`].
+
+pub mod auth;
+pub mod dto;
+mod error;
+mod metrics;
+mod middleware;
+mod openapi;
+mod pages;
+pub mod routes;
+mod state;
+
+use std::sync::Arc;
+
+use actix_web::dev::{ServiceFactory, ServiceRequest};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, web};
+use utoipa::OpenApi as _;
+use utoipa_actix_web::{AppExt, UtoipaApp, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use error::{ApiError, ApiResult, ErrorBody};
+pub use metrics::Metrics;
+pub use middleware::Limiters;
+pub use openapi::ApiDoc;
+pub use state::{ApiConfig, ApiState, ApiStores, ProviderSource, ReadinessCheck};
+
+/// Largest JSON body accepted.
+const JSON_LIMIT: usize = 64 * 1024;
+
+/// Registers every documented route.
+fn routes<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    use routes::*;
+    app.openapi(ApiDoc::openapi())
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics)
+        .service(
+            scope::scope("/api/v1")
+                .service(providers::list_providers)
+                .service(oauth::authorize)
+                .service(oauth::start)
+                .service(oauth::callback)
+                .service(integrations::list)
+                .service(tokens::read_token)
+                .service(integrations::consents)
+                .service(integrations::refresh)
+                .service(integrations::test)
+                .service(integrations::get_one)
+                .service(integrations::disconnect)
+                .service(audit::query),
+        )
+}
+
+/// The OpenAPI document of every route (what `/api-docs/openapi.json` serves).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes(App::new().into_utoipa_app()).split_for_parts().1
+}
+
+fn bad_input(message: String) -> actix_web::Error {
+    ApiError::bad_request("invalid_request", message).into()
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(
+        "not_found",
+        format!(
+            "No route for {} {}; see /docs.",
+            req.method(),
+            req.path().chars().take(100).collect::<String>()
+        ),
+    ))
+}
+
+/// The whole HTTP application. `extra` mounts more services (the embedded sandbox).
+pub fn app(
+    state: web::Data<ApiState>,
+    limiters: Arc<Limiters>,
+    extra: impl FnOnce(&mut web::ServiceConfig),
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cors_origins = state.config.cors_origins.clone();
+    let (app, spec) = routes(App::new().into_utoipa_app()).split_for_parts();
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "DELETE"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+        ])
+        .max_age(600);
+    for origin in &cors_origins {
+        cors = cors.allowed_origin(origin);
+    }
+    app.app_data(state)
+        .app_data(web::Data::new(limiters))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(JSON_LIMIT)
+                .error_handler(|e, _| bad_input(format!("The JSON body is not valid: {e}"))),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| bad_input(format!("The query string is not valid: {e}"))),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| bad_input(format!("The path is not valid: {e}"))),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", spec))
+        .configure(extra)
+        .default_service(web::to(not_found))
+        .wrap(from_fn(middleware::rate_limit))
+        .wrap(cors)
+        .wrap(from_fn(middleware::security_headers))
+}

@@ -1,0 +1,93 @@
+//! Prometheus metrics: HTTP requests, token reads and refreshes by provider and outcome,
+//! scheduler passes. Served as text at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The status class (`2xx`, `4xx`, …), so label values stay few.
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderOutcome {
+    pub provider: String,
+    pub outcome: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub token_reads: Family<ProviderOutcome, Counter>,
+    pub refreshes: Family<ProviderOutcome, Counter>,
+    /// Seconds the oldest due integration waited at the last scheduler pass.
+    pub scheduler_lag_seconds: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("tether");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let token_reads = Family::<ProviderOutcome, Counter>::default();
+        let refreshes = Family::<ProviderOutcome, Counter>::default();
+        let scheduler_lag_seconds = Gauge::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method and status class",
+            requests.clone(),
+        );
+        registry.register(
+            "token_reads",
+            "Token reads by provider and outcome",
+            token_reads.clone(),
+        );
+        registry.register(
+            "refreshes",
+            "Token refreshes by provider and outcome",
+            refreshes.clone(),
+        );
+        registry.register(
+            "scheduler_lag_seconds",
+            "How late the most overdue integration was at the last scheduler pass",
+            scheduler_lag_seconds.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            token_reads,
+            refreshes,
+            scheduler_lag_seconds,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn count(family: &Family<ProviderOutcome, Counter>, provider: &str, outcome: &str) {
+        family
+            .get_or_create(&ProviderOutcome {
+                provider: provider.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

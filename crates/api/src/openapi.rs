@@ -1,0 +1,61 @@
+//! The OpenAPI document's frame: info, tags, security schemes. Paths and schemas are
+//! collected from the handlers registered with `service()` (utoipa-actix-web), so none is
+//! missing from the spec.
+
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::error::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tether",
+        description = "Connect people's external accounts (Google, Microsoft, Notion, YouTube, Dexcom, \
+OpenEMR, Orange SMS) and keep their tokens valid, encrypted and audited.\n\n\
+Callers: **users** send `Authorization: Bearer <JWT>` from the product's auth system; **services and \
+operators** send `Authorization: Bearer tk_…` (an API key with the `service` or `admin` role). A service \
+key acts for a user by naming them in `X-Tether-User`.\n\n\
+Every error has the body `{\"code\", \"message\"}` with a stable `code`."
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "providers", description = "Which providers are available"),
+        (name = "connect", description = "The connect flow (authorize → start → callback)"),
+        (name = "integrations", description = "Connected accounts"),
+        (name = "tokens", description = "Valid tokens for backend services"),
+        (name = "audit", description = "The audit trail"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "user_jwt",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A user's JWT from the product's auth system; `sub` is the user id.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Bearer tk_…`: a service or admin API key (`tether api-keys create`).",
+            ))),
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! `GET /audit`: the audit trail — a user's own records, or everyone's for admin keys.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use tether_core::UserId;
+use tether_core::api_key::ApiKeyRole;
+use tether_core::audit::{AuditAction, AuditQuery};
+use utoipa::IntoParams;
+
+use crate::auth::Caller;
+use crate::dto::AuditRecordOut;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::ApiState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Only records of this integration.
+    integration_id: Option<uuid::Uuid>,
+    /// Admin keys only: only records of this user.
+    user_id: Option<String>,
+    /// Only this action (e.g. `token_read`, `connected`, `revoked`).
+    action: Option<String>,
+    /// Records at or after this time (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    /// Records before this time (RFC 3339).
+    until: Option<DateTime<Utc>>,
+    /// Paging: records older than this record id.
+    before: Option<uuid::Uuid>,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<u64>,
+}
+
+/// Query the audit trail.
+///
+/// Newest first. Users see their own records; admin keys see everyone's.
+#[utoipa::path(
+    tag = "audit",
+    params(AuditParams),
+    responses(
+        (status = 200, description = "Matching records, newest first", body = Vec<AuditRecordOut>),
+        (status = 400, description = "Bad filter", body = ErrorBody),
+        (status = 403, description = "Service keys cannot read the audit trail", body = ErrorBody),
+    ),
+    security(("user_jwt" = []), ("api_key" = []))
+)]
+#[get("/audit")]
+pub async fn query(
+    caller: Caller,
+    state: web::Data<ApiState>,
+    params: web::Query<AuditParams>,
+) -> ApiResult<HttpResponse> {
+    let params = params.into_inner();
+    let user_id = match &caller {
+        Caller::User(user) => {
+            if params.user_id.is_some() {
+                return Err(ApiError::bad_request(
+                    "invalid_request",
+                    "user_id is only for admin keys.",
+                ));
+            }
+            Some(user.clone())
+        }
+        Caller::Key { key, .. } if key.role == ApiKeyRole::Admin => params
+            .user_id
+            .map(|u| {
+                UserId::parse(u).map_err(|e| ApiError::bad_request("invalid_user", e.to_string()))
+            })
+            .transpose()?,
+        Caller::Key { .. } => {
+            return Err(ApiError::forbidden(
+                "The audit trail is for users (their own) and admin keys.",
+            ));
+        }
+    };
+    let action = params
+        .action
+        .map(|a| {
+            a.parse::<AuditAction>()
+                .map_err(|e| ApiError::bad_request("invalid_action", e.to_string()))
+        })
+        .transpose()?;
+    let limit = params.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "limit must be between 1 and 1000.",
+        ));
+    }
+    let records = state
+        .stores
+        .audit
+        .query(&AuditQuery {
+            integration_id: params.integration_id.map(Into::into),
+            user_id,
+            action,
+            since: params.since,
+            until: params.until,
+            limit,
+            before: params.before.map(Into::into),
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(
+        records
+            .into_iter()
+            .map(AuditRecordOut::from)
+            .collect::<Vec<_>>(),
+    ))
+}

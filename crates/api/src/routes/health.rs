@@ -1,0 +1,71 @@
+//! `/healthz` (liveness), `/readyz` (database and Redis), `/metrics` (Prometheus).
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::ApiState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// Each dependency: `ok` or what is wrong.
+    pub checks: BTreeMap<String, String>,
+}
+
+/// Liveness.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// Readiness: the database (and Redis when configured) answer.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness))
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<ApiState>) -> HttpResponse {
+    let mut checks = BTreeMap::new();
+    let mut ready = true;
+    for check in &state.readiness {
+        let outcome = match check.check().await {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => {
+                ready = false;
+                e
+            }
+        };
+        checks.insert(check.name().to_owned(), outcome);
+    }
+    let body = Readiness {
+        status: if ready { "ready" } else { "not_ready" }.into(),
+        checks,
+    };
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Prometheus metrics.
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<ApiState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.render())
+}

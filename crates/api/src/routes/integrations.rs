@@ -1,0 +1,246 @@
+//! Integrations: list, get, force refresh, test connection, disconnect, consents.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use serde::Deserialize;
+use tether_core::{Integration, IntegrationId, UserId};
+use utoipa::IntoParams;
+
+use super::{client_info, integration_id};
+use crate::auth::Caller;
+use crate::dto::{ConsentOut, DisconnectOut, IntegrationOut, TestConnectionOut};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::ApiState;
+
+/// Loads an integration the caller may see (others' answer 404, never 403).
+pub(crate) async fn visible(
+    state: &ApiState,
+    caller: &Caller,
+    id: IntegrationId,
+) -> ApiResult<Integration> {
+    let integration = state
+        .stores
+        .integrations
+        .get(id)
+        .await?
+        .filter(|i| caller.may_see(i))
+        .ok_or_else(ApiError::integration_not_found)?;
+    Ok(integration)
+}
+
+/// Loads an integration the caller may use or change.
+pub(crate) async fn actionable(
+    state: &ApiState,
+    caller: &Caller,
+    id: IntegrationId,
+) -> ApiResult<Integration> {
+    let integration = visible(state, caller, id).await?;
+    if !caller.may_act_on(&integration) {
+        return Err(ApiError::forbidden(
+            "Admin keys can read integrations but not use or change them.",
+        ));
+    }
+    Ok(integration)
+}
+
+async fn out(state: &ApiState, integration: Integration) -> ApiResult<IntegrationOut> {
+    let expiry = state.broker().token_expiry(integration.id).await?;
+    Ok(IntegrationOut::new(integration, expiry))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Admin keys only: whose integrations (required for admin keys).
+    user_id: Option<String>,
+}
+
+/// List integrations.
+///
+/// A user's own integrations (a service key: those of the user in `X-Tether-User`; an admin
+/// key: those of `user_id`).
+#[utoipa::path(
+    tag = "integrations",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The integrations, oldest first", body = Vec<IntegrationOut>),
+        (status = 400, description = "No user named", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ),
+    security(("user_jwt" = []), ("api_key" = []))
+)]
+#[get("/integrations")]
+pub async fn list(
+    caller: Caller,
+    state: web::Data<ApiState>,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let user = match (&caller, &query.user_id) {
+        (Caller::Key { key, .. }, Some(user))
+            if key.role == tether_core::api_key::ApiKeyRole::Admin =>
+        {
+            UserId::parse(user.clone())
+                .map_err(|e| ApiError::bad_request("invalid_user", e.to_string()))?
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "user_id is only for admin keys.",
+            ));
+        }
+        (Caller::Key { key, .. }, None) if key.role == tether_core::api_key::ApiKeyRole::Admin => {
+            return Err(ApiError::bad_request(
+                "user_required",
+                "Name the user with ?user_id=.",
+            ));
+        }
+        _ => caller.user()?,
+    };
+    let mut out_list = Vec::new();
+    for integration in state.stores.integrations.list_for_user(&user).await? {
+        out_list.push(out(&state, integration).await?);
+    }
+    Ok(HttpResponse::Ok().json(out_list))
+}
+
+/// Get one integration.
+#[utoipa::path(
+    tag = "integrations",
+    params(("id" = String, Path, description = "Integration id (UUID)")),
+    responses(
+        (status = 200, description = "The integration", body = IntegrationOut),
+        (status = 400, description = "Bad id", body = ErrorBody),
+        (status = 404, description = "No such integration for this caller", body = ErrorBody),
+    ),
+    security(("user_jwt" = []), ("api_key" = []))
+)]
+#[get("/integrations/{id}")]
+pub async fn get_one(
+    caller: Caller,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let integration = visible(&state, &caller, integration_id(&path)?).await?;
+    Ok(HttpResponse::Ok().json(out(&state, integration).await?))
+}
+
+/// Refresh now.
+///
+/// Refreshes the tokens at once (exactly one refresh runs per integration across replicas).
+#[utoipa::path(
+    tag = "integrations",
+    params(("id" = String, Path, description = "Integration id (UUID)")),
+    responses(
+        (status = 200, description = "Refreshed; the integration afterwards", body = IntegrationOut),
+        (status = 404, description = "No such integration for this caller", body = ErrorBody),
+        (status = 409, description = "The user must reconnect", body = ErrorBody),
+        (status = 502, description = "The provider refused", body = ErrorBody),
+        (status = 503, description = "The provider is unavailable; see Retry-After", body = ErrorBody),
+    ),
+    security(("user_jwt" = []), ("api_key" = []))
+)]
+#[post("/integrations/{id}/refresh")]
+pub async fn refresh(
+    caller: Caller,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = integration_id(&path)?;
+    actionable(&state, &caller, id).await?;
+    state.broker().force_refresh(id, &caller.actor()).await?;
+    let integration = visible(&state, &caller, id).await?;
+    Ok(HttpResponse::Ok().json(out(&state, integration).await?))
+}
+
+/// Test the connection.
+///
+/// Makes the provider's cheapest authenticated call with a valid token.
+#[utoipa::path(
+    tag = "integrations",
+    params(("id" = String, Path, description = "Integration id (UUID)")),
+    responses(
+        (status = 200, description = "The outcome (ok or the provider's answer)", body = TestConnectionOut),
+        (status = 404, description = "No such integration for this caller", body = ErrorBody),
+        (status = 409, description = "The user must reconnect", body = ErrorBody),
+    ),
+    security(("user_jwt" = []), ("api_key" = []))
+)]
+#[post("/integrations/{id}/test")]
+pub async fn test(
+    caller: Caller,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = integration_id(&path)?;
+    actionable(&state, &caller, id).await?;
+    let out = match state.broker().test_connection(id, &caller.actor()).await {
+        Ok(report) => TestConnectionOut {
+            ok: true,
+            detail: report.detail,
+        },
+        Err(tether_broker::BrokerError::Provider(e)) => TestConnectionOut {
+            ok: false,
+            detail: e.to_string(),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Disconnect.
+///
+/// Revokes access at the provider where it can, deletes the tokens and keeps the
+/// integration as `revoked` with its audit trail. A provider that is down does not stop it.
+#[utoipa::path(
+    tag = "integrations",
+    params(("id" = String, Path, description = "Integration id (UUID)")),
+    responses(
+        (status = 200, description = "Disconnected; what happened at the provider", body = DisconnectOut),
+        (status = 404, description = "No such integration for this caller", body = ErrorBody),
+    ),
+    security(("user_jwt" = []), ("api_key" = []))
+)]
+#[delete("/integrations/{id}")]
+pub async fn disconnect(
+    caller: Caller,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let id = integration_id(&path)?;
+    actionable(&state, &caller, id).await?;
+    let outcome = state
+        .broker()
+        .revoke(id, &caller.actor(), &client_info(&req))
+        .await?;
+    Ok(HttpResponse::Ok().json(DisconnectOut::from(outcome)))
+}
+
+/// Consents of an integration.
+#[utoipa::path(
+    tag = "integrations",
+    params(("id" = String, Path, description = "Integration id (UUID)")),
+    responses(
+        (status = 200, description = "Every grant, oldest first", body = Vec<ConsentOut>),
+        (status = 404, description = "No such integration for this caller", body = ErrorBody),
+    ),
+    security(("user_jwt" = []), ("api_key" = []))
+)]
+#[get("/integrations/{id}/consents")]
+pub async fn consents(
+    caller: Caller,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let integration = visible(&state, &caller, integration_id(&path)?).await?;
+    let granted = state
+        .stores
+        .consents
+        .list_for_integration(integration.id)
+        .await?;
+    Ok(HttpResponse::Ok().json(
+        granted
+            .into_iter()
+            .map(ConsentOut::from)
+            .collect::<Vec<_>>(),
+    ))
+}

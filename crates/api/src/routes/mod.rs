@@ -1,0 +1,50 @@
+//! Route handlers, one file per resource, plus the path and query extractors they share.
+
+pub mod audit;
+pub mod health;
+pub mod integrations;
+pub mod oauth;
+pub mod providers;
+pub mod tokens;
+
+use actix_web::HttpRequest;
+use tether_broker::ClientInfo;
+use tether_core::{IntegrationId, ProviderKind};
+
+use crate::error::{ApiError, ApiResult};
+
+/// A `{provider}` path segment.
+pub(crate) fn provider(text: &str) -> ApiResult<ProviderKind> {
+    text.parse().map_err(|_| {
+        ApiError::not_found(
+            "unknown_provider",
+            format!(
+                "Unknown provider `{}`; known: {}.",
+                text.chars().take(40).collect::<String>(),
+                ProviderKind::ALL
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
+}
+
+/// An `{id}` path segment.
+pub(crate) fn integration_id(text: &str) -> ApiResult<IntegrationId> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request("invalid_id", "The integration id must be a UUID."))
+}
+
+/// The client's address and user agent, for consent and audit records.
+pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(512).collect()),
+    }
+}

@@ -1,0 +1,82 @@
+//! `GET /integrations/{id}/token`: a valid access token for a backend service. The hot path:
+//! one indexed read and one decrypt while the token is valid, refreshed first otherwise.
+
+use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
+use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
+use tether_broker::BrokerError;
+use utoipa::IntoParams;
+
+use super::integration_id;
+use super::integrations::actionable;
+use crate::auth::Caller;
+use crate::dto::TokenOut;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::metrics::Metrics;
+use crate::state::ApiState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TokenQuery {
+    /// Why the token is read, for the audit trail (e.g. `calendar sync`).
+    purpose: Option<String>,
+}
+
+/// Read a valid access token.
+///
+/// Service keys only. The token is refreshed first when it expires within the buffer.
+/// The answer carries a secret: `Cache-Control: no-store`.
+#[utoipa::path(
+    tag = "tokens",
+    params(("id" = String, Path, description = "Integration id (UUID)"), TokenQuery),
+    responses(
+        (status = 200, description = "A valid token", body = TokenOut),
+        (status = 403, description = "Not a service key", body = ErrorBody),
+        (status = 404, description = "No such integration", body = ErrorBody),
+        (status = 409, description = "The user must reconnect", body = ErrorBody),
+        (status = 503, description = "The provider is unavailable; see Retry-After", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/integrations/{id}/token")]
+pub async fn read_token(
+    caller: Caller,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+    query: web::Query<TokenQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require_service()?;
+    let id = integration_id(&path)?;
+    if matches!(
+        caller,
+        Caller::Key {
+            acting_for: Some(_),
+            ..
+        }
+    ) {
+        actionable(&state, &caller, id).await?;
+    }
+    let purpose = query.purpose.as_deref().filter(|p| !p.is_empty());
+    if purpose.is_some_and(|p| p.len() > 200) {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "purpose is too long (200 characters at most).",
+        ));
+    }
+    let result = state
+        .broker()
+        .access_token(id, &caller.actor(), purpose)
+        .await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(BrokerError::ReauthRequired { .. }) => "reauth_required",
+        Err(BrokerError::IntegrationNotFound) => "not_found",
+        Err(_) => "error",
+    };
+    Metrics::count(&state.metrics.token_reads, "any", outcome);
+    let grant = result?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((PRAGMA, "no-cache"))
+        .json(TokenOut::from(grant)))
+}

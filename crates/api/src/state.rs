@@ -1,0 +1,134 @@
+//! What every handler can reach: the broker, the read-side ports, caller authentication,
+//! settings, metrics. The server builds one `ApiState` and shares it across workers.
+
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use tether_broker::{Broker, ProviderRegistry};
+use tether_core::ports::{
+    AuditRepository, ConsentRepository, IntegrationRepository, ProviderConfigRepository,
+    ScopeCatalogRepository,
+};
+
+use crate::auth::{ApiKeys, JwtVerifier};
+use crate::metrics::Metrics;
+
+/// The read-side ports the API uses directly (writes go through the broker).
+#[derive(Clone)]
+pub struct ApiStores {
+    pub integrations: Arc<dyn IntegrationRepository>,
+    pub consents: Arc<dyn ConsentRepository>,
+    pub audit: Arc<dyn AuditRepository>,
+    pub provider_configs: Arc<dyn ProviderConfigRepository>,
+    pub scopes: Arc<dyn ScopeCatalogRepository>,
+}
+
+impl std::fmt::Debug for ApiStores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiStores").finish_non_exhaustive()
+    }
+}
+
+/// Builds the provider registry from configuration (file, environment and the
+/// `provider_configs` table); the server implements it. Called again after an admin changes
+/// a provider configuration.
+#[async_trait]
+pub trait ProviderSource: Send + Sync {
+    async fn registry(&self) -> Result<ProviderRegistry, String>;
+}
+
+/// One dependency `/readyz` checks.
+#[async_trait]
+pub trait ReadinessCheck: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn check(&self) -> Result<(), String>;
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Tether's public base URL.
+    pub public_url: url::Url,
+    /// Largest request or upstream response body the proxy passes through.
+    pub proxy_max_body: usize,
+    /// Browser origins allowed to call the API (CORS); empty: none.
+    pub cors_origins: Vec<String>,
+    /// Send `Strict-Transport-Security`.
+    pub hsts: bool,
+    /// Requests per minute per client IP on the OAuth browser endpoints.
+    pub oauth_rate_per_minute: u32,
+    /// Requests per minute per caller on the rest of the API.
+    pub api_rate_per_minute: u32,
+}
+
+impl ApiConfig {
+    /// Cookies are `Secure` when Tether is served over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+pub struct ApiState {
+    broker: RwLock<Broker>,
+    pub stores: ApiStores,
+    pub jwt: JwtVerifier,
+    pub api_keys: ApiKeys,
+    pub config: ApiConfig,
+    pub providers: Arc<dyn ProviderSource>,
+    pub readiness: Vec<Arc<dyn ReadinessCheck>>,
+    /// For proxied provider calls: timeouts, no redirects.
+    pub proxy_http: reqwest::Client,
+    pub metrics: Metrics,
+}
+
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        broker: Broker,
+        stores: ApiStores,
+        jwt: JwtVerifier,
+        api_keys: ApiKeys,
+        config: ApiConfig,
+        providers: Arc<dyn ProviderSource>,
+        readiness: Vec<Arc<dyn ReadinessCheck>>,
+        proxy_http: reqwest::Client,
+    ) -> Self {
+        Self {
+            broker: RwLock::new(broker),
+            stores,
+            jwt,
+            api_keys,
+            config,
+            providers,
+            readiness,
+            proxy_http,
+            metrics: Metrics::default(),
+        }
+    }
+
+    /// The broker in force (cheap clone).
+    pub fn broker(&self) -> Broker {
+        match self.broker.read() {
+            Ok(broker) => broker.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Rebuilds the providers after a configuration change.
+    pub async fn reload_providers(&self) -> Result<(), String> {
+        let registry = self.providers.registry().await?;
+        let next = self.broker().with_providers(registry);
+        match self.broker.write() {
+            Ok(mut broker) => *broker = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        Ok(())
+    }
+}
