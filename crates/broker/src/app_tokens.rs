@@ -233,3 +233,61 @@ impl Broker {
         self.inner.audit.record(event).await;
     }
 }
+
+/// The broker's app-token cache as the source of tokens for provider APIs (Orange SMS).
+#[derive(Debug, Clone)]
+pub struct BrokerAppTokens {
+    broker: Broker,
+    kind: ProviderKind,
+    instance: String,
+}
+
+impl Broker {
+    pub fn app_token_source(&self, kind: ProviderKind, instance: &str) -> BrokerAppTokens {
+        BrokerAppTokens {
+            broker: self.clone(),
+            kind,
+            instance: instance.to_owned(),
+        }
+    }
+}
+
+fn as_provider_error(e: BrokerError) -> tether_core::provider::ProviderError {
+    use tether_core::provider::ProviderError;
+    match e {
+        BrokerError::Provider(p) => p,
+        BrokerError::ProviderUnavailable {
+            message,
+            retry_after,
+        } => ProviderError::Upstream {
+            status: None,
+            retry_after,
+            message,
+        },
+        other => ProviderError::Misconfigured {
+            message: other.to_string(),
+        },
+    }
+}
+
+#[async_trait::async_trait]
+impl tether_core::provider::AppTokenSource for BrokerAppTokens {
+    async fn token(&self) -> Result<AccessToken, tether_core::provider::ProviderError> {
+        self.broker
+            .app_token(self.kind, &self.instance)
+            .await
+            .map(|g| g.access_token)
+            .map_err(as_provider_error)
+    }
+
+    async fn token_rejected(
+        &self,
+        rejected: &AccessToken,
+    ) -> Result<AccessToken, tether_core::provider::ProviderError> {
+        self.broker
+            .app_token_rejected(self.kind, &self.instance, rejected)
+            .await
+            .map(|g| g.access_token)
+            .map_err(as_provider_error)
+    }
+}

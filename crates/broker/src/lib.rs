@@ -21,7 +21,7 @@ mod sandbox_provider;
 mod scheduler;
 mod singleflight;
 
-pub use app_tokens::AppGrant;
+pub use app_tokens::{AppGrant, BrokerAppTokens};
 pub use broker::{Broker, BrokerStores};
 pub use callback::{
     CallbackParams, CallbackResult, ClientInfo, ConnectOutcome, binding_cookie_name,

@@ -66,6 +66,8 @@ struct Adapter<'a> {
     json_body: bool,
     /// `(as oauth2 saw it, as it really is)`: see [`revocation_url`].
     rewrite: Option<(String, String)>,
+    /// The provider's extra headers (Notion's `Notion-Version`).
+    headers: Vec<(String, String)>,
     answer: Mutex<Option<Answer>>,
 }
 
@@ -80,6 +82,15 @@ impl<'c> AsyncHttpClient<'c> for Adapter<'_> {
             } else {
                 request
             };
+            for (name, value) in &self.headers {
+                let (Ok(name), Ok(value)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    http::HeaderValue::from_str(value),
+                ) else {
+                    return Err(TransportError(format!("invalid header {name}")));
+                };
+                request.headers_mut().insert(name, value);
+            }
             if let Some((seen, real)) = &self.rewrite
                 && request.uri().to_string() == *seen
             {
@@ -245,6 +256,7 @@ fn adapter<'a>(provider: &dyn Provider, http: &'a ProviderHttp) -> Adapter<'a> {
         http: &http.client,
         json_body: provider.client_auth_method() == ClientAuthMethod::JsonBodyWithBasic,
         rewrite: None,
+        headers: provider.token_request_headers(),
         answer: Mutex::new(None),
     }
 }

@@ -172,6 +172,17 @@ pub trait Provider: Send + Sync + Debug {
         access_token: &AccessToken,
     ) -> Result<ConnectionReport, ProviderError>;
 
+    /// Extra headers on token and revocation requests (Notion's `Notion-Version`).
+    fn token_request_headers(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Headers the proxy adds to API calls when the caller did not send them (Notion's
+    /// `Notion-Version`).
+    fn api_headers(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
     /// Launch context to keep with the tokens, encrypted (OpenEMR's `patient` and `fhirUser`:
     /// health data, so never in plain metadata). Kept across refreshes that do not repeat it.
     fn launch_context(&self, _response: &RawTokenResponse) -> Option<Value> {

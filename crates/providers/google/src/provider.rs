@@ -1,0 +1,201 @@
+//! The Google provider: the shared Google OAuth client, the Google scope catalogue, identity
+//! from userinfo and a test call chosen by the `test_call` option.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tether_core::provider::{
+    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
+    Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings,
+    RawTokenResponse,
+};
+use tether_core::scope_catalog::ScopeCatalogEntry;
+use tether_core::secret::AccessToken;
+use tether_core::{ProviderKind, ScopeSet};
+
+use crate::api_error::QuotaPolicy;
+use crate::auth::{AuthDefaults, GoogleAuth};
+use crate::catalogue::{GOOGLE_DEFAULT_SCOPES, GOOGLE_IMPLICIT_SCOPES, GOOGLE_SCOPES};
+use crate::scopes::{catalogue, scope_set};
+use crate::token;
+
+/// The proxy base: Calendar, Drive, Gmail and Tasks all answer under it.
+pub const DEFAULT_API_BASE: &str = "https://www.googleapis.com";
+
+/// Which cheap call `test_connection` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestCall {
+    /// OpenID userinfo (needs `openid`, always requested).
+    Userinfo,
+    /// The first event of the primary calendar (any Calendar read scope).
+    Calendar,
+    /// `about?fields=user` (any Drive scope).
+    Drive,
+    /// The mailbox profile (any Gmail scope except `gmail.send`).
+    Gmail,
+    /// The first task list (a Tasks scope).
+    Tasks,
+}
+
+impl TestCall {
+    fn parse(value: Option<&str>) -> Result<Self, ProviderError> {
+        Ok(match value.unwrap_or("userinfo") {
+            "userinfo" => TestCall::Userinfo,
+            "calendar" => TestCall::Calendar,
+            "drive" => TestCall::Drive,
+            "gmail" => TestCall::Gmail,
+            "tasks" => TestCall::Tasks,
+            other => {
+                return Err(ProviderError::Misconfigured {
+                    message: format!(
+                        "option `test_call` must be userinfo, calendar, drive, gmail or tasks, not `{other}`"
+                    ),
+                });
+            }
+        })
+    }
+
+    /// The path under the API base and what the report calls it.
+    fn api_path(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            TestCall::Userinfo => None,
+            TestCall::Calendar => Some((
+                "/calendar/v3/calendars/primary/events?maxResults=1",
+                "Google Calendar",
+            )),
+            TestCall::Drive => Some(("/drive/v3/about?fields=user", "Google Drive")),
+            TestCall::Gmail => Some(("/gmail/v1/users/me/profile", "Gmail")),
+            TestCall::Tasks => Some(("/tasks/v1/users/@me/lists?maxResults=1", "Google Tasks")),
+        }
+    }
+}
+
+/// A configured Google provider.
+#[derive(Debug, Clone)]
+pub struct GoogleProvider {
+    auth: GoogleAuth,
+    test_call: TestCall,
+}
+
+impl GoogleProvider {
+    /// Reads the endpoints `authorize`, `token`, `revocation`, `userinfo`, `api_base`,
+    /// `issuer` and the options `client_auth`, `prompt`, `include_granted_scopes`,
+    /// `require_iss`, `test_call`; anything else is refused.
+    pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
+        let defaults = AuthDefaults {
+            api_base: DEFAULT_API_BASE,
+            include_granted_scopes: true,
+        };
+        let auth = GoogleAuth::from_settings(settings, http, defaults, &["test_call"])?;
+        Ok(Self {
+            auth,
+            test_call: TestCall::parse(settings.option("test_call"))?,
+        })
+    }
+
+    /// The shared Google OAuth client.
+    pub fn auth(&self) -> &GoogleAuth {
+        &self.auth
+    }
+}
+
+#[async_trait]
+impl Provider for GoogleProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Google
+    }
+
+    fn instance(&self) -> &str {
+        self.auth.instance()
+    }
+
+    fn endpoints(&self) -> &ProviderEndpoints {
+        self.auth.endpoints()
+    }
+
+    fn client(&self) -> &ClientCredentials {
+        self.auth.client()
+    }
+
+    fn client_auth_method(&self) -> ClientAuthMethod {
+        self.auth.client_auth_method()
+    }
+
+    fn capabilities(&self) -> ProviderCapabilities {
+        self.auth.capabilities()
+    }
+
+    fn default_scopes(&self) -> ScopeSet {
+        scope_set(&GOOGLE_DEFAULT_SCOPES)
+    }
+
+    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
+        catalogue(ProviderKind::Google, GOOGLE_SCOPES)
+    }
+
+    fn implicit_scopes(&self) -> ScopeSet {
+        scope_set(&GOOGLE_IMPLICIT_SCOPES)
+    }
+
+    fn authorize_params(&self, ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
+        self.auth.authorize_params(ctx)
+    }
+
+    fn parse_token_response(&self, body: &[u8]) -> Result<RawTokenResponse, ProviderError> {
+        token::parse_token_response(body)
+    }
+
+    fn classify_error(
+        &self,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> ProviderError {
+        token::classify_token_error(status, retry_after, body)
+    }
+
+    async fn fetch_identity(
+        &self,
+        access_token: &AccessToken,
+        _response: &RawTokenResponse,
+    ) -> Result<AccountIdentity, ProviderError> {
+        let user = self.auth.userinfo(access_token).await?;
+        Ok(AccountIdentity {
+            subject: user.sub.clone(),
+            label: user.label(),
+            metadata: Value::Object(user.metadata()),
+        })
+    }
+
+    async fn test_connection(
+        &self,
+        access_token: &AccessToken,
+    ) -> Result<ConnectionReport, ProviderError> {
+        let Some((path, api)) = self.test_call.api_path() else {
+            let user = self.auth.userinfo(access_token).await?;
+            return Ok(ConnectionReport {
+                detail: format!(
+                    "Google answered for {}",
+                    user.label()
+                        .unwrap_or_else(|| format!("account {}", user.sub))
+                ),
+            });
+        };
+        let answer = self
+            .auth
+            .get(&self.auth.api_url(path), access_token)
+            .await?;
+        let json = answer.into_json(&QuotaPolicy::GOOGLE)?;
+        let account = json
+            .get("emailAddress")
+            .or_else(|| json.pointer("/user/emailAddress"))
+            .and_then(Value::as_str);
+        Ok(ConnectionReport {
+            detail: match account {
+                Some(account) => format!("{api} answered for {account}"),
+                None => format!("{api} answered"),
+            },
+        })
+    }
+}

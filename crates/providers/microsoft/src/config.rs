@@ -1,0 +1,259 @@
+//! Reads and checks the Microsoft settings: the tenant, the endpoints built on it, and the
+//! authorize options.
+
+use tether_core::provider::{ProviderEndpoints, ProviderError, ProviderSettings};
+use url::Url;
+
+/// Endpoint names the settings may override.
+pub(crate) const ENDPOINT_NAMES: &[&str] = &["authorize", "token", "api_base", "userinfo"];
+/// Options the settings may set.
+pub(crate) const OPTION_NAMES: &[&str] = &["tenant", "prompt", "domain_hint"];
+
+/// Work/school and personal accounts: the broadest audience (the app registration must allow
+/// both, or Microsoft answers AADSTS50194 / AADSTS9002332 on the sign-in page).
+pub const DEFAULT_TENANT: &str = "common";
+
+const LOGIN_BASE: &str = "https://login.microsoftonline.com";
+const GRAPH_BASE: &str = "https://graph.microsoft.com/v1.0";
+const PROMPTS: &[&str] = &["select_account", "login", "consent"];
+
+/// The checked Microsoft settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub endpoints: ProviderEndpoints,
+    pub tenant: String,
+    pub prompt: Option<String>,
+    pub domain_hint: Option<String>,
+    /// Graph's `/me`.
+    pub me_url: Url,
+}
+
+fn misconfigured(message: impl Into<String>) -> ProviderError {
+    ProviderError::Misconfigured {
+        message: message.into(),
+    }
+}
+
+impl Config {
+    pub(crate) fn read(settings: &ProviderSettings) -> Result<Self, ProviderError> {
+        settings.check_known(ENDPOINT_NAMES, OPTION_NAMES)?;
+        if settings.client.client_id.trim().is_empty() {
+            return Err(misconfigured(
+                "microsoft: the client id (application id) is empty",
+            ));
+        }
+        if settings.client.client_secret.is_none() {
+            return Err(misconfigured(
+                "microsoft: a client secret is required (Tether is a confidential web client)",
+            ));
+        }
+        let tenant = settings
+            .option("tenant")
+            .unwrap_or(DEFAULT_TENANT)
+            .to_owned();
+        check_tenant(&tenant)?;
+        let prompt = settings.option("prompt").map(str::to_owned);
+        if let Some(p) = prompt.as_deref().filter(|p| !PROMPTS.contains(p)) {
+            return Err(misconfigured(format!(
+                "microsoft: option `prompt` must be one of {}, not `{p}`",
+                PROMPTS.join(", ")
+            )));
+        }
+        let domain_hint = settings.option("domain_hint").map(str::to_owned);
+        if domain_hint
+            .as_deref()
+            .is_some_and(|d| d.is_empty() || d.contains(char::is_whitespace))
+        {
+            return Err(misconfigured(
+                "microsoft: option `domain_hint` must be a domain or tenant id without spaces",
+            ));
+        }
+
+        let authorize = checked_url(
+            settings,
+            "authorize",
+            &format!("{LOGIN_BASE}/{tenant}/oauth2/v2.0/authorize"),
+        )?;
+        let token = checked_url(
+            settings,
+            "token",
+            &format!("{LOGIN_BASE}/{tenant}/oauth2/v2.0/token"),
+        )?;
+        let api_base = checked_url(settings, "api_base", GRAPH_BASE)?;
+        let api_base = api_base.as_str().trim_end_matches('/').to_owned();
+        let me_url = checked_url(settings, "userinfo", &format!("{api_base}/me"))?;
+        Ok(Self {
+            endpoints: ProviderEndpoints {
+                authorize_url: Some(authorize.to_string()),
+                token_url: token.to_string(),
+                revocation_url: None,
+                userinfo_url: Some(me_url.to_string()),
+                api_base_url: api_base,
+                // Microsoft adds no `iss` to its authorization responses, and with `common`
+                // the issuer depends on the account's tenant.
+                issuer: None,
+            },
+            tenant,
+            prompt,
+            domain_hint,
+            me_url,
+        })
+    }
+}
+
+fn checked_url(
+    settings: &ProviderSettings,
+    name: &str,
+    default: &str,
+) -> Result<Url, ProviderError> {
+    let text = settings.endpoint(name, default);
+    match Url::parse(&text) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") && url.has_host() => Ok(url),
+        _ => Err(misconfigured(format!(
+            "microsoft: endpoint `{name}` must be an absolute http(s) URL, not `{text}`"
+        ))),
+    }
+}
+
+/// `common`, `organizations`, `consumers`, a GUID or a domain name: it goes into URL paths,
+/// so anything else is refused.
+fn check_tenant(tenant: &str) -> Result<(), ProviderError> {
+    let alias = matches!(tenant, "common" | "organizations" | "consumers");
+    if alias || is_guid(tenant) || is_domain(tenant) {
+        return Ok(());
+    }
+    Err(misconfigured(format!(
+        "microsoft: option `tenant` must be common, organizations, consumers, a tenant id \
+         (GUID) or a verified domain such as contoso.onmicrosoft.com, not `{tenant}`"
+    )))
+}
+
+fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn is_domain(text: &str) -> bool {
+    text.len() <= 253
+        && text.contains('.')
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use tether_core::secret::ClientSecret;
+
+    use super::*;
+
+    fn settings() -> ProviderSettings {
+        ProviderSettings::new("app-id", Some(ClientSecret::new("s")))
+    }
+
+    #[test]
+    fn the_default_tenant_is_common_and_shapes_the_endpoints() {
+        let config = Config::read(&settings()).unwrap();
+        assert_eq!(config.tenant, "common");
+        assert_eq!(
+            config.endpoints.token_url,
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            config.endpoints.authorize_url.as_deref(),
+            Some("https://login.microsoftonline.com/common/oauth2/v2.0/authorize")
+        );
+        assert_eq!(
+            config.endpoints.api_base_url,
+            "https://graph.microsoft.com/v1.0"
+        );
+        assert_eq!(
+            config.me_url.as_str(),
+            "https://graph.microsoft.com/v1.0/me"
+        );
+        assert!(config.endpoints.revocation_url.is_none());
+    }
+
+    #[test]
+    fn tenants_are_aliases_guids_or_domains() {
+        for good in [
+            "organizations",
+            "consumers",
+            "9188040d-6c67-4c5b-b112-36a304b66dad",
+            "contoso.onmicrosoft.com",
+        ] {
+            let mut s = settings();
+            s.options.insert("tenant".into(), good.into());
+            let config = Config::read(&s).unwrap();
+            assert!(config.endpoints.token_url.contains(&format!("/{good}/")));
+        }
+        for bad in [
+            "",
+            "Common/../x",
+            "contoso",
+            "a b.com",
+            "9188040d-6c67-4c5b-b112",
+        ] {
+            let mut s = settings();
+            s.options.insert("tenant".into(), bad.into());
+            let err = Config::read(&s).unwrap_err();
+            assert!(err.to_string().contains("option `tenant`"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn bad_options_and_endpoints_are_refused_by_name() {
+        let mut s = settings();
+        s.options.insert("prompt".into(), "none".into());
+        assert!(
+            Config::read(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("`prompt`")
+        );
+        let mut s = settings();
+        s.endpoints.insert("revocation".into(), "https://x".into());
+        assert!(
+            Config::read(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown endpoint `revocation`")
+        );
+        let mut s = settings();
+        s.endpoints.insert("token".into(), "not a url".into());
+        assert!(
+            Config::read(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("`token`")
+        );
+        let no_secret = ProviderSettings::new("app-id", None);
+        assert!(
+            Config::read(&no_secret)
+                .unwrap_err()
+                .to_string()
+                .contains("client secret")
+        );
+    }
+
+    #[test]
+    fn the_me_url_follows_an_overridden_api_base() {
+        let mut s = settings();
+        s.endpoints
+            .insert("api_base".into(), "https://graph.microsoft.us/v1.0/".into());
+        let config = Config::read(&s).unwrap();
+        assert_eq!(
+            config.endpoints.api_base_url,
+            "https://graph.microsoft.us/v1.0"
+        );
+        assert_eq!(config.me_url.as_str(), "https://graph.microsoft.us/v1.0/me");
+    }
+}

@@ -1,0 +1,182 @@
+//! The Microsoft provider: the `Provider` contract over the identity platform v2.0 and Graph.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tether_core::ScopeSet;
+use tether_core::provider::{
+    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
+    Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderKind,
+    ProviderSettings, RawTokenResponse,
+};
+use tether_core::scope_catalog::ScopeCatalogEntry;
+use tether_core::secret::AccessToken;
+
+use crate::config::Config;
+use crate::{catalogue, errors, graph, identity, scopes};
+
+/// Microsoft identity platform v2.0 + Microsoft Graph (see the crate docs for endpoints and
+/// options).
+#[derive(Debug, Clone)]
+pub struct MicrosoftProvider {
+    config: Config,
+    client: ClientCredentials,
+    http: reqwest::Client,
+}
+
+impl MicrosoftProvider {
+    /// Builds the provider; a bad tenant, option or endpoint is `Misconfigured`, naming it.
+    pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
+        Ok(Self {
+            config: Config::read(settings)?,
+            client: settings.client.clone(),
+            http,
+        })
+    }
+
+    /// The configured tenant (`common`, `organizations`, `consumers`, an id or a domain).
+    pub fn tenant(&self) -> &str {
+        &self.config.tenant
+    }
+
+    /// `https://graph.example/` for the configured API base: the prefix Microsoft puts on
+    /// Graph scopes it reports.
+    fn graph_origin(&self) -> String {
+        url::Url::parse(&self.config.endpoints.api_base_url)
+            .map(|u| format!("{}/", u.origin().ascii_serialization()))
+            .unwrap_or_default()
+    }
+
+    fn me_with(&self, select: &str) -> url::Url {
+        let mut url = self.config.me_url.clone();
+        url.set_query(Some(&format!("$select={select}")));
+        url
+    }
+}
+
+#[async_trait]
+impl Provider for MicrosoftProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Microsoft
+    }
+
+    fn endpoints(&self) -> &ProviderEndpoints {
+        &self.config.endpoints
+    }
+
+    fn client(&self) -> &ClientCredentials {
+        &self.client
+    }
+
+    /// The secret in the form body: Microsoft's documented default for web apps.
+    fn client_auth_method(&self) -> ClientAuthMethod {
+        ClientAuthMethod::Post
+    }
+
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities {
+            pkce: true,
+            revocation: false,
+            rotates_refresh_tokens: true,
+            requires_issuer_parameter: false,
+        }
+    }
+
+    fn default_scopes(&self) -> ScopeSet {
+        scopes::default_scopes()
+    }
+
+    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
+        catalogue::catalogue()
+    }
+
+    fn implicit_scopes(&self) -> ScopeSet {
+        scopes::implicit_scopes()
+    }
+
+    fn authorize_params(&self, ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
+        let mut params = Vec::new();
+        if let Some(prompt) = &self.config.prompt {
+            params.push(("prompt".to_owned(), prompt.clone()));
+        }
+        if let Some(hint) = ctx.login_hint {
+            params.push(("login_hint".to_owned(), hint.to_owned()));
+        }
+        if let Some(domain) = &self.config.domain_hint {
+            params.push(("domain_hint".to_owned(), domain.clone()));
+        }
+        params
+    }
+
+    /// The standard lenient parse, with the reported `scope` normalised to the requested
+    /// spelling; `openid` and `offline_access` count as granted when their products (an ID
+    /// token, a refresh token) came back.
+    fn parse_token_response(&self, body: &[u8]) -> Result<RawTokenResponse, ProviderError> {
+        let mut raw = RawTokenResponse::parse(body)?;
+        if let Some(reported) = raw.scope.take() {
+            let mut names = scopes::normalise_reported(&reported, &self.graph_origin());
+            for (implied, present) in [
+                ("openid", raw.id_token.is_some()),
+                ("offline_access", raw.refresh_token.is_some()),
+            ] {
+                if present && !names.split_whitespace().any(|n| n == implied) {
+                    names = format!("{names} {implied}");
+                }
+            }
+            raw.scope = Some(names.trim().to_owned());
+        }
+        Ok(raw)
+    }
+
+    fn classify_error(
+        &self,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> ProviderError {
+        errors::classify_token_error(status, retry_after, body)
+    }
+
+    /// Microsoft may omit `scope`; then the token holds what was requested (PROVIDERS §3.4).
+    fn granted_scopes_when_unreported(&self, requested: &ScopeSet) -> ScopeSet {
+        requested.clone()
+    }
+
+    async fn fetch_identity(
+        &self,
+        access_token: &AccessToken,
+        response: &RawTokenResponse,
+    ) -> Result<AccountIdentity, ProviderError> {
+        let id_token = response
+            .id_token
+            .as_ref()
+            .ok_or_else(|| ProviderError::Upstream {
+                status: None,
+                retry_after: None,
+                message: "the token answer has no ID token (was `openid` granted?)".to_owned(),
+            })?;
+        let claims = identity::id_claims(id_token.expose_secret())?;
+        // Fail before calling Graph when the ID token cannot name the account.
+        identity::subject(&claims, &self.client.client_id)?;
+        let me = graph::get_json(
+            &self.http,
+            &self.me_with("id,displayName,mail,userPrincipalName"),
+            "/me",
+            access_token,
+        )
+        .await?;
+        identity::account(&claims, &self.client.client_id, &me, &self.config.tenant)
+    }
+
+    async fn test_connection(
+        &self,
+        access_token: &AccessToken,
+    ) -> Result<ConnectionReport, ProviderError> {
+        let me = graph::get_json(&self.http, &self.me_with("id"), "/me", access_token).await?;
+        let id = me.get("id").and_then(Value::as_str).unwrap_or("?");
+        Ok(ConnectionReport {
+            detail: format!("Microsoft Graph /me answered for user {id}"),
+        })
+    }
+}

@@ -1,0 +1,150 @@
+//! The Notion provider: the `Provider` contract over Notion's OAuth endpoints and API.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tether_core::ScopeSet;
+use tether_core::provider::{
+    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
+    Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderKind,
+    ProviderSettings, RawTokenResponse,
+};
+use tether_core::scope_catalog::ScopeCatalogEntry;
+use tether_core::secret::AccessToken;
+
+use crate::config::Config;
+use crate::errors::{Origin, classify};
+use crate::{api, identity};
+
+/// Notion public connections (see the crate docs for endpoints and options).
+#[derive(Debug, Clone)]
+pub struct NotionProvider {
+    config: Config,
+    client: ClientCredentials,
+    http: reqwest::Client,
+}
+
+impl NotionProvider {
+    /// Builds the provider; a bad option or endpoint is `Misconfigured`, naming it.
+    pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
+        Ok(Self {
+            config: Config::read(settings)?,
+            client: settings.client.clone(),
+            http,
+        })
+    }
+
+    /// The `Notion-Version` header value for API calls made with this connection's tokens
+    /// (the proxy should send it when the caller does not).
+    pub fn notion_version(&self) -> &str {
+        &self.config.notion_version
+    }
+
+    async fn bot_user(&self, access_token: &AccessToken) -> Result<Value, ProviderError> {
+        api::get_json(
+            &self.http,
+            &self.config.me_url,
+            &self.config.notion_version,
+            access_token,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl Provider for NotionProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Notion
+    }
+
+    fn endpoints(&self) -> &ProviderEndpoints {
+        &self.config.endpoints
+    }
+
+    fn client(&self) -> &ClientCredentials {
+        &self.client
+    }
+
+    fn client_auth_method(&self) -> ClientAuthMethod {
+        ClientAuthMethod::JsonBodyWithBasic
+    }
+
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities {
+            pkce: self.config.pkce,
+            revocation: true,
+            rotates_refresh_tokens: true,
+            requires_issuer_parameter: false,
+        }
+    }
+
+    /// Notion has no OAuth scopes: capabilities are set on the connection in Notion's
+    /// developer portal and pages are picked by the user.
+    fn default_scopes(&self) -> ScopeSet {
+        ScopeSet::new()
+    }
+
+    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
+        Vec::new()
+    }
+
+    fn authorize_params(&self, _ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
+        vec![("owner".to_owned(), "user".to_owned())]
+    }
+
+    fn classify_error(
+        &self,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> ProviderError {
+        classify(Origin::OAuth, status, retry_after, body)
+    }
+
+    /// Notion reports no scopes and grants none: nothing asked for counts as granted.
+    /// Notion requires `Notion-Version` on every request, the OAuth endpoints included.
+    fn token_request_headers(&self) -> Vec<(String, String)> {
+        vec![(
+            "Notion-Version".to_owned(),
+            self.config.notion_version.clone(),
+        )]
+    }
+
+    fn api_headers(&self) -> Vec<(String, String)> {
+        self.token_request_headers()
+    }
+
+    fn granted_scopes_when_unreported(&self, _requested: &ScopeSet) -> ScopeSet {
+        ScopeSet::new()
+    }
+
+    async fn fetch_identity(
+        &self,
+        access_token: &AccessToken,
+        response: &RawTokenResponse,
+    ) -> Result<AccountIdentity, ProviderError> {
+        if identity::answer_names_account(&response.extra) {
+            return identity::account(&response.extra, None);
+        }
+        let bot_user = self.bot_user(access_token).await?;
+        identity::account(&response.extra, Some(&bot_user))
+    }
+
+    async fn test_connection(
+        &self,
+        access_token: &AccessToken,
+    ) -> Result<ConnectionReport, ProviderError> {
+        let me = self.bot_user(access_token).await?;
+        let id = me.get("id").and_then(Value::as_str).unwrap_or("?");
+        let workspace = me
+            .get("bot")
+            .and_then(|b| b.get("workspace_name"))
+            .and_then(Value::as_str)
+            .map(|w| format!(" in workspace {w}"))
+            .unwrap_or_default();
+        Ok(ConnectionReport {
+            detail: format!("Notion /users/me answered for bot {id}{workspace}"),
+        })
+    }
+}

@@ -1,0 +1,267 @@
+//! Who connected, and in which launch context. The subject is the account's `fhirUser` (or,
+//! without one, its OIDC `sub`) qualified by the site's FHIR base, so one user id on two sites
+//! never collides. The launch context (`patient`, `encounter`, `fhirUser`) is health data: it
+//! goes to the encrypted launch-context store only, never into metadata, labels or logs.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+use tether_core::provider::{AccountIdentity, ProviderError, RawTokenResponse};
+
+/// What the token answer (or the userinfo endpoint) says about the account.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Claims(Map<String, Value>);
+
+impl Claims {
+    fn text(&self, key: &str) -> Option<&str> {
+        self.0
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn from_json(value: Value) -> Self {
+        match value {
+            Value::Object(map) => Self(map),
+            _ => Self::default(),
+        }
+    }
+
+    /// Has a subject Tether can use.
+    pub fn identifies(&self) -> bool {
+        self.fhir_user().is_some() || self.text("sub").is_some()
+    }
+
+    fn fhir_user(&self) -> Option<(&str, &str)> {
+        self.text("fhirUser").and_then(fhir_reference)
+    }
+}
+
+/// The payload of the ID token, when it is a readable JWT.
+fn decode_id_token(response: &RawTokenResponse) -> Option<Map<String, Value>> {
+    let token = response.id_token.as_ref()?;
+    let payload = token.expose_secret().split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    match serde_json::from_slice::<Value>(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// The claims of the ID token plus the token answer's `fhirUser`. The ID token came straight
+/// from the token endpoint over TLS, so its signature is not checked (OpenID Connect Core
+/// §3.1.3.7); its audience is.
+pub(crate) fn id_token_claims(
+    response: &RawTokenResponse,
+    client_id: &str,
+) -> Result<Claims, ProviderError> {
+    let mut claims = decode_id_token(response).unwrap_or_default();
+    let audience_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == client_id,
+        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client_id)),
+        _ => true,
+    };
+    if !audience_ok {
+        return Err(ProviderError::Misconfigured {
+            message: "OpenEMR: the ID token was issued to another client".to_owned(),
+        });
+    }
+    // SMART puts `fhirUser` in the token answer itself.
+    if let Some(fhir_user) = response.extra.get("fhirUser").and_then(Value::as_str) {
+        claims.insert("fhirUser".to_owned(), json!(fhir_user));
+    }
+    Ok(Claims(claims))
+}
+
+/// `(type, id)` of a `fhirUser` value, relative (`Practitioner/123`) or absolute.
+fn fhir_reference(value: &str) -> Option<(&str, &str)> {
+    let mut parts = value.trim_end_matches('/').rsplit('/');
+    let id = parts.next()?;
+    let kind = parts.next()?;
+    let valid_kind = kind.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && kind.chars().all(|c| c.is_ascii_alphabetic());
+    let valid_id = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
+    (valid_kind && valid_id).then_some((kind, id))
+}
+
+/// The identity of the account on this site.
+pub(crate) fn identity(
+    claims: &Claims,
+    fhir_base: &str,
+    site_label: &str,
+    metadata: Value,
+) -> Result<AccountIdentity, ProviderError> {
+    let (subject, is_patient) = match (claims.fhir_user(), claims.text("sub")) {
+        (Some((kind, id)), _) => (format!("{fhir_base}/{kind}/{id}"), kind == "Patient"),
+        (None, Some(sub)) => (format!("{fhir_base}#sub:{sub}"), false),
+        (None, None) => {
+            return Err(ProviderError::Upstream {
+                status: None,
+                retry_after: None,
+                message: "OpenEMR named no account (no fhirUser or sub in the ID token, token answer or userinfo)"
+                    .to_owned(),
+            });
+        }
+    };
+    // A patient's name is health data: a patient account is labelled by its site only.
+    let who = if is_patient {
+        Some("patient account")
+    } else {
+        claims
+            .text("preferred_username")
+            .or_else(|| claims.text("email"))
+            .or_else(|| claims.text("name"))
+    };
+    let label = match who {
+        Some(who) => format!("{who} at {site_label}"),
+        None => site_label.to_owned(),
+    };
+    Ok(AccountIdentity {
+        subject,
+        label: Some(label),
+        metadata,
+    })
+}
+
+/// The SMART launch context of a token answer, for encrypted storage.
+pub(crate) fn launch_context(response: &RawTokenResponse) -> Option<Value> {
+    let mut context = Map::new();
+    for key in ["patient", "encounter", "fhirUser"] {
+        if let Some(value) = response
+            .extra
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+        {
+            context.insert(key.to_owned(), json!(value));
+        }
+    }
+    if !context.contains_key("fhirUser")
+        && let Some(claims) = decode_id_token(response)
+        && let Some(fhir_user) = claims.get("fhirUser").and_then(Value::as_str)
+    {
+        context.insert("fhirUser".to_owned(), json!(fhir_user));
+    }
+    (!context.is_empty()).then_some(Value::Object(context))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id_token(claims: &Value) -> String {
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+        format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln")
+    }
+
+    fn response(extra: &Value, claims: Option<&Value>) -> RawTokenResponse {
+        let mut body = json!({"access_token": "at", "token_type": "Bearer"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        if let Some(claims) = claims {
+            body["id_token"] = json!(id_token(claims));
+        }
+        RawTokenResponse::parse(&serde_json::to_vec(&body).unwrap()).unwrap()
+    }
+
+    const BASE: &str = "https://emr.example/apis/default/fhir";
+
+    #[test]
+    fn the_subject_is_the_fhir_user_qualified_by_the_site() {
+        let raw = response(
+            &json!({"fhirUser": "https://emr.example/apis/default/fhir/Practitioner/9f1c-22"}),
+            Some(&json!({"sub": "u-1", "aud": "client-1", "preferred_username": "drsmith"})),
+        );
+        let claims = id_token_claims(&raw, "client-1").unwrap();
+        let id = identity(&claims, BASE, "clinic-a", json!({})).unwrap();
+        assert_eq!(id.subject, format!("{BASE}/Practitioner/9f1c-22"));
+        assert_eq!(id.label.as_deref(), Some("drsmith at clinic-a"));
+        let other_site =
+            identity(&claims, "https://emr.example/apis/b/fhir", "b", json!({})).unwrap();
+        assert_ne!(other_site.subject, id.subject);
+    }
+
+    #[test]
+    fn without_fhir_user_the_sub_is_used() {
+        let raw = response(
+            &json!({}),
+            Some(&json!({"sub": "u-1", "aud": ["client-1"]})),
+        );
+        let claims = id_token_claims(&raw, "client-1").unwrap();
+        let id = identity(&claims, BASE, "clinic-a", json!({})).unwrap();
+        assert_eq!(id.subject, format!("{BASE}#sub:u-1"));
+        assert_eq!(id.label.as_deref(), Some("clinic-a"));
+    }
+
+    #[test]
+    fn a_patient_account_is_never_labelled_with_personal_data() {
+        let raw = response(
+            &json!({"fhirUser": "Patient/p-7"}),
+            Some(&json!({"sub": "p-7", "name": "Jane Doe", "email": "jane@example.org"})),
+        );
+        let claims = id_token_claims(&raw, "client-1").unwrap();
+        let id = identity(&claims, BASE, "clinic-a", json!({"site": "default"})).unwrap();
+        let printed = format!("{id:?}");
+        assert!(
+            !printed.contains("Jane") && !printed.contains("jane@"),
+            "{printed}"
+        );
+        assert_eq!(id.label.as_deref(), Some("patient account at clinic-a"));
+    }
+
+    #[test]
+    fn an_id_token_for_another_client_is_refused() {
+        let raw = response(
+            &json!({}),
+            Some(&json!({"sub": "u-1", "aud": "someone-else"})),
+        );
+        let err = id_token_claims(&raw, "client-1").unwrap_err();
+        assert!(matches!(err, ProviderError::Misconfigured { .. }));
+    }
+
+    #[test]
+    fn a_garbled_id_token_is_ignored_not_trusted() {
+        let mut raw = response(&json!({}), None);
+        raw.id_token = Some(tether_core::secret::OpaqueSecret::new("not-a-jwt"));
+        let claims = id_token_claims(&raw, "client-1").unwrap();
+        assert!(!claims.identifies());
+    }
+
+    #[test]
+    fn odd_fhir_user_values_are_not_subjects() {
+        assert_eq!(
+            fhir_reference("Practitioner/abc"),
+            Some(("Practitioner", "abc"))
+        );
+        assert_eq!(fhir_reference("practitioner/abc"), None);
+        assert_eq!(fhir_reference("abc"), None);
+        assert_eq!(fhir_reference("Patient/a b"), None);
+    }
+
+    #[test]
+    fn the_launch_context_holds_patient_encounter_and_fhir_user() {
+        let raw = response(
+            &json!({"patient": "p-7", "encounter": "e-1", "fhirUser": "Practitioner/9"}),
+            None,
+        );
+        assert_eq!(
+            launch_context(&raw),
+            Some(json!({"patient": "p-7", "encounter": "e-1", "fhirUser": "Practitioner/9"}))
+        );
+        let from_id_token = response(
+            &json!({}),
+            Some(&json!({"aud": "client-1", "fhirUser": "Practitioner/9"})),
+        );
+        assert_eq!(
+            launch_context(&from_id_token),
+            Some(json!({"fhirUser": "Practitioner/9"}))
+        );
+        assert_eq!(launch_context(&response(&json!({}), None)), None);
+    }
+}

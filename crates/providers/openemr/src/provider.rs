@@ -1,0 +1,241 @@
+//! `OpenEmrProvider`: one OpenEMR site as a Tether provider — built without the network from
+//! the documented paths (`new`) or from the site's SMART configuration (`discover`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use tether_core::provider::{
+    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
+    Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings,
+    RawTokenResponse,
+};
+use tether_core::scope_catalog::ScopeCatalogEntry;
+use tether_core::secret::AccessToken;
+use tether_core::{ProviderKind, ScopeSet};
+
+use crate::config::{self, Resolved};
+use crate::discovery::{self, SmartConfiguration};
+use crate::identity::{self, Claims};
+use crate::scopes::{self, ScopeSyntax};
+use crate::site::{Site, misconfigured};
+use crate::{api, connection};
+
+/// One configured OpenEMR site.
+#[derive(Debug, Clone)]
+pub struct OpenEmrProvider {
+    instance: String,
+    resolved: Resolved,
+    client: ClientCredentials,
+    discovered: Option<SmartConfiguration>,
+    http: reqwest::Client,
+}
+
+impl OpenEmrProvider {
+    /// Builds the provider from the documented paths (and any endpoint overrides), with no
+    /// network call.
+    pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
+        Self::build(settings, None, http)
+    }
+
+    /// Reads the site's `{fhir_base}/.well-known/smart-configuration` and builds the provider
+    /// from it; falls back to [`OpenEmrProvider::new`]'s documented paths when the site has
+    /// no usable document (a 4xx answer, or not a SMART configuration). A site that cannot be
+    /// reached, or answers 5xx/429, is an error: a fallback would hide the outage.
+    pub async fn discover(
+        settings: &ProviderSettings,
+        http: reqwest::Client,
+    ) -> Result<Self, ProviderError> {
+        settings.check_known(&config::ENDPOINT_NAMES, &config::OPTION_NAMES)?;
+        let site = config::site(settings)?;
+        let fhir_base = settings.endpoint("fhir_base", &site.fhir_base());
+        let url = format!(
+            "{}/.well-known/smart-configuration",
+            fhir_base.trim_end_matches('/')
+        );
+        crate::site::secure_url("endpoint `fhir_base`", &url)?;
+        let found = discovery::fetch(&http, &url).await?;
+        Self::build(settings, found, http)
+    }
+
+    fn build(
+        settings: &ProviderSettings,
+        discovered: Option<SmartConfiguration>,
+        http: reqwest::Client,
+    ) -> Result<Self, ProviderError> {
+        let resolved = config::resolve(settings, discovered.as_ref())?;
+        if settings.client.client_id.trim().is_empty() {
+            return Err(misconfigured(
+                "the client id is missing; register the client with `tether openemr register`",
+            ));
+        }
+        if settings.client.client_secret.is_none() {
+            return Err(misconfigured(
+                "the client secret is missing: Tether uses OpenEMR as a confidential (private) client",
+            ));
+        }
+        Ok(Self {
+            instance: settings.instance.clone(),
+            resolved,
+            client: settings.client.clone(),
+            discovered,
+            http,
+        })
+    }
+
+    pub fn site(&self) -> &Site {
+        &self.resolved.site
+    }
+
+    /// The site's FHIR base URL: the `aud` of authorize requests.
+    pub fn fhir_base(&self) -> &str {
+        &self.resolved.fhir_base
+    }
+
+    /// Where clients register (RFC 7591).
+    pub fn registration_url(&self) -> &str {
+        &self.resolved.registration_url
+    }
+
+    /// The SMART configuration this provider was built from, if discovery found one.
+    pub fn smart_configuration(&self) -> Option<&SmartConfiguration> {
+        self.discovered.as_ref()
+    }
+
+    pub fn scope_syntax(&self) -> ScopeSyntax {
+        self.resolved.scope_syntax
+    }
+
+    /// A label for the site in messages: the instance name, or the site's address.
+    fn site_label(&self) -> &str {
+        if self.instance.is_empty() {
+            self.resolved.site.base()
+        } else {
+            &self.instance
+        }
+    }
+
+    async fn userinfo(&self, token: &AccessToken) -> Result<Claims, ProviderError> {
+        let url = self
+            .resolved
+            .endpoints
+            .userinfo_url
+            .as_deref()
+            .unwrap_or_default();
+        let answer = api::get(&self.http, url, Some(token)).await?;
+        if !(200..300).contains(&answer.status) {
+            return Err(api::classify_api_error(
+                answer.status,
+                answer.retry_after,
+                &answer.body,
+            ));
+        }
+        serde_json::from_slice::<Value>(&answer.body)
+            .map(Claims::from_json)
+            .map_err(|_| ProviderError::Upstream {
+                status: Some(answer.status),
+                retry_after: None,
+                message: "OpenEMR's userinfo answer is not JSON".to_owned(),
+            })
+    }
+}
+
+#[async_trait]
+impl Provider for OpenEmrProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Openemr
+    }
+
+    fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    fn endpoints(&self) -> &ProviderEndpoints {
+        &self.resolved.endpoints
+    }
+
+    fn client(&self) -> &ClientCredentials {
+        &self.client
+    }
+
+    fn client_auth_method(&self) -> ClientAuthMethod {
+        self.resolved.client_auth
+    }
+
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities {
+            pkce: true,
+            revocation: self.resolved.endpoints.revocation_url.is_some(),
+            rotates_refresh_tokens: true,
+            requires_issuer_parameter: self.resolved.requires_issuer_parameter,
+        }
+    }
+
+    fn default_scopes(&self) -> ScopeSet {
+        scopes::default_scopes(self.resolved.scope_syntax)
+    }
+
+    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
+        scopes::catalogue()
+    }
+
+    /// SMART requires `aud`: the FHIR base the token is for.
+    fn authorize_params(&self, _ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
+        vec![("aud".to_owned(), self.resolved.fhir_base.clone())]
+    }
+
+    /// Granted scopes gain their equivalent in the other SMART syntax (`.read` ⇔ `.rs`).
+    fn parse_token_response(&self, body: &[u8]) -> Result<RawTokenResponse, ProviderError> {
+        let mut raw = RawTokenResponse::parse(body)?;
+        raw.scope = raw.scope.as_deref().map(scopes::with_equivalents);
+        Ok(raw)
+    }
+
+    fn classify_error(
+        &self,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> ProviderError {
+        api::classify_token_error(status, retry_after, body)
+    }
+
+    async fn fetch_identity(
+        &self,
+        access_token: &AccessToken,
+        response: &RawTokenResponse,
+    ) -> Result<AccountIdentity, ProviderError> {
+        let mut claims = identity::id_token_claims(response, &self.client.client_id)?;
+        if !claims.identifies() {
+            claims = self.userinfo(access_token).await?;
+        }
+        let metadata = json!({
+            "site": self.resolved.site.name(),
+            "site_url": self.resolved.site.base(),
+            "fhir_base": self.resolved.fhir_base,
+        });
+        identity::identity(
+            &claims,
+            &self.resolved.fhir_base,
+            self.site_label(),
+            metadata,
+        )
+    }
+
+    async fn test_connection(
+        &self,
+        access_token: &AccessToken,
+    ) -> Result<ConnectionReport, ProviderError> {
+        connection::test(
+            &self.http,
+            &self.resolved.fhir_base,
+            self.site_label(),
+            access_token,
+        )
+        .await
+    }
+
+    fn launch_context(&self, response: &RawTokenResponse) -> Option<Value> {
+        identity::launch_context(response)
+    }
+}

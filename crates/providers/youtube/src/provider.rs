@@ -1,0 +1,169 @@
+//! The YouTube provider: Google's OAuth client with YouTube scopes, identity from the Google
+//! subject plus the user's own channel, the own-channel test call, quota-aware errors.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use tether_core::provider::{
+    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
+    Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings,
+    RawTokenResponse,
+};
+use tether_core::scope_catalog::ScopeCatalogEntry;
+use tether_core::secret::AccessToken;
+use tether_core::{ProviderKind, ScopeSet};
+use tether_provider_google::{
+    ApiFailure, AuthDefaults, GoogleAuth, catalogue, classify_token_error, parse_token_response,
+    scope_set,
+};
+
+use crate::catalogue::{
+    CHANNEL_READ_SCOPES, YOUTUBE_DEFAULT_SCOPES, YOUTUBE_IMPLICIT_SCOPES, YOUTUBE_SCOPES,
+};
+use crate::channel::{NO_CHANNEL_REASON, own_channel};
+
+/// The YouTube Data API v3 base (the proxy base).
+pub const DEFAULT_API_BASE: &str = "https://www.googleapis.com/youtube/v3";
+
+/// A configured YouTube provider.
+#[derive(Debug, Clone)]
+pub struct YoutubeProvider {
+    auth: GoogleAuth,
+}
+
+impl YoutubeProvider {
+    /// Reads the Google endpoints `authorize`, `token`, `revocation`, `userinfo`, `issuer`,
+    /// `api_base` (default [`DEFAULT_API_BASE`]) and the options `client_auth`, `prompt`,
+    /// `include_granted_scopes` (default `false` here), `require_iss`; anything else is refused.
+    pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
+        let defaults = AuthDefaults {
+            api_base: DEFAULT_API_BASE,
+            // A YouTube token should not also carry Calendar or Gmail access granted to a
+            // Google integration through the same OAuth client.
+            include_granted_scopes: false,
+        };
+        Ok(Self {
+            auth: GoogleAuth::from_settings(settings, http, defaults, &[])?,
+        })
+    }
+}
+
+/// Whether the token can list the user's channel (unknown grants are tried).
+fn may_read_channel(response: &RawTokenResponse) -> bool {
+    response.granted_scopes().is_none_or(|granted| {
+        granted
+            .iter()
+            .any(|s| CHANNEL_READ_SCOPES.contains(&s.as_str()))
+    })
+}
+
+#[async_trait]
+impl Provider for YoutubeProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Youtube
+    }
+
+    fn instance(&self) -> &str {
+        self.auth.instance()
+    }
+
+    fn endpoints(&self) -> &ProviderEndpoints {
+        self.auth.endpoints()
+    }
+
+    fn client(&self) -> &ClientCredentials {
+        self.auth.client()
+    }
+
+    fn client_auth_method(&self) -> ClientAuthMethod {
+        self.auth.client_auth_method()
+    }
+
+    fn capabilities(&self) -> ProviderCapabilities {
+        self.auth.capabilities()
+    }
+
+    fn default_scopes(&self) -> ScopeSet {
+        scope_set(&YOUTUBE_DEFAULT_SCOPES)
+    }
+
+    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
+        catalogue(ProviderKind::Youtube, YOUTUBE_SCOPES)
+    }
+
+    fn implicit_scopes(&self) -> ScopeSet {
+        scope_set(&YOUTUBE_IMPLICIT_SCOPES)
+    }
+
+    fn authorize_params(&self, ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
+        self.auth.authorize_params(ctx)
+    }
+
+    fn parse_token_response(&self, body: &[u8]) -> Result<RawTokenResponse, ProviderError> {
+        parse_token_response(body)
+    }
+
+    fn classify_error(
+        &self,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> ProviderError {
+        classify_token_error(status, retry_after, body)
+    }
+
+    /// Subject `{google sub}:{channel id}`, or the Google subject alone for an account
+    /// without a channel (or a grant that cannot read it).
+    async fn fetch_identity(
+        &self,
+        access_token: &AccessToken,
+        response: &RawTokenResponse,
+    ) -> Result<AccountIdentity, ProviderError> {
+        let user = self.auth.userinfo(access_token).await?;
+        let channel = if may_read_channel(response) {
+            own_channel(&self.auth, access_token, "id,snippet,contentDetails").await?
+        } else {
+            None
+        };
+        let mut metadata = user.metadata();
+        metadata.insert("youtube_has_channel".to_owned(), json!(channel.is_some()));
+        let (subject, label) = match &channel {
+            Some(channel) => {
+                metadata.extend(channel.metadata());
+                (
+                    format!("{}:{}", user.sub, channel.id),
+                    Some(channel.label()),
+                )
+            }
+            None => (
+                user.sub.clone(),
+                Some(match user.label() {
+                    Some(label) => format!("{label} (no YouTube channel)"),
+                    None => "Google account without a YouTube channel".to_owned(),
+                }),
+            ),
+        };
+        Ok(AccountIdentity {
+            subject,
+            label,
+            metadata: Value::Object(metadata),
+        })
+    }
+
+    async fn test_connection(
+        &self,
+        access_token: &AccessToken,
+    ) -> Result<ConnectionReport, ProviderError> {
+        let detail = match own_channel(&self.auth, access_token, "id").await? {
+            Some(channel) => format!("YouTube answered for channel {}", channel.id),
+            None => "YouTube answered, but this Google account has no YouTube channel".to_owned(),
+        };
+        Ok(ConnectionReport { detail })
+    }
+
+    /// A 401 saying the account has no channel is not an expired token.
+    fn is_expired_token_answer(&self, status: u16, body: &[u8]) -> bool {
+        status == 401 && !ApiFailure::parse(status, None, body).has_reason(NO_CHANNEL_REASON)
+    }
+}
