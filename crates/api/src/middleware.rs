@@ -11,7 +11,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, web};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -101,22 +101,16 @@ pub async fn rate_limit(
         .map(ServiceResponse::map_into_boxed_body)
 }
 
-/// Security headers on every response, errors turned into responses first so they get them
-/// too; and the request counter.
+/// Security headers on every response (handler and extractor errors already arrive here as
+/// responses), and the request counter.
 pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let http_req = req.request().clone();
+    // Never clone the request before routing: actix needs it unshared to fill path params.
     let state = req.app_data::<web::Data<ApiState>>().cloned();
     let method = req.method().to_string();
-    let mut response = match next.call(req).await {
-        Ok(response) => response.map_into_boxed_body(),
-        Err(error) => {
-            let response: HttpResponse = error.error_response();
-            ServiceResponse::new(http_req, response).map_into_boxed_body()
-        }
-    };
+    let mut response = next.call(req).await?.map_into_boxed_body();
     let headers = response.headers_mut();
     let set = |headers: &mut header::HeaderMap, name: HeaderName, value: &'static str| {
         if !headers.contains_key(&name) {

@@ -1,4 +1,4 @@
-//! The command line: `tether serve`, `migrate`, `keys` and `check-config`.
+//! The command line: `tether serve`, `migrate`, `keys`, `check-config` and `openemr`.
 
 use std::path::PathBuf;
 
@@ -28,6 +28,9 @@ pub enum Command {
     Keys(KeysCommand),
     /// Load and validate the configuration, then print it with secrets redacted.
     CheckConfig,
+    /// OpenEMR sites: register Tether as a client.
+    #[command(subcommand)]
+    Openemr(OpenemrCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +65,35 @@ pub enum KeysCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum OpenemrCommand {
+    /// Register Tether as a confidential client at an OpenEMR site (dynamic client
+    /// registration) and print the client id, the client secret (once) and what the OpenEMR
+    /// administrator must do next.
+    Register {
+        /// The site's address (`https://emr.clinic-a.example/`) or its FHIR base URL
+        /// (`https://emr.clinic-a.example/apis/default/fhir`).
+        #[arg(long, value_name = "URL")]
+        site: String,
+        /// Tether's callback for OpenEMR: `{public_url}/api/v1/oauth/openemr/callback`.
+        #[arg(long, value_name = "URL")]
+        redirect_uri: String,
+        /// The client name OpenEMR shows to administrators and users.
+        #[arg(long, value_name = "NAME", default_value = "Tether")]
+        name: String,
+        /// E-mail address of a person responsible for the client (repeatable).
+        #[arg(long = "contact", value_name = "EMAIL")]
+        contacts: Vec<String>,
+        /// Resource scopes to register besides `openid fhirUser offline_access api:fhir`
+        /// (default: `user/Patient.read`, or `.rs` on SMART v2 sites). Space-separated.
+        #[arg(long, value_name = "SCOPE", num_args = 1.., value_delimiter = ' ')]
+        scopes: Vec<String>,
+        /// The OpenEMR site name, for multisite installs when `--site` does not name it.
+        #[arg(long, value_name = "NAME")]
+        site_name: Option<String>,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -81,5 +113,40 @@ mod tests {
             Command::Migrate(MigrateCommand::Down { steps: 1 })
         ));
         assert!(Cli::try_parse_from(["tether", "migrate", "down", "--steps", "0"]).is_err());
+    }
+
+    #[test]
+    fn openemr_register_takes_repeated_contacts_and_space_separated_scopes() {
+        let cli = Cli::try_parse_from([
+            "tether",
+            "openemr",
+            "register",
+            "--site",
+            "https://emr.example/",
+            "--redirect-uri",
+            "https://tether.example.com/api/v1/oauth/openemr/callback",
+            "--contact",
+            "a@example.org",
+            "--contact",
+            "b@example.org",
+            "--scopes",
+            "patient/Patient.read user/Observation.rs",
+        ])
+        .unwrap();
+        let Command::Openemr(OpenemrCommand::Register {
+            name,
+            contacts,
+            scopes,
+            site_name,
+            ..
+        }) = cli.command
+        else {
+            panic!("not openemr register");
+        };
+        assert_eq!(name, "Tether");
+        assert_eq!(contacts, ["a@example.org", "b@example.org"]);
+        assert_eq!(scopes, ["patient/Patient.read", "user/Observation.rs"]);
+        assert_eq!(site_name, None);
+        assert!(Cli::try_parse_from(["tether", "openemr", "register", "--site", "x"]).is_err());
     }
 }

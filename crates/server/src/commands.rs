@@ -3,6 +3,7 @@
 mod check_config;
 mod keys;
 mod migrate;
+mod openemr;
 
 use std::io::Write;
 use std::path::Path;
@@ -20,6 +21,7 @@ pub async fn run(cli: Cli) -> ServerResult<()> {
         Command::Migrate(command) => migrate::run(file, command).await,
         Command::Keys(command) => keys::run(file, command).await,
         Command::CheckConfig => check_config::run(file),
+        Command::Openemr(command) => openemr::run(command).await,
     }
 }
 

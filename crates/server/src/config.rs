@@ -1,6 +1,7 @@
 //! Tether's configuration: defaults, then `tether.toml`, then `TETHER_*` environment variables,
 //! validated at start-up into a `Config` that is passed by value (no globals).
 
+mod api;
 mod database_url;
 mod error;
 mod layers;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use tether_core::secret::EncryptionKey;
 use tether_storage::Engine;
 
+pub use api::{ApiSettings, JWT_DEV_FILE, JwtSource, ProviderEntry, SandboxMode};
 pub use database_url::DatabaseUrl;
 pub use error::{ConfigError, ConfigResult};
 pub use layers::DEFAULT_CONFIG_FILE;
@@ -33,6 +35,8 @@ pub struct Config {
     pub db_max_connections: u32,
     /// The file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// The HTTP API and OAuth engine.
+    pub api: ApiSettings,
 }
 
 /// Where the data lives.

@@ -49,6 +49,9 @@ pub enum ServerError {
     #[error("{0}")]
     Usage(String),
 
+    #[error("cannot start: {0}")]
+    Startup(String),
+
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -1,31 +1,34 @@
-//! The HTTP server: actix-web with per-request tracing spans, the routes, and a graceful
-//! shutdown on SIGTERM or Ctrl-C.
+//! The HTTP server: the API application (with the embedded sandbox under `/sandbox` in
+//! sandbox mode), per-request tracing spans, and a graceful shutdown on SIGTERM or Ctrl-C.
 
-mod health;
 mod request_span;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
-use sea_orm::DatabaseConnection;
-use tether_storage::TokenCipher;
+use actix_web::{HttpServer, web};
+use tether_api::{ApiState, Limiters};
+use tether_sandbox::SandboxState;
 use tracing_actix_web::TracingLogger;
 
 /// Starts serving on an already-bound listener; the returned server runs when awaited.
 pub fn serve(
     listener: TcpListener,
-    conn: DatabaseConnection,
-    cipher: TokenCipher,
+    state: web::Data<ApiState>,
+    limiters: Arc<Limiters>,
+    sandbox: Option<SandboxState>,
 ) -> std::io::Result<Server> {
-    let conn = web::Data::new(conn);
-    let cipher = web::Data::new(cipher);
     let server = HttpServer::new(move || {
-        App::new()
-            .wrap(TracingLogger::<request_span::RequestSpan>::new())
-            .app_data(conn.clone())
-            .app_data(cipher.clone())
-            .configure(health::routes)
+        let sandbox = sandbox.clone();
+        tether_api::app(state.clone(), limiters.clone(), move |cfg| {
+            if let Some(sandbox) = sandbox {
+                cfg.service(
+                    web::scope("/sandbox").configure(|c| tether_sandbox::configure(c, sandbox)),
+                );
+            }
+        })
+        .wrap(TracingLogger::<request_span::RequestSpan>::new())
     })
     .listen(listener)?
     .shutdown_signal(shutdown_signal())

@@ -11,6 +11,7 @@ mod http;
 mod keyfile;
 pub mod startup;
 pub mod telemetry;
+pub mod wiring;
 
 pub use commands::run;
 pub use config::Config;

@@ -7,12 +7,14 @@ use actix_web::dev::Server;
 
 use crate::config::Config;
 use crate::error::{ServerError, ServerResult};
-use crate::{crypto, database, http};
+use crate::{crypto, database, http, wiring};
 
 /// A ready-to-run server: everything checked, the port bound (port 0 picks a free one).
 pub struct Application {
     address: SocketAddr,
     server: Server,
+    state: actix_web::web::Data<tether_api::ApiState>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Application {
@@ -26,6 +28,10 @@ impl std::fmt::Debug for Application {
 impl Application {
     pub async fn build(config: Config) -> ServerResult<Self> {
         install_crypto_provider();
+        // Checked before anything is opened: serving needs a way to verify user JWTs.
+        if matches!(config.api.jwt, crate::config::JwtSource::Missing) {
+            return Err(crate::config::ConfigError::JwtRequired.into());
+        }
         let conn = database::open(&config).await?;
         database::prepare(&conn, &config).await?;
         let cipher = crypto::cipher(&config)?;
@@ -36,13 +42,24 @@ impl Application {
         };
         let listener = TcpListener::bind(config.listen).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
-        let server = http::serve(listener, conn, cipher)?;
+        let wired = wiring::wire(&config, conn, cipher, address).await?;
+        let public_url = wired.state.config.public_url.clone();
+        let sandbox = wired.sandbox.is_some();
+        let state = wired.state.clone();
+        let server = http::serve(listener, wired.state, wired.limiters, wired.sandbox)?;
         tracing::info!(
             %address,
             engine = ?config.engine(),
+            %public_url,
+            sandbox,
             "listening on http://{address}"
         );
-        Ok(Self { address, server })
+        Ok(Self {
+            address,
+            server,
+            state,
+            background: wired.background,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -53,9 +70,18 @@ impl Application {
         self.address.port()
     }
 
+    /// The API state (tests reach the broker and stores through it).
+    pub fn state(&self) -> &tether_api::ApiState {
+        &self.state
+    }
+
     /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        for task in self.background {
+            task.abort();
+        }
+        result
     }
 }
 

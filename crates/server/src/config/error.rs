@@ -63,6 +63,13 @@ pub enum ConfigError {
     #[error("{origin} is set but contains no key; generate one with `tether keys generate`")]
     NoKeys { origin: String },
 
+    #[error(
+        "with PostgreSQL, user JWTs must be verifiable: set TETHER_JWT_SECRET (HS256, at least 32 \
+         characters) or TETHER_JWT_JWKS_URL (RS256/ES256), plus TETHER_JWT_ISSUER and \
+         TETHER_JWT_AUDIENCE as your auth system issues them"
+    )]
+    JwtRequired,
+
     #[error("{0}")]
     Other(String),
 }

@@ -1,7 +1,7 @@
 //! Reading the layers — `tether.toml`, then `TETHER_*` environment variables — into raw,
 //! unvalidated values, refusing any key that is not a setting.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -30,9 +30,41 @@ pub(super) struct RawConfig {
     pub log_format: Option<String>,
     pub log_level: Option<String>,
     pub db_max_connections: Option<u32>,
+    pub redis_url: Option<String>,
+    pub redis_url_file: Option<PathBuf>,
+    pub redis_key_prefix: Option<String>,
+    pub return_to: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub jwt_secret_file: Option<PathBuf>,
+    pub jwt_jwks_url: Option<String>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    pub cors_origins: Option<String>,
+    pub hsts: Option<bool>,
+    pub rate_limit_oauth_per_minute: Option<u32>,
+    pub rate_limit_api_per_minute: Option<u32>,
+    pub sandbox: Option<String>,
+    pub allow_shared_accounts: Option<bool>,
+    /// `[providers.<name>]` (or `[providers."<name>:<instance>"]`) tables.
+    pub providers: Option<BTreeMap<String, RawProvider>>,
+    /// `provider_<name>_client_id` / `_client_secret` / `_client_secret_file`.
+    #[serde(flatten)]
+    pub provider_env: BTreeMap<String, String>,
     /// Where each given setting came from, to name it in messages.
     #[serde(skip)]
     pub origins: Origins,
+}
+
+/// One provider's table in the file.
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct RawProvider {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub endpoints: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+    pub enabled: Option<bool>,
 }
 
 /// Names where a setting's value came from: its environment variable or the file's path.
@@ -68,7 +100,11 @@ pub(super) fn read(explicit: Option<&Path>) -> ConfigResult<(RawConfig, Option<P
         figment = figment.merge(toml);
     }
     check_env_keys(&known)?;
-    let env_known = known.clone();
+    let env_known: Vec<String> = known
+        .iter()
+        .filter(|k| !settings::FILE_ONLY.contains(&k.as_str()))
+        .cloned()
+        .collect();
     figment = figment.merge(
         Env::prefixed(ENV_PREFIX).filter(move |key| env_known.iter().any(|k| key == k.as_str())),
     );
@@ -103,7 +139,8 @@ fn check_env_keys(known: &[String]) -> ConfigResult<()> {
             continue;
         };
         let key = key.to_ascii_lowercase();
-        if !settings::is_ignored_env(var) && !known.contains(&key) {
+        let file_only = settings::FILE_ONLY.contains(&key.as_str());
+        if !settings::is_ignored_env(var) && (!known.contains(&key) || file_only) {
             return Err(unknown(&key, "the environment", known, true));
         }
     }

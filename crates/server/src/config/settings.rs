@@ -61,7 +61,82 @@ pub const SETTINGS: &[Setting] = &[
         name: "db_max_connections",
         secret: false,
     },
+    Setting {
+        name: "redis_url",
+        secret: true,
+    },
+    Setting {
+        name: "redis_key_prefix",
+        secret: false,
+    },
+    Setting {
+        name: "return_to",
+        secret: false,
+    },
+    Setting {
+        name: "jwt_secret",
+        secret: true,
+    },
+    Setting {
+        name: "jwt_jwks_url",
+        secret: false,
+    },
+    Setting {
+        name: "jwt_issuer",
+        secret: false,
+    },
+    Setting {
+        name: "jwt_audience",
+        secret: false,
+    },
+    Setting {
+        name: "cors_origins",
+        secret: false,
+    },
+    Setting {
+        name: "hsts",
+        secret: false,
+    },
+    Setting {
+        name: "rate_limit_oauth_per_minute",
+        secret: false,
+    },
+    Setting {
+        name: "rate_limit_api_per_minute",
+        secret: false,
+    },
+    Setting {
+        name: "sandbox",
+        secret: false,
+    },
+    Setting {
+        name: "allow_shared_accounts",
+        secret: false,
+    },
+    Setting {
+        name: "providers",
+        secret: false,
+    },
 ];
+
+/// Provider credentials can also come from the environment, one pair per provider:
+/// `TETHER_PROVIDER_<NAME>_CLIENT_ID` and `TETHER_PROVIDER_<NAME>_CLIENT_SECRET` (or `_FILE`).
+pub fn provider_env_keys() -> Vec<String> {
+    tether_core::ProviderKind::ALL
+        .iter()
+        .flat_map(|kind| {
+            let base = format!("provider_{kind}");
+            [
+                format!("{base}_client_id"),
+                format!("{base}_client_secret"),
+                format!("{base}_client_secret_file"),
+            ]
+        })
+        .collect()
+}
+
+/// Settings that are tables in the file and have no environment form.
+pub const FILE_ONLY: &[&str] = &["providers"];
 
 /// The environment variable for a setting key.
 pub fn env_var(name: &str) -> String {
@@ -77,6 +152,7 @@ pub fn known_keys() -> Vec<String> {
             let file = s.secret.then(|| format!("{}_file", s.name));
             std::iter::once(s.name.to_owned()).chain(file)
         })
+        .chain(provider_env_keys())
         .collect()
 }
 

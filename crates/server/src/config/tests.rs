@@ -260,7 +260,11 @@ fn a_toml_syntax_error_does_not_echo_the_line() {
 fn every_setting_is_documented() {
     let docs = include_str!("../../../../docs/configuration.md");
     for setting in SETTINGS {
-        let row = format!("| `{}` | `{}` |", setting.name, setting.env_var());
+        let row = if super::settings::FILE_ONLY.contains(&setting.name) {
+            format!("| `{}` | file only |", setting.name)
+        } else {
+            format!("| `{}` | `{}` |", setting.name, setting.env_var())
+        };
         assert!(
             docs.contains(&row),
             "docs/configuration.md lacks a row for {row}"

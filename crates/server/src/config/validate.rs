@@ -21,6 +21,7 @@ pub const DB_FILE_NAME: &str = "tether.db";
 
 pub(super) fn validate(mut raw: RawConfig, config_file: Option<PathBuf>) -> ConfigResult<Config> {
     let origins = std::mem::take(&mut raw.origins);
+    let api_raw = super::api::ApiRaw::take(&mut raw);
     let invalid = |key: &str, reason: &str| ConfigError::InvalidValue {
         key: key.to_owned(),
         origin: origins.of(key),
@@ -59,7 +60,9 @@ pub(super) fn validate(mut raw: RawConfig, config_file: Option<PathBuf>) -> Conf
             &format!("{e} (e.g. info or info,tether=debug)"),
         ));
     }
+    let api = super::api::validate(api_raw, &origins, engine, &data_dir)?;
     Ok(Config {
+        api,
         data_dir,
         encryption_keys,
         listen: listen(raw.listen).map_err(|r| invalid("listen", &r))?,
@@ -99,7 +102,7 @@ pub fn parse_keys(text: &str, origin: &str) -> ConfigResult<Vec<EncryptionKey>> 
 }
 
 /// A secret given directly or through `<name>_file`, never both. File contents are trimmed.
-fn secret(
+pub(super) fn secret(
     name: &str,
     value: Option<String>,
     file: Option<PathBuf>,
@@ -151,6 +154,6 @@ fn public_url(value: Option<String>) -> Result<Option<url::Url>, String> {
     ))
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
+pub(super) fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }

@@ -22,6 +22,29 @@ fn serve_with_postgres_and_no_key_exits_with_instructions() {
 }
 
 #[test]
+fn serve_with_postgres_and_no_jwt_setting_exits_with_instructions() {
+    let scratch = Scratch::new();
+    let key = scratch.run(&["keys", "generate"], &[]).stdout();
+    let run = scratch.run(
+        &["serve"],
+        &[
+            (
+                "TETHER_DATABASE_URL",
+                "postgres://tether:hunter2@127.0.0.1:1/tether",
+            ),
+            ("TETHER_ENCRYPTION_KEYS", key.trim()),
+            ("TETHER_JWT_SECRET", ""),
+        ],
+    );
+    let message = run.error();
+    assert!(
+        message.starts_with("with PostgreSQL, user JWTs must be verifiable"),
+        "{message}"
+    );
+    assert!(message.contains("TETHER_JWT_JWKS_URL"), "{message}");
+}
+
+#[test]
 fn an_unknown_setting_stops_the_binary_and_is_named() {
     let scratch = Scratch::new();
     let message = scratch

@@ -7,5 +7,6 @@
 mod embedded;
 mod errors;
 mod keys;
+mod openemr;
 mod postgres;
 mod support;

@@ -42,6 +42,8 @@ impl Scratch {
             }
         }
         command.env("TETHER_LISTEN", "127.0.0.1:0");
+        // Serving with PostgreSQL needs a JWT setting; a test can unset it with "".
+        command.env("TETHER_JWT_SECRET", TEST_JWT_SECRET);
         command.envs(env.iter().copied());
         command
     }
@@ -211,3 +213,6 @@ pub async fn store_secret_encrypted_with(url: &str, key: &str) {
     conn.execute_unprepared(&sql).await.unwrap();
     conn.close().await.unwrap();
 }
+
+/// The HS256 secret the test servers verify user JWTs with.
+pub const TEST_JWT_SECRET: &str = "test-jwt-secret-that-is-at-least-32-characters";

@@ -1,0 +1,243 @@
+//! Wiring the services together: storage, shared state (Redis or the database), providers
+//! (with the embedded sandbox), the broker and its refresh scheduler, caller authentication
+//! and the API state. Only the server does this; every other crate sees ports and traits.
+
+mod providers;
+mod readiness;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use rand::RngCore;
+use sea_orm::DatabaseConnection;
+use tether_api::auth::{ApiKeys, JwtConfig, JwtKeys, JwtVerifier};
+use tether_api::{ApiConfig, ApiState, ApiStores, Limiters, ProviderSource};
+use tether_broker::{
+    Broker, BrokerConfig, BrokerStores, ProviderHttp, ReturnToAllowlist, SchedulerConfig,
+};
+use tether_core::ProviderKind;
+use tether_core::ports::ScopeCatalogRepository;
+use tether_core::state::{FlowStateStore, LockManager};
+use tether_sandbox::{ClientConfig, SandboxConfig, SandboxState};
+use tether_state::{RedisState, RedisStateConfig, SqlFlowStore, SqlLocks, spawn_flow_state_purger};
+use tether_storage::{SqlStore, TokenCipher};
+use tokio::task::JoinHandle;
+
+pub use providers::{SandboxClients, ServerProviders, build_into, settings_from_db};
+
+use crate::config::{Config, JwtSource, SandboxMode};
+use crate::error::{ServerError, ServerResult};
+
+/// Everything the HTTP server needs, and the background tasks to stop with it.
+pub struct Wired {
+    pub state: web::Data<ApiState>,
+    pub limiters: Arc<Limiters>,
+    pub sandbox: Option<SandboxState>,
+    pub background: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Wired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wired").finish_non_exhaustive()
+    }
+}
+
+/// The URL browsers and providers reach Tether at: the configured one, or the bound address.
+pub fn public_url(config: &Config, bound: SocketAddr) -> ServerResult<url::Url> {
+    if let Some(url) = &config.public_url {
+        return Ok(url.clone());
+    }
+    let host = if bound.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        bound.ip().to_string()
+    };
+    let host = if bound.is_ipv6() && !bound.ip().is_unspecified() {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    url::Url::parse(&format!("http://{host}:{}", bound.port()))
+        .map_err(|e| ServerError::Startup(format!("cannot build the public URL: {e}")))
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sandbox_state(public: &url::Url) -> ServerResult<(SandboxState, SandboxClients)> {
+    let base = public.as_str().trim_end_matches('/');
+    let clients = SandboxClients {
+        issuer: format!("{base}/sandbox"),
+        secret: random_secret(),
+    };
+    let config = SandboxConfig {
+        issuer: Some(clients.issuer.clone()),
+        clients: ProviderKind::ALL
+            .iter()
+            .map(|kind| {
+                ClientConfig::new(SandboxClients::client_id(*kind), clients.secret.clone())
+                    .with_redirect_uris([format!("{base}/api/v1/oauth/{kind}/callback")])
+            })
+            .collect(),
+        admin_endpoints: false,
+        ..SandboxConfig::default()
+    };
+    let state =
+        SandboxState::new(config).map_err(|e| ServerError::Startup(format!("sandbox: {e}")))?;
+    Ok((state, clients))
+}
+
+pub async fn wire(
+    config: &Config,
+    conn: DatabaseConnection,
+    cipher: TokenCipher,
+    bound: SocketAddr,
+) -> ServerResult<Wired> {
+    let public = public_url(config, bound)?;
+    let api = &config.api;
+    let keys = match &api.jwt {
+        JwtSource::Secret(secret) => JwtKeys::Hs256(secret.expose_secret().as_bytes().to_vec()),
+        JwtSource::Jwks(url) => JwtKeys::Jwks(url.clone()),
+        JwtSource::DevFile(path) => JwtKeys::Hs256(dev_jwt_secret(path)?.into_bytes()),
+        JwtSource::Missing => return Err(crate::config::ConfigError::JwtRequired.into()),
+    };
+    let store = Arc::new(SqlStore::new(conn.clone(), Arc::new(cipher)));
+    let mut background = Vec::new();
+
+    let redis = match &api.redis_url {
+        Some(url) => {
+            let mut redis_config = RedisStateConfig::new(url.expose_secret());
+            redis_config.key_prefix = api.redis_key_prefix.clone();
+            Some(Arc::new(
+                RedisState::new(&redis_config).map_err(|e| ServerError::Startup(e.to_string()))?,
+            ))
+        }
+        None => None,
+    };
+    let (flows, locks): (Arc<dyn FlowStateStore>, Arc<dyn LockManager>) = match &redis {
+        Some(redis) => (redis.clone(), redis.clone()),
+        None => {
+            let flows = SqlFlowStore::new(store.clone());
+            background.push(spawn_flow_state_purger(
+                flows.clone(),
+                Duration::from_secs(300),
+                Duration::from_secs(600),
+            ));
+            (Arc::new(flows), Arc::new(SqlLocks::new(store.clone())))
+        }
+    };
+
+    let provider_http = ProviderHttp::new(Duration::from_secs(10))
+        .map_err(|e| ServerError::Startup(e.to_string()))?;
+    let http = provider_http.client().clone();
+    let sandbox = match api.sandbox {
+        SandboxMode::On => Some(sandbox_state(&public)?),
+        SandboxMode::Off => None,
+    };
+    let providers = Arc::new(ServerProviders {
+        entries: api.providers.clone(),
+        db: store.clone(),
+        sandbox: sandbox.as_ref().map(|(_, clients)| clients.clone()),
+        http: http.clone(),
+    });
+    let registry = providers.registry().await.map_err(ServerError::Startup)?;
+    let mut synced = Vec::new();
+    for provider in registry.all() {
+        if !synced.contains(&provider.kind()) {
+            synced.push(provider.kind());
+            store
+                .sync(provider.kind(), &provider.scope_catalogue())
+                .await
+                .map_err(|e| {
+                    ServerError::Startup(format!(
+                        "syncing the {} scope catalogue: {e}",
+                        provider.kind()
+                    ))
+                })?;
+        }
+    }
+
+    let allow: Vec<String> = if api.return_to.is_empty() {
+        vec![public.to_string()]
+    } else {
+        api.return_to.clone()
+    };
+    let allow_refs: Vec<&str> = allow.iter().map(String::as_str).collect();
+    let mut broker_config = BrokerConfig::new(
+        public.clone(),
+        ReturnToAllowlist::new(&allow_refs).map_err(ServerError::Startup)?,
+    );
+    broker_config.allow_shared_accounts = api.allow_shared_accounts;
+    let broker = Broker::new(
+        broker_config,
+        registry,
+        BrokerStores::from_store(store.clone()),
+        flows,
+        locks,
+    )
+    .map_err(|e| ServerError::Startup(e.to_string()))?;
+    background.push(broker.spawn_refresh_scheduler(SchedulerConfig::default()));
+
+    let jwt = JwtVerifier::new(
+        JwtConfig {
+            keys,
+            issuer: api.jwt_issuer.clone(),
+            audience: api.jwt_audience.clone(),
+            leeway: Duration::from_secs(30),
+        },
+        http.clone(),
+    );
+    let api_config = ApiConfig {
+        hsts: api.hsts.unwrap_or(public.scheme() == "https"),
+        public_url: public,
+        proxy_max_body: 10 * 1024 * 1024,
+        cors_origins: api.cors_origins.clone(),
+        oauth_rate_per_minute: api.rate_limit_oauth_per_minute,
+        api_rate_per_minute: api.rate_limit_api_per_minute,
+    };
+    let limiters = Limiters::new(
+        api_config.oauth_rate_per_minute,
+        api_config.api_rate_per_minute,
+    );
+    let mut checks: Vec<Arc<dyn tether_api::ReadinessCheck>> =
+        vec![Arc::new(readiness::Database(conn))];
+    if let Some(redis) = redis {
+        checks.push(Arc::new(readiness::Redis(redis)));
+    }
+    let state = ApiState::new(
+        broker,
+        ApiStores {
+            integrations: store.clone(),
+            consents: store.clone(),
+            audit: store.clone(),
+            provider_configs: store.clone(),
+            scopes: store.clone(),
+        },
+        jwt,
+        ApiKeys::new(store.clone()),
+        api_config,
+        providers,
+        checks,
+        http,
+    );
+    Ok(Wired {
+        state: web::Data::new(state),
+        limiters,
+        sandbox: sandbox.map(|(state, _)| state),
+        background,
+    })
+}
+
+/// The embedded mode's JWT secret for `tether dev-token`: generated once into the data
+/// directory (mode 0600) and reused.
+pub fn dev_jwt_secret(path: &std::path::Path) -> ServerResult<String> {
+    let keys = crate::keyfile::load_or_create(path)?;
+    keys.first()
+        .map(|k| k.expose_secret().to_owned())
+        .ok_or_else(|| ServerError::Startup("the development JWT key file is empty".into()))
+}
