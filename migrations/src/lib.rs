@@ -16,6 +16,7 @@ mod m20261121_000007_create_provider_configs;
 mod m20261121_000008_create_api_keys;
 mod m20261121_000009_create_locks;
 mod m20261121_000010_add_tokens_launch_context;
+mod m20261121_000011_add_provider_configs_options;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000008_create_api_keys::Migration),
             Box::new(m20261121_000009_create_locks::Migration),
             Box::new(m20261121_000010_add_tokens_launch_context::Migration),
+            Box::new(m20261121_000011_add_provider_configs_options::Migration),
         ]
     }
 }

@@ -36,6 +36,7 @@ where
 {
     use routes::*;
     app.openapi(ApiDoc::openapi())
+        .service(home::home)
         .service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
@@ -47,12 +48,27 @@ where
                 .service(oauth::callback)
                 .service(integrations::list)
                 .service(tokens::read_token)
+                .service(proxy::proxy_get)
+                .service(proxy::proxy_post)
+                .service(proxy::proxy_put)
+                .service(proxy::proxy_patch)
+                .service(proxy::proxy_delete)
                 .service(integrations::consents)
                 .service(integrations::refresh)
                 .service(integrations::test)
                 .service(integrations::get_one)
                 .service(integrations::disconnect)
-                .service(audit::query),
+                .service(audit::query)
+                .service(sms::send)
+                .service(sms::balance)
+                .service(admin_providers::list)
+                .service(admin_providers::test)
+                .service(admin_providers::get_one)
+                .service(admin_providers::put_one)
+                .service(admin_providers::delete_one)
+                .service(admin_keys::list)
+                .service(admin_keys::create)
+                .service(admin_keys::revoke),
         )
 }
 

@@ -35,6 +35,19 @@ impl std::fmt::Debug for ApiStores {
 #[async_trait]
 pub trait ProviderSource: Send + Sync {
     async fn registry(&self) -> Result<ProviderRegistry, String>;
+
+    /// Whether these settings build a working provider configuration (checked before an
+    /// admin's change is saved); the error says what is wrong.
+    async fn validate(
+        &self,
+        kind: tether_core::ProviderKind,
+        settings: &tether_core::provider::ProviderSettings,
+    ) -> Result<(), String>;
+
+    /// Tries the configured provider without a user: reachability of its endpoints, the
+    /// discovery document (OpenEMR), an app token (Orange). Answers what was checked.
+    async fn test(&self, kind: tether_core::ProviderKind, instance: &str)
+    -> Result<String, String>;
 }
 
 /// One dependency `/readyz` checks.

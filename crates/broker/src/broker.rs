@@ -10,12 +10,14 @@ use tether_core::state::{FlowStateStore, LockManager};
 
 use crate::app_tokens::AppGrant;
 use crate::audit::Auditor;
+use crate::audit::FlushingAuditReader;
 use crate::config::BrokerConfig;
 use crate::error::{BrokerError, BrokerResult};
-use crate::lifecycle::AccessGrant;
 use crate::oauth::ProviderHttp;
+use crate::reads::AccessGrant;
 use crate::registry::ProviderRegistry;
 use crate::singleflight::SingleFlight;
+use crate::usage::UsageRecorder;
 
 /// The persistence ports the broker uses.
 #[derive(Clone)]
@@ -52,6 +54,7 @@ pub(crate) struct Inner {
     pub(crate) providers: ProviderRegistry,
     pub(crate) stores: BrokerStores,
     pub(crate) audit: Auditor,
+    pub(crate) usage: Arc<UsageRecorder>,
     pub(crate) flows: Arc<dyn FlowStateStore>,
     pub(crate) locks: Arc<dyn LockManager>,
     pub(crate) http: ProviderHttp,
@@ -89,7 +92,8 @@ impl Broker {
         }
         Ok(Self {
             inner: Arc::new(Inner {
-                audit: Auditor::new(stores.audit.clone()),
+                audit: Auditor::new(stores.audit.clone(), config.audit_sink),
+                usage: UsageRecorder::new(stores.integrations.clone(), config.usage_flush_every),
                 config,
                 providers,
                 stores,
@@ -112,6 +116,7 @@ impl Broker {
                 providers,
                 stores: inner.stores.clone(),
                 audit: inner.audit.clone(),
+                usage: inner.usage.clone(),
                 flows: inner.flows.clone(),
                 locks: inner.locks.clone(),
                 http: inner.http.clone(),
@@ -119,6 +124,12 @@ impl Broker {
                 app_tokens: SingleFlight::default(),
             }),
         }
+    }
+
+    /// Writes an audit record for an operation done outside the broker (a proxied call, an
+    /// SMS, a configuration change).
+    pub async fn record_audit(&self, event: tether_core::audit::AuditEvent) {
+        self.inner.audit.record(event).await;
     }
 
     pub fn config(&self) -> &BrokerConfig {
@@ -132,5 +143,30 @@ impl Broker {
     /// The HTTP client used for provider calls (timeouts, no redirects).
     pub fn http(&self) -> &ProviderHttp {
         &self.inner.http
+    }
+
+    /// Writes what token reads left pending: their batched audit records and `last_used_at`.
+    /// Returns once everything recorded before the call is in the database.
+    pub async fn flush(&self) {
+        self.inner.usage.flush().await;
+        self.inner.audit.sink.flush().await;
+    }
+
+    /// [`Broker::flush`], then stops the background writers (call after the HTTP server
+    /// stopped; a later read still gets its audit record, written inline).
+    pub async fn shutdown(&self) {
+        self.inner.usage.shutdown().await;
+        self.inner.audit.sink.shutdown().await;
+    }
+
+    /// The audit repository for readers of the trail: a query first flushes this process's
+    /// batched records, so a caller sees its own reads at once.
+    pub fn audit_reader(&self) -> Arc<dyn AuditRepository> {
+        Arc::new(FlushingAuditReader::new(&self.inner.audit))
+    }
+
+    /// How many batched audit records found the queue full and were written inline.
+    pub fn audit_overflow_writes(&self) -> u64 {
+        self.inner.audit.sink.overflow_writes()
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::audit_sink::AuditSinkConfig;
 use crate::error::BrokerError;
 
 /// Where the browser may be sent back to after a connect flow. An entry matches a
@@ -93,6 +94,10 @@ pub struct BrokerConfig {
     /// so providers that expire idle refresh tokens (Microsoft after 90 days of inactivity,
     /// OpenEMR's 3-month tokens) never see one idle. `None`: only before access-token expiry.
     pub refresh_keepalive: Option<Duration>,
+    /// Batching of token-read audit records.
+    pub audit_sink: AuditSinkConfig,
+    /// How often `last_used_at` of read integrations is written.
+    pub usage_flush_every: Duration,
 }
 
 impl BrokerConfig {
@@ -110,6 +115,8 @@ impl BrokerConfig {
             retry: RetryPolicy::default(),
             degraded_after_failures: 3,
             refresh_keepalive: Some(Duration::from_secs(14 * 24 * 3600)),
+            audit_sink: AuditSinkConfig::default(),
+            usage_flush_every: Duration::from_secs(5),
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod app_tokens;
 mod audit;
+mod audit_sink;
 mod broker;
 mod callback;
 mod config;
@@ -14,14 +15,19 @@ mod inspect;
 mod lifecycle;
 pub mod oauth;
 mod random;
+mod reads;
 mod registry;
 mod retry;
 mod revoke;
+mod runtime;
 mod sandbox_provider;
 mod scheduler;
 mod singleflight;
+mod usage;
 
 pub use app_tokens::{AppGrant, BrokerAppTokens};
+pub use audit::FlushingAuditReader;
+pub use audit_sink::{AuditSink, AuditSinkConfig};
 pub use broker::{Broker, BrokerStores};
 pub use callback::{
     CallbackParams, CallbackResult, ClientInfo, ConnectOutcome, binding_cookie_name,
@@ -29,8 +35,8 @@ pub use callback::{
 pub use config::{BrokerConfig, RetryPolicy, ReturnToAllowlist};
 pub use error::{BrokerError, BrokerResult};
 pub use flow::{AuthorizationRequest, AuthorizationStart, StartRedirect};
-pub use lifecycle::AccessGrant;
 pub use oauth::ProviderHttp;
+pub use reads::AccessGrant;
 pub use registry::{INSTANCE_METADATA_KEY, ProviderRegistry};
 pub use revoke::{ProviderRevocation, RevokeOutcome};
 pub use sandbox_provider::SandboxProvider;

@@ -1,8 +1,7 @@
-//! Token reads and refresh. A read returns the stored token while it is valid beyond the
-//! buffer; otherwise exactly one refresh runs per integration across all replicas: callers in
+//! Token refresh: exactly one refresh runs per integration across all replicas: callers in
 //! this process share one in-flight refresh, processes take a shared lock, and whoever holds
 //! it re-reads the row first (someone may have refreshed already) and persists the new pair,
-//! version-checked, before anyone uses it.
+//! version-checked, before anyone uses it. (Reads that need no refresh are in `reads`.)
 
 use std::time::Duration;
 
@@ -11,110 +10,19 @@ use serde_json::json;
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::integration::{Integration, IntegrationStatus};
 use tether_core::provider::ProviderError;
-use tether_core::secret::{AccessToken, OpaqueSecret};
+use tether_core::secret::OpaqueSecret;
 use tether_core::token::{StoredTokens, TokenOwner, TokenSet};
-use tether_core::{IntegrationId, ScopeSet, StorageError};
+use tether_core::{IntegrationId, StorageError};
 
 use crate::broker::Broker;
 use crate::error::{BrokerError, BrokerResult};
+use crate::reads::AccessGrant;
 use crate::{oauth, retry};
-
-/// A usable access token.
-#[derive(Debug, Clone)]
-pub struct AccessGrant {
-    pub integration_id: IntegrationId,
-    pub access_token: AccessToken,
-    pub token_type: String,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub scopes: ScopeSet,
-}
-
-impl AccessGrant {
-    fn from_stored(integration: &Integration, stored: &StoredTokens) -> Self {
-        Self {
-            integration_id: integration.id,
-            access_token: stored.tokens.access_token.clone(),
-            token_type: stored.tokens.token_type.clone(),
-            expires_at: stored.tokens.expires_at,
-            scopes: stored
-                .tokens
-                .scope
-                .clone()
-                .unwrap_or_else(|| integration.granted_scopes.clone()),
-        }
-    }
-}
 
 /// How long to wait between looks while another process holds the refresh lock.
 const LOCK_POLL: Duration = Duration::from_millis(50);
 
 impl Broker {
-    /// Loads an integration the actor may act on: a user only their own (others' look like
-    /// missing), API keys and the system any.
-    pub async fn integration_for(
-        &self,
-        id: IntegrationId,
-        actor: &Actor,
-    ) -> BrokerResult<Integration> {
-        let integration = self
-            .inner
-            .stores
-            .integrations
-            .get(id)
-            .await?
-            .ok_or(BrokerError::IntegrationNotFound)?;
-        match actor {
-            Actor::User(user) if *user != integration.user_id => {
-                Err(BrokerError::IntegrationNotFound)
-            }
-            _ => Ok(integration),
-        }
-    }
-
-    /// A valid access token for the integration, refreshing first when it expires within the
-    /// buffer. Every read is audited with the actor and purpose.
-    #[tracing::instrument(skip_all, fields(integration_id = %id))]
-    pub async fn access_token(
-        &self,
-        id: IntegrationId,
-        actor: &Actor,
-        purpose: Option<&str>,
-    ) -> BrokerResult<AccessGrant> {
-        let integration = self.integration_for(id, actor).await?;
-        let result = self.valid_token(&integration).await;
-        let mut event = AuditEvent::new(actor.clone(), AuditAction::TokenRead);
-        event.integration_id = Some(id);
-        event.user_id = Some(integration.user_id.clone());
-        event.provider = Some(integration.provider);
-        event.detail =
-            purpose.map(|p| json!({ "purpose": p.chars().take(200).collect::<String>() }));
-        if let Err(e) = &result {
-            event = event.failed(e.to_string());
-        }
-        self.inner.audit.record(event).await;
-        result
-    }
-
-    async fn valid_token(&self, integration: &Integration) -> BrokerResult<AccessGrant> {
-        if !integration.status.is_usable() {
-            return Err(BrokerError::ReauthRequired {
-                status: integration.status.as_str(),
-            });
-        }
-        let stored = self
-            .inner
-            .stores
-            .tokens
-            .get(&TokenOwner::Integration(integration.id))
-            .await?;
-        if let Some(stored) = &stored
-            && stored.tokens.is_fresh_at(Utc::now(), self.buffer())
-        {
-            return Ok(AccessGrant::from_stored(integration, stored));
-        }
-        self.refresh_shared(integration.id, None).await
-    }
-
     /// Refreshes now, even if the token is still fresh (a refresh by someone else after this
     /// call began counts).
     #[tracing::instrument(skip_all, fields(integration_id = %id))]
@@ -132,7 +40,7 @@ impl Broker {
         self.refresh_shared(id, Some(Utc::now())).await
     }
 
-    fn buffer(&self) -> chrono::Duration {
+    pub(crate) fn buffer(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.inner.config.refresh_buffer).unwrap_or_default()
     }
 

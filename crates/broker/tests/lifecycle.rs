@@ -73,13 +73,19 @@ async fn audited(h: &Harness, id: IntegrationId, action: AuditAction) -> usize {
 }
 
 async fn a_fresh_token_is_read_without_calling_the_provider_and_every_read_is_audited(mode: Mode) {
-    let h = Harness::start(mode).await;
+    // Batches that never fill and timers that never fire: only `flush` writes.
+    let h = Harness::with(mode, 1, |config| {
+        config.audit_sink.linger = Duration::from_secs(3600);
+        config.usage_flush_every = Duration::from_secs(3600);
+    })
+    .await;
     let id = h
         .connect("alice", ProviderKind::Google, "alice")
         .await
         .integration_id
         .unwrap();
     let before = h.token_calls(GrantType::RefreshToken);
+    let started = chrono::Utc::now();
     for _ in 0..3 {
         h.broker()
             .access_token(id, &SERVICE, Some("calendar sync"))
@@ -87,7 +93,25 @@ async fn a_fresh_token_is_read_without_calling_the_provider_and_every_read_is_au
             .unwrap();
     }
     assert_eq!(h.token_calls(GrantType::RefreshToken), before);
+    assert_eq!(
+        audited(&h, id, AuditAction::TokenRead).await,
+        0,
+        "reads do not write audit rows inline"
+    );
+    assert_eq!(
+        h.integration(id).await.last_used_at,
+        None,
+        "nor last_used_at"
+    );
+
+    h.broker().flush().await;
     assert_eq!(audited(&h, id, AuditAction::TokenRead).await, 3);
+    let used = h.integration(id).await.last_used_at.unwrap();
+    assert!(
+        used >= started - chrono::Duration::milliseconds(1),
+        "{used} vs {started}"
+    );
+    assert_eq!(h.broker().audit_overflow_writes(), 0);
 }
 
 async fn a_refresh_storm_makes_exactly_one_token_call_and_everyone_gets_the_new_token(mode: Mode) {

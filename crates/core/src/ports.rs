@@ -15,7 +15,7 @@ use crate::provider::ProviderKind;
 use crate::provider_config::{ProviderConfig, ProviderConfigInput};
 use crate::scope_catalog::ScopeCatalogEntry;
 use crate::secret::OpaqueSecret;
-use crate::token::{StoredTokens, TokenOwner, TokenSet};
+use crate::token::{AccessRead, StoredTokens, TokenOwner, TokenSet};
 
 /// Create a new integration, or update an existing one (checked against its `version`).
 #[derive(Debug, Clone)]
@@ -81,6 +81,9 @@ pub trait IntegrationRepository: Send + Sync {
 #[async_trait]
 pub trait TokenRepository: Send + Sync {
     async fn get(&self, owner: &TokenOwner) -> StorageResult<Option<StoredTokens>>;
+    /// The token read's hot path: the integration and its token row in one indexed query,
+    /// decrypting only the access token. `None` when the integration does not exist.
+    async fn read_for_access(&self, id: IntegrationId) -> StorageResult<Option<AccessRead>>;
     /// With `expected_version: None` inserts (fails with `Duplicate` if a row exists); with
     /// `Some(v)` updates only if the stored version is `v` (else `VersionConflict`).
     async fn save(

@@ -23,6 +23,8 @@ pub struct ProviderConfig {
     pub endpoint_overrides: BTreeMap<String, String>,
     /// OpenEMR: the site's base URL.
     pub site_url: Option<String>,
+    /// Provider-specific options (`tenant`, `region`, …).
+    pub options: BTreeMap<String, String>,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -40,5 +42,6 @@ pub struct ProviderConfigInput {
     pub redirect_base: Option<String>,
     pub endpoint_overrides: BTreeMap<String, String>,
     pub site_url: Option<String>,
+    pub options: BTreeMap<String, String>,
     pub enabled: bool,
 }

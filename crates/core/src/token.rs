@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::ids::{IntegrationId, TokenId};
+use crate::integration::Integration;
 use crate::provider::ProviderKind;
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, OpaqueSecret, RefreshToken};
@@ -27,10 +28,14 @@ impl TokenSet {
     /// Whether the access token is still good `buffer` from `now`. A token without a known
     /// expiry is treated as valid (the provider will say otherwise with a 401).
     pub fn is_fresh_at(&self, now: DateTime<Utc>, buffer: Duration) -> bool {
-        match self.expires_at {
-            Some(expires_at) => expires_at - buffer > now,
-            None => true,
-        }
+        fresh_at(self.expires_at, now, buffer)
+    }
+}
+
+fn fresh_at(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>, buffer: Duration) -> bool {
+    match expires_at {
+        Some(expires_at) => expires_at - buffer > now,
+        None => true,
     }
 }
 
@@ -54,6 +59,33 @@ pub struct StoredTokens {
     pub tokens: TokenSet,
     pub version: i64,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The access half of an integration's token row, for the read hot path: only the access
+/// token is decrypted (the refresh token and launch context stay sealed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAccess {
+    pub access_token: AccessToken,
+    pub token_type: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The scopes the provider said it granted with this token, when it said.
+    pub scope: Option<ScopeSet>,
+    pub version: i64,
+}
+
+impl StoredAccess {
+    /// Same rule as [`TokenSet::is_fresh_at`].
+    pub fn is_fresh_at(&self, now: DateTime<Utc>, buffer: Duration) -> bool {
+        fresh_at(self.expires_at, now, buffer)
+    }
+}
+
+/// What a token read loads in one query: the integration and, when it has a token row, the
+/// access half of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessRead {
+    pub integration: Integration,
+    pub access: Option<StoredAccess>,
 }
 
 #[cfg(test)]

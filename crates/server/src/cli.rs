@@ -1,4 +1,5 @@
-//! The command line: `tether serve`, `migrate`, `keys`, `check-config` and `openemr`.
+//! The command line: `tether serve`, `migrate`, `keys`, `api-keys`, `dev-token`, `openapi`,
+//! `check-config` and `openemr`.
 
 use std::path::PathBuf;
 
@@ -31,6 +32,47 @@ pub enum Command {
     /// OpenEMR sites: register Tether as a client.
     #[command(subcommand)]
     Openemr(OpenemrCommand),
+    /// Service and admin API keys.
+    #[command(subcommand)]
+    ApiKeys(ApiKeysCommand),
+    /// Print a user JWT for trying the API (embedded development mode only).
+    DevToken {
+        /// The user id (`sub`) the token is for.
+        #[arg(long, value_name = "ID")]
+        user: String,
+        /// How long the token is valid, in minutes.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=1440))]
+        minutes: u64,
+    },
+    /// Write the OpenAPI document (docs/openapi.json), or check that it is current.
+    Openapi {
+        /// Where to write it.
+        #[arg(long, default_value = "docs/openapi.json", value_name = "PATH")]
+        output: PathBuf,
+        /// Do not write: fail when the file differs from what the server serves.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Create a key and print it (once).
+    Create {
+        /// A name to recognise the key by (`calendar-sync`).
+        #[arg(long)]
+        name: String,
+        /// `service` (tokens, proxy, SMS) or `admin` (provider configuration, audit, keys).
+        #[arg(long)]
+        role: String,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by id.
+    Revoke {
+        /// The key's id (from `list`).
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

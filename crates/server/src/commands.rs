@@ -1,8 +1,11 @@
 //! Running a parsed command line: each subcommand loads what it needs and nothing more.
 
+mod api_keys;
 mod check_config;
+mod dev_token;
 mod keys;
 mod migrate;
+mod openapi;
 mod openemr;
 
 use std::io::Write;
@@ -22,6 +25,9 @@ pub async fn run(cli: Cli) -> ServerResult<()> {
         Command::Keys(command) => keys::run(file, command).await,
         Command::CheckConfig => check_config::run(file),
         Command::Openemr(command) => openemr::run(command).await,
+        Command::ApiKeys(command) => api_keys::run(file, command).await,
+        Command::DevToken { user, minutes } => dev_token::run(file, &user, minutes),
+        Command::Openapi { output, check } => openapi::run(&output, check),
     }
 }
 

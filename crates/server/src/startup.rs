@@ -75,9 +75,11 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and writes what token
+    /// reads left pending (batched audit records, `last_used_at`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.state.broker().shutdown().await;
         for task in self.background {
             task.abort();
         }

@@ -174,3 +174,39 @@ impl FromRequest for Caller {
         })
     }
 }
+
+/// A caller holding a service key: refused with 403 before the request body is even read.
+#[derive(Debug, Clone)]
+pub struct ServiceCaller(pub Caller);
+
+/// A caller holding an admin key: refused with 403 before the request body is even read.
+#[derive(Debug, Clone)]
+pub struct AdminCaller(pub Caller);
+
+impl FromRequest for ServiceCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let caller = caller.await?;
+            caller.require_service()?;
+            Ok(ServiceCaller(caller))
+        })
+    }
+}
+
+impl FromRequest for AdminCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let caller = caller.await?;
+            caller.require_admin()?;
+            Ok(AdminCaller(caller))
+        })
+    }
+}

@@ -1,10 +1,15 @@
 //! Route handlers, one file per resource, plus the path and query extractors they share.
 
+pub mod admin_keys;
+pub mod admin_providers;
 pub mod audit;
 pub mod health;
+pub mod home;
 pub mod integrations;
 pub mod oauth;
 pub mod providers;
+pub mod proxy;
+pub mod sms;
 pub mod tokens;
 
 use actix_web::HttpRequest;

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 
 use super::integration_id;
 use super::integrations::actionable;
-use crate::auth::Caller;
+use crate::auth::{Caller, ServiceCaller};
 use crate::dto::TokenOut;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::metrics::Metrics;
@@ -40,12 +40,11 @@ pub struct TokenQuery {
 )]
 #[get("/integrations/{id}/token")]
 pub async fn read_token(
-    caller: Caller,
+    ServiceCaller(caller): ServiceCaller,
     state: web::Data<ApiState>,
     path: web::Path<String>,
     query: web::Query<TokenQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_service()?;
     let id = integration_id(&path)?;
     if matches!(
         caller,

@@ -31,6 +31,10 @@ pub enum ProviderError {
     /// The provider could not be reached (DNS, connect, timeout). Transient.
     #[error("could not reach the provider: {message}")]
     Network { message: String },
+    /// The caller's request is invalid (a malformed phone number, an empty message, a date
+    /// range that ends before it starts): fix the request; retrying it as is cannot help.
+    #[error("invalid request: {message}")]
+    InvalidRequest { message: String },
     /// Our side is wrong (`invalid_client`, `unauthorized_client`, bad redirect URI, missing
     /// credentials): an operator must fix the configuration; retrying cannot help.
     #[error("the provider configuration is wrong: {message}")]

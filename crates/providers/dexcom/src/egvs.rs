@@ -49,7 +49,7 @@ impl DexcomProvider {
         end: DateTime<Utc>,
     ) -> Result<Vec<Egv>, ProviderError> {
         if end < start {
-            return Err(ProviderError::Misconfigured {
+            return Err(ProviderError::InvalidRequest {
                 message: "the requested EGV window ends before it starts".to_owned(),
             });
         }

@@ -126,6 +126,7 @@ impl WithMessage for ProviderError {
         match self {
             ProviderError::InvalidGrant { .. } => ProviderError::InvalidGrant { message },
             ProviderError::Revoked { .. } => ProviderError::Revoked { message },
+            ProviderError::InvalidRequest { .. } => ProviderError::InvalidRequest { message },
             ProviderError::RateLimited { retry_after, .. } => ProviderError::RateLimited {
                 retry_after,
                 message,

@@ -20,7 +20,7 @@ pub(crate) fn to_tel_uri(input: &str, what: &str) -> Result<String, ProviderErro
         Ok(format!("tel:+{digits}"))
     } else {
         let shown: String = input.chars().filter(|c| !c.is_control()).take(24).collect();
-        Err(ProviderError::Misconfigured {
+        Err(ProviderError::InvalidRequest {
             message: format!(
                 "the {what} `{shown}` is not an E.164 phone number: expected `+` then the country code and number, {MIN_DIGITS} to {MAX_DIGITS} digits, no spaces (e.g. +22507000000)"
             ),

@@ -68,7 +68,10 @@ impl OrangeProvider {
         let default_sender = settings
             .option("sender_address")
             .map(|s| to_tel_uri(s, "option `sender_address`"))
-            .transpose()?;
+            .transpose()
+            .map_err(|e| ProviderError::Misconfigured {
+                message: e.to_string(),
+            })?;
         let default_sender_name = settings
             .option("sender_name")
             .map(str::trim)

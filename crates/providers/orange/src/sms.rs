@@ -88,13 +88,13 @@ impl OrangeProvider {
             .sender
             .as_deref()
             .or(self.default_sender.as_deref())
-            .ok_or_else(|| ProviderError::Misconfigured {
+            .ok_or_else(|| ProviderError::InvalidRequest {
                 message: "no sender number: pass one or set the Orange option `sender_address`"
                     .to_owned(),
             })?;
         let sender = to_tel_uri(sender, "sender")?;
         if request.message.trim().is_empty() {
-            return Err(ProviderError::Misconfigured {
+            return Err(ProviderError::InvalidRequest {
                 message: "the SMS text is empty".to_owned(),
             });
         }

@@ -2,6 +2,7 @@
 //! (with the embedded sandbox), the broker and its refresh scheduler, caller authentication
 //! and the API state. Only the server does this; every other crate sees ports and traits.
 
+mod provider_test;
 mod providers;
 mod readiness;
 
@@ -209,12 +210,14 @@ pub async fn wire(
     if let Some(redis) = redis {
         checks.push(Arc::new(readiness::Redis(redis)));
     }
+    // Token reads batch their audit records: the audit endpoint flushes them before querying.
+    let audit = broker.audit_reader();
     let state = ApiState::new(
         broker,
         ApiStores {
             integrations: store.clone(),
             consents: store.clone(),
-            audit: store.clone(),
+            audit,
             provider_configs: store.clone(),
             scopes: store.clone(),
         },

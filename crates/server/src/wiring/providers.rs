@@ -2,7 +2,6 @@
 //! time), then the file and environment, then — in sandbox mode — the built-in sandbox for
 //! every provider left without credentials.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -88,7 +87,7 @@ pub fn settings_from_entry(entry: &ProviderEntry) -> ProviderSettings {
 }
 
 pub fn settings_from_db(config: &ProviderConfig) -> ProviderSettings {
-    let mut options = BTreeMap::new();
+    let mut options = config.options.clone();
     if let Some(site) = &config.site_url {
         options.insert("site_url".to_owned(), site.clone());
     }
@@ -153,5 +152,40 @@ impl ProviderSource for ServerProviders {
             }
         }
         Ok(registry)
+    }
+
+    async fn validate(
+        &self,
+        kind: ProviderKind,
+        settings: &ProviderSettings,
+    ) -> Result<(), String> {
+        let mut scratch = ProviderRegistry::new();
+        build_into(&mut scratch, kind, settings, &self.http).map_err(|e| e.to_string())
+    }
+
+    async fn test(&self, kind: ProviderKind, instance: &str) -> Result<String, String> {
+        let stored = self
+            .db
+            .get(kind, instance)
+            .await
+            .map_err(|e| e.to_string())?;
+        let settings = match stored {
+            Some(config) => settings_from_db(&config),
+            None => match self
+                .entries
+                .iter()
+                .find(|e| e.provider == kind && e.instance == instance)
+            {
+                Some(entry) => settings_from_entry(entry),
+                None if self.sandbox.is_some() => {
+                    return Ok(format!(
+                        "{} is served by the built-in sandbox",
+                        kind.display_name()
+                    ));
+                }
+                None => return Err(format!("{} is not configured", kind.display_name())),
+            },
+        };
+        super::provider_test::test_provider(kind, &settings, &self.http).await
     }
 }

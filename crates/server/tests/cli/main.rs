@@ -9,4 +9,5 @@ mod errors;
 mod keys;
 mod openemr;
 mod postgres;
+mod shutdown;
 mod support;

@@ -18,6 +18,7 @@ pub struct Model {
     pub redirect_base: Option<String>,
     pub endpoint_overrides: Json,
     pub site_url: Option<String>,
+    pub options: Option<Json>,
     pub enabled: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

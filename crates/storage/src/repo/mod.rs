@@ -10,6 +10,7 @@ mod locks;
 mod oauth_states;
 mod provider_configs;
 mod scopes;
+mod token_read;
 mod tokens;
 
 use std::sync::Arc;

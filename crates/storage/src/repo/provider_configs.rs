@@ -33,6 +33,11 @@ fn to_domain(cipher: &TokenCipher, m: Model) -> StorageResult<ProviderConfig> {
     let id = m.id;
     let endpoint_overrides: BTreeMap<String, String> = serde_json::from_value(m.endpoint_overrides)
         .map_err(|e| corrupt(TABLE, id, format!("bad endpoint overrides: {e}")))?;
+    let options: BTreeMap<String, String> = match m.options {
+        Some(value) => serde_json::from_value(value)
+            .map_err(|e| corrupt(TABLE, id, format!("bad options: {e}")))?,
+        None => BTreeMap::new(),
+    };
     Ok(ProviderConfig {
         id: ProviderConfigId::from_uuid(id),
         provider: parse_col(TABLE, id, &m.provider)?,
@@ -45,6 +50,7 @@ fn to_domain(cipher: &TokenCipher, m: Model) -> StorageResult<ProviderConfig> {
         redirect_base: m.redirect_base,
         endpoint_overrides,
         site_url: m.site_url,
+        options,
         enabled: m.enabled,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -127,6 +133,7 @@ impl ProviderConfigRepository for SqlStore {
         model.redirect_base = Set(input.redirect_base);
         model.endpoint_overrides = Set(overrides_json(&input.endpoint_overrides));
         model.site_url = Set(input.site_url);
+        model.options = Set(Some(overrides_json(&input.options)));
         model.enabled = Set(input.enabled);
         model.updated_at = Set(at);
         let saved = match existing {

@@ -10,7 +10,7 @@ use sea_orm::{
 use tether_core::ids::TokenId;
 use tether_core::ports::TokenRepository;
 use tether_core::secret::{AccessToken, OpaqueSecret, RefreshToken};
-use tether_core::token::{StoredTokens, TokenOwner, TokenSet};
+use tether_core::token::{AccessRead, StoredTokens, TokenOwner, TokenSet};
 use tether_core::{IntegrationId, ProviderKind, StorageError, StorageResult};
 use uuid::Uuid;
 
@@ -212,6 +212,10 @@ impl TokenRepository for SqlStore {
             .await?
             .map(|m| to_domain(self.cipher(), m))
             .transpose()
+    }
+
+    async fn read_for_access(&self, id: IntegrationId) -> StorageResult<Option<AccessRead>> {
+        super::token_read::read_for_access(self.conn(), self.cipher(), id).await
     }
 
     async fn save(

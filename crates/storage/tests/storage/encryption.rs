@@ -45,6 +45,7 @@ async fn stored_rows_never_contain_a_plaintext_secret(db: TestDb) {
             redirect_base: None,
             endpoint_overrides: Default::default(),
             site_url: None,
+            options: Default::default(),
             enabled: true,
         })
         .await

@@ -18,4 +18,5 @@ mod oauth_states;
 mod provider_configs;
 mod rotation;
 mod scopes;
+mod token_read;
 mod tokens;

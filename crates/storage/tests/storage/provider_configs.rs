@@ -22,6 +22,7 @@ fn input(instance: &str, secret: Option<&str>) -> ProviderConfigInput {
             "https://emr.example.com/token".to_owned(),
         )]),
         site_url: Some("https://emr.example.com".to_owned()),
+        options: [("site".to_owned(), "clinic".to_owned())].into(),
         enabled: true,
     }
 }
@@ -38,6 +39,7 @@ async fn upsert_creates_replaces_and_keeps_the_secret_when_none_is_given(db: Tes
         created.endpoint_overrides["token"],
         "https://emr.example.com/token"
     );
+    assert_eq!(created.options["site"], "clinic", "options round-trip");
     assert_eq!(
         store
             .get(ProviderKind::Openemr, "clinic-a")

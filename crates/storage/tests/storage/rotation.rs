@@ -22,6 +22,7 @@ fn config(instance: &str, secret: Option<&str>) -> ProviderConfigInput {
         redirect_base: None,
         endpoint_overrides: Default::default(),
         site_url: None,
+        options: Default::default(),
         enabled: true,
     }
 }

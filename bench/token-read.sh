@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Token-read load test (docs/performance.md): builds the release binary, creates a throwaway
+# PostgreSQL database, migrates and seeds it (integrations with valid far-future tokens and
+# one service key), starts `tether serve` on loopback, warms up, then runs wrk with
+# BENCH_CONNECTIONS connections for BENCH_DURATION against GET /api/v1/integrations/{id}/token.
+# Prints req/s, p50/p99 latency, the server's peak RSS and the CPU time tether and PostgreSQL
+# used during the run. Stops the server and drops the database on exit, whatever happens.
+#
+# Settings (environment): BENCH_PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres),
+# BENCH_INTEGRATIONS (1000), BENCH_CONNECTIONS (64), BENCH_DURATION (20s), BENCH_THREADS (2),
+# BENCH_PORT (18080), BENCH_DB_POOL (tether's TETHER_DB_MAX_CONNECTIONS, default 10),
+# BENCH_SKIP_BUILD (1 to reuse target/release/tether), BENCH_PERF (a path: record a
+# system-wide `perf` profile of 10 s of the run there).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ADMIN_URL=${BENCH_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+INTEGRATIONS=${BENCH_INTEGRATIONS:-1000}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+DURATION=${BENCH_DURATION:-20s}
+THREADS=${BENCH_THREADS:-2}
+PORT=${BENCH_PORT:-18080}
+DB_POOL=${BENCH_DB_POOL:-10}
+DB_NAME="tether_bench_$$"
+DB_URL="${ADMIN_URL%/*}/${DB_NAME}"
+WORK=$(mktemp -d)
+SERVER_PID=""
+
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID"
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v wrk >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
+  cargo build --release -q -p tether-server -p tether-bench
+fi
+TETHER=target/release/tether
+SEED=target/release/tether-bench-seed
+
+# Fernet key: 32 random bytes, url-safe base64.
+KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')
+export TETHER_DATABASE_URL="$DB_URL"
+export TETHER_ENCRYPTION_KEYS="$KEY"
+export TETHER_JWT_SECRET="bench-jwt-secret-that-is-long-enough-0123456789"
+export TETHER_LISTEN="127.0.0.1:${PORT}"
+export TETHER_RATE_LIMIT_API_PER_MINUTE=1000000000
+export TETHER_DB_MAX_CONNECTIONS="$DB_POOL"
+export TETHER_LOG_LEVEL=warn
+
+psql -q "$ADMIN_URL" -c "CREATE DATABASE \"$DB_NAME\"" >/dev/null
+"$TETHER" migrate up >/dev/null
+export BENCH_IDS_FILE="$WORK/ids.txt"
+BENCH_API_KEY=$("$SEED" "$DB_URL" "$KEY" "$INTEGRATIONS" "$BENCH_IDS_FILE")
+export BENCH_API_KEY
+
+"$TETHER" serve >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 150); do
+  curl -sf "http://127.0.0.1:${PORT}/healthz" >/dev/null && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
+  sleep 0.2
+done
+FIRST_ID=$(head -n 1 "$BENCH_IDS_FILE")
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BENCH_API_KEY" \
+  "http://127.0.0.1:${PORT}/api/v1/integrations/${FIRST_ID}/token")
+[[ "$STATUS" == 200 ]] || { echo "token read answered $STATUS"; cat "$WORK/server.log"; exit 1; }
+
+# CPU ticks (user + system) of a set of processes.
+ticks() { cat "$@" 2>/dev/null | awk '{ t += $14 + $15 } END { print t + 0 }'; }
+postgres_stats() { for p in $(pgrep -x postgres); do echo "/proc/$p/stat"; done; }
+
+WARM=$(wrk -t "$THREADS" -c "$CONNECTIONS" -d 3s -s bench/token-read.lua "http://127.0.0.1:${PORT}" \
+  | awk -F'[ =]' '/^BENCH/ { print $3 }')
+PEAK_RSS=0
+( while kill -0 "$SERVER_PID" 2>/dev/null; do
+    awk '/VmRSS/ { print $2 }' "/proc/$SERVER_PID/status"; sleep 1
+  done ) >"$WORK/rss.txt" &
+SAMPLER=$!
+TETHER_BEFORE=$(ticks "/proc/$SERVER_PID/stat")
+PG_BEFORE=$(ticks $(postgres_stats))
+if [[ -n "${BENCH_PERF:-}" ]]; then
+  ( sleep 5; perf record -q -a -g -F 199 -o "$BENCH_PERF" -- sleep 10 >/dev/null 2>&1 ) &
+fi
+START=$(date +%s.%N)
+wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency -s bench/token-read.lua \
+  "http://127.0.0.1:${PORT}" | tee "$WORK/wrk.txt"
+END=$(date +%s.%N)
+TETHER_AFTER=$(ticks "/proc/$SERVER_PID/stat")
+PG_AFTER=$(ticks $(postgres_stats))
+kill "$SAMPLER" 2>/dev/null || true
+PEAK_RSS=$(sort -n "$WORK/rss.txt" | tail -n 1)
+HZ=$(getconf CLK_TCK)
+
+echo
+echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
+  "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+echo "server peak RSS: $((PEAK_RSS / 1024)) MiB (VmRSS ${PEAK_RSS} kB)"
+awk -v t=$((TETHER_AFTER - TETHER_BEFORE)) -v p=$((PG_AFTER - PG_BEFORE)) -v hz="$HZ" \
+  -v s="$START" -v e="$END" -v n="$(nproc)" 'BEGIN {
+    wall = e - s
+    printf "CPU during the run (of %d cores x %.1f s): tether %.1f s (%.0f%% of one core), postgres %.1f s (%.0f%%)\n",
+      n, wall, t / hz, 100 * t / hz / wall, p / hz, 100 * p / hz / wall }'
+grep '^BENCH' "$WORK/wrk.txt" || true
+AUDIT_BEFORE_STOP=$(psql -qtA "$DB_URL" -c "SELECT COUNT(*) FROM audit_log WHERE action = 'token_read'")
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || true
+SERVER_PID=""
+AUDIT=$(psql -qtA "$DB_URL" -c "SELECT COUNT(*) FROM audit_log WHERE action = 'token_read'")
+USED=$(psql -qtA "$DB_URL" -c "SELECT COUNT(*) FROM integrations WHERE last_used_at IS NOT NULL")
+RUN=$(awk -F'[ =]' '/^BENCH/ { print $3 }' "$WORK/wrk.txt")
+echo "token reads answered (wrk-counted, incl. warm-up and the check): $((WARM + RUN + 1))"
+echo "audit rows for token reads: ${AUDIT_BEFORE_STOP} before shutdown, ${AUDIT} after;" \
+  "integrations with last_used_at: ${USED}/${INTEGRATIONS}"

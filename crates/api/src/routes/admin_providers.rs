@@ -1,0 +1,310 @@
+//! Admin: provider configuration entered at run time (client credentials, endpoint
+//! overrides, options such as an OpenEMR site URL), checked before it is saved, applied at
+//! once; and a test of a provider configuration. Client secrets are stored encrypted and
+//! never returned.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tether_core::audit::{AuditAction, AuditEvent};
+use tether_core::provider::{ClientCredentials, ProviderSettings};
+use tether_core::provider_config::{ProviderConfig, ProviderConfigInput};
+use tether_core::secret::ClientSecret;
+use utoipa::{IntoParams, ToSchema};
+
+use super::provider;
+use crate::auth::AdminCaller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::ApiState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceQuery {
+    /// The configuration instance (e.g. an OpenEMR site); the default one when absent.
+    instance: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfigIn {
+    pub client_id: String,
+    /// Write-only. Absent: keep the stored secret.
+    pub client_secret: Option<String>,
+    /// Endpoint name → URL, replacing the production defaults (see docs/providers/).
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+    /// Provider options (`tenant`, `region`, `notion_version`, …; see docs/providers/).
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    /// OpenEMR: the site's base URL.
+    pub site_url: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderConfigOut {
+    pub provider: String,
+    pub instance: String,
+    pub client_id: String,
+    /// Whether a client secret is stored (it is never returned).
+    pub client_secret_set: bool,
+    pub endpoints: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+    pub site_url: Option<String>,
+    pub enabled: bool,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<ProviderConfig> for ProviderConfigOut {
+    fn from(c: ProviderConfig) -> Self {
+        Self {
+            provider: c.provider.to_string(),
+            instance: c.instance,
+            client_id: c.client_id,
+            client_secret_set: c.client_secret.is_some(),
+            endpoints: c.endpoint_overrides,
+            options: c.options,
+            site_url: c.site_url,
+            enabled: c.enabled,
+            updated_at: c.updated_at,
+            version: c.version,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderTestOut {
+    pub ok: bool,
+    pub detail: String,
+}
+
+fn instance_of(query: &InstanceQuery) -> ApiResult<String> {
+    let instance = query.instance.clone().unwrap_or_default();
+    if instance.len() > 128 || instance.chars().any(|c| c.is_control() || c == '/') {
+        return Err(ApiError::bad_request(
+            "invalid_instance",
+            "instance must be at most 128 plain characters.",
+        ));
+    }
+    Ok(instance)
+}
+
+/// List stored provider configurations.
+#[utoipa::path(
+    tag = "admin",
+    responses(
+        (status = 200, body = Vec<ProviderConfigOut>),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/admin/providers")]
+pub async fn list(_caller: AdminCaller, state: web::Data<ApiState>) -> ApiResult<HttpResponse> {
+    let configs = state.stores.provider_configs.list().await?;
+    Ok(HttpResponse::Ok().json(
+        configs
+            .into_iter()
+            .map(ProviderConfigOut::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Get a provider configuration.
+#[utoipa::path(
+    tag = "admin",
+    params(("provider" = String, Path, description = "Provider name"), InstanceQuery),
+    responses(
+        (status = 200, body = ProviderConfigOut),
+        (status = 404, description = "Not configured through the API", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/admin/providers/{provider}")]
+pub async fn get_one(
+    _caller: AdminCaller,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+    query: web::Query<InstanceQuery>,
+) -> ApiResult<HttpResponse> {
+    let kind = provider(&path)?;
+    let config = state
+        .stores
+        .provider_configs
+        .get(kind, &instance_of(&query)?)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "not_found",
+                "No stored configuration for this provider instance.",
+            )
+        })?;
+    Ok(HttpResponse::Ok().json(ProviderConfigOut::from(config)))
+}
+
+/// Set a provider configuration.
+///
+/// Checked by building the provider first (a configuration that cannot work is refused with
+/// the reason), then stored — the client secret encrypted — and applied at once. Stored
+/// configurations take precedence over the file and environment.
+#[utoipa::path(
+    tag = "admin",
+    params(("provider" = String, Path, description = "Provider name"), InstanceQuery),
+    request_body = ProviderConfigIn,
+    responses(
+        (status = 200, body = ProviderConfigOut),
+        (status = 400, description = "The configuration cannot work; the message says why", body = ErrorBody),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+#[put("/admin/providers/{provider}")]
+pub async fn put_one(
+    AdminCaller(caller): AdminCaller,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+    query: web::Query<InstanceQuery>,
+    body: web::Json<ProviderConfigIn>,
+) -> ApiResult<HttpResponse> {
+    let kind = provider(&path)?;
+    let instance = instance_of(&query)?;
+    let body = body.into_inner();
+    if body.client_id.trim().is_empty() || body.client_id.len() > 512 {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "client_id is required (at most 512 characters).",
+        ));
+    }
+    let stored_secret = match &body.client_secret {
+        Some(_) => None,
+        None => state
+            .stores
+            .provider_configs
+            .get(kind, &instance)
+            .await?
+            .and_then(|c| c.client_secret),
+    };
+    let secret = body
+        .client_secret
+        .clone()
+        .map(ClientSecret::new)
+        .or(stored_secret);
+    let mut options = body.options.clone();
+    if let Some(site) = &body.site_url {
+        options.insert("site_url".to_owned(), site.clone());
+    }
+    let settings = ProviderSettings {
+        instance: instance.clone(),
+        client: ClientCredentials {
+            client_id: body.client_id.clone(),
+            client_secret: secret,
+        },
+        endpoints: body.endpoints.clone(),
+        options,
+    };
+    state
+        .providers
+        .validate(kind, &settings)
+        .await
+        .map_err(|reason| ApiError::bad_request("invalid_provider_config", reason))?;
+    let saved = state
+        .stores
+        .provider_configs
+        .upsert(ProviderConfigInput {
+            provider: kind,
+            instance: instance.clone(),
+            client_id: body.client_id,
+            client_secret: body.client_secret.map(ClientSecret::new),
+            redirect_base: None,
+            endpoint_overrides: body.endpoints,
+            site_url: body.site_url,
+            options: body.options,
+            enabled: body.enabled,
+        })
+        .await?;
+    let mut event = AuditEvent::new(caller.actor(), AuditAction::ProviderConfigChanged);
+    event.provider = Some(kind);
+    event.detail = Some(json!({ "instance": instance, "enabled": saved.enabled }));
+    state.broker().record_audit(event).await;
+    state.reload_providers().await.map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(ProviderConfigOut::from(saved)))
+}
+
+/// Delete a stored provider configuration.
+///
+/// The file or environment configuration (or the sandbox) applies again.
+#[utoipa::path(
+    tag = "admin",
+    params(("provider" = String, Path, description = "Provider name"), InstanceQuery),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("api_key" = []))
+)]
+#[delete("/admin/providers/{provider}")]
+pub async fn delete_one(
+    AdminCaller(caller): AdminCaller,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+    query: web::Query<InstanceQuery>,
+) -> ApiResult<HttpResponse> {
+    let kind = provider(&path)?;
+    let instance = instance_of(&query)?;
+    if !state
+        .stores
+        .provider_configs
+        .delete(kind, &instance)
+        .await?
+    {
+        return Err(ApiError::not_found(
+            "not_found",
+            "No stored configuration for this provider instance.",
+        ));
+    }
+    let mut event = AuditEvent::new(caller.actor(), AuditAction::ProviderConfigChanged);
+    event.provider = Some(kind);
+    event.detail = Some(json!({ "instance": instance, "deleted": true }));
+    state.broker().record_audit(event).await;
+    state.reload_providers().await.map_err(ApiError::internal)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Test a provider configuration.
+///
+/// Checks what can be checked without a user: the endpoints answer, OpenEMR's discovery
+/// document and FHIR server, an Orange app token.
+#[utoipa::path(
+    tag = "admin",
+    params(("provider" = String, Path, description = "Provider name"), InstanceQuery),
+    responses(
+        (status = 200, description = "What was checked and how it went", body = ProviderTestOut),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/admin/providers/{provider}/test")]
+pub async fn test(
+    AdminCaller(caller): AdminCaller,
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+    query: web::Query<InstanceQuery>,
+) -> ApiResult<HttpResponse> {
+    let kind = provider(&path)?;
+    let instance = instance_of(&query)?;
+    let out = match state.providers.test(kind, &instance).await {
+        Ok(detail) => ProviderTestOut { ok: true, detail },
+        Err(detail) => ProviderTestOut { ok: false, detail },
+    };
+    let mut event = AuditEvent::new(caller.actor(), AuditAction::TestConnection);
+    event.provider = Some(kind);
+    event.success = out.ok;
+    event.detail = Some(json!({ "instance": instance, "detail": out.detail }));
+    state.broker().record_audit(event).await;
+    Ok(HttpResponse::Ok().json(out))
+}

@@ -1,0 +1,212 @@
+//! `AuditSink`: audit records written in batches by a background task, so a token read does
+//! not wait on an INSERT. Nothing is dropped: a full queue makes the caller write its record
+//! itself, a failed batch is retried and then written one record at a time, and `flush` /
+//! `shutdown` return only once everything queued before them is in the database.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tether_core::audit::AuditEvent;
+use tether_core::ports::AuditRepository;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::runtime::Runtime;
+
+/// Records per batch write.
+const BATCH: usize = 500;
+/// Attempts at a batch before falling back to single-record writes.
+const BATCH_ATTEMPTS: u32 = 3;
+
+#[allow(
+    clippy::large_enum_variant,
+    reason = "records are nearly every message; boxing them would allocate once per token read"
+)]
+enum Command {
+    Record(AuditEvent),
+    Flush(oneshot::Sender<()>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Queue and batching settings.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditSinkConfig {
+    /// Queue length before callers start writing their own records.
+    pub capacity: usize,
+    /// How long a record may wait for others to share its batch.
+    pub linger: Duration,
+}
+
+impl Default for AuditSinkConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 4096,
+            linger: Duration::from_millis(200),
+        }
+    }
+}
+
+/// The batching audit writer. Share one per process (the broker holds it).
+pub struct AuditSink {
+    repo: Arc<dyn AuditRepository>,
+    config: AuditSinkConfig,
+    /// Started on first use, on `runtime`.
+    queue: OnceLock<mpsc::Sender<Command>>,
+    runtime: Runtime,
+    overflow_writes: AtomicU64,
+}
+
+impl std::fmt::Debug for AuditSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditSink")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditSink {
+    pub fn new(repo: Arc<dyn AuditRepository>, config: AuditSinkConfig) -> Self {
+        Self {
+            repo,
+            config: AuditSinkConfig {
+                capacity: config.capacity.max(1),
+                ..config
+            },
+            queue: OnceLock::new(),
+            runtime: Runtime::current(),
+            overflow_writes: AtomicU64::new(0),
+        }
+    }
+
+    /// Queues `event`; when the queue is full (or shut down) writes it before returning.
+    pub async fn record(&self, event: AuditEvent) {
+        let Err(refused) = self.queue().try_send(Command::Record(event)) else {
+            return;
+        };
+        if let Command::Record(event) = refused.into_inner() {
+            self.overflow_writes.fetch_add(1, Ordering::Relaxed);
+            write_one(self.repo.as_ref(), &event).await;
+        }
+    }
+
+    /// Returns once every record queued before the call is written.
+    pub async fn flush(&self) {
+        self.ask(Command::Flush).await;
+    }
+
+    /// Writes everything queued and stops the writer; later records are written directly.
+    pub async fn shutdown(&self) {
+        self.ask(Command::Shutdown).await;
+    }
+
+    /// How many records found the queue full (or closed) and were written by their caller.
+    pub fn overflow_writes(&self) -> u64 {
+        self.overflow_writes.load(Ordering::Relaxed)
+    }
+
+    async fn ask(&self, command: fn(oneshot::Sender<()>) -> Command) {
+        let (done, wait) = oneshot::channel();
+        // A closed queue has been drained by `shutdown`: nothing left to wait for.
+        if self.queue().send(command(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    fn queue(&self) -> &mpsc::Sender<Command> {
+        self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(self.config.capacity);
+            self.runtime
+                .spawn(run(self.repo.clone(), rx, self.config.linger));
+            tx
+        })
+    }
+}
+
+/// What the writer collected since its last write.
+#[derive(Default)]
+struct Pending {
+    events: Vec<AuditEvent>,
+    waiters: Vec<oneshot::Sender<()>>,
+    closing: bool,
+}
+
+impl Pending {
+    fn absorb(&mut self, commands: &mut Vec<Command>) {
+        for command in commands.drain(..) {
+            match command {
+                Command::Record(event) => self.events.push(event),
+                Command::Flush(done) => self.waiters.push(done),
+                Command::Shutdown(done) => {
+                    self.waiters.push(done);
+                    self.closing = true;
+                }
+            }
+        }
+    }
+
+    /// Write now: the batch is full, someone waits, or the writer is stopping.
+    fn due(&self) -> bool {
+        self.closing || !self.waiters.is_empty() || self.events.len() >= BATCH
+    }
+}
+
+async fn run(repo: Arc<dyn AuditRepository>, mut rx: mpsc::Receiver<Command>, linger: Duration) {
+    let mut commands = Vec::with_capacity(BATCH);
+    let mut pending = Pending::default();
+    loop {
+        // 0 only when every sender is gone and the queue is empty.
+        if rx.recv_many(&mut commands, BATCH).await == 0 {
+            return;
+        }
+        pending.absorb(&mut commands);
+        let deadline = tokio::time::Instant::now() + linger;
+        while !pending.due() {
+            match tokio::time::timeout_at(deadline, rx.recv_many(&mut commands, BATCH)).await {
+                Ok(0) => pending.closing = true,
+                Ok(_) => pending.absorb(&mut commands),
+                Err(_) => break,
+            }
+        }
+        if pending.closing {
+            rx.close();
+            while rx.recv_many(&mut commands, BATCH).await > 0 {
+                pending.absorb(&mut commands);
+            }
+        }
+        write_batch(repo.as_ref(), &mut pending.events).await;
+        for done in pending.waiters.drain(..) {
+            let _ = done.send(());
+        }
+        if pending.closing {
+            return;
+        }
+    }
+}
+
+async fn write_batch(repo: &dyn AuditRepository, events: &mut Vec<AuditEvent>) {
+    if events.is_empty() {
+        return;
+    }
+    for attempt in 1..=BATCH_ATTEMPTS {
+        match repo.append_batch(events).await {
+            Ok(()) => {
+                events.clear();
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(attempt, records = events.len(), error = %e, "audit batch write failed");
+                tokio::time::sleep(Duration::from_millis(100) * attempt).await;
+            }
+        }
+    }
+    // One record at a time, so a single bad record cannot take the others down with it.
+    for event in events.drain(..) {
+        write_one(repo, &event).await;
+    }
+}
+
+async fn write_one(repo: &dyn AuditRepository, event: &AuditEvent) {
+    if let Err(e) = repo.append(event).await {
+        tracing::error!(action = %event.action, error = %e, "could not write an audit record");
+    }
+}

@@ -1,0 +1,115 @@
+//! The batching audit writer against real databases: nothing queued is lost, whether it is
+//! flushed, overflows the queue, or is drained at shutdown.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on unexpected errors"
+)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tether_broker::{AuditSink, AuditSinkConfig};
+use tether_core::audit::{Actor, AuditAction, AuditEvent};
+use tether_storage::{SqlStore, TokenCipher};
+use tether_testkit::TestDb;
+
+fn sink(db: &TestDb, capacity: usize, linger: Duration) -> Arc<AuditSink> {
+    let cipher = Arc::new(TokenCipher::new(&[TokenCipher::generate_key()]).unwrap());
+    let store = Arc::new(SqlStore::new(db.conn.clone(), cipher));
+    Arc::new(AuditSink::new(store, AuditSinkConfig { capacity, linger }))
+}
+
+fn event(n: usize) -> AuditEvent {
+    let mut event = AuditEvent::new(Actor::System, AuditAction::TokenRead);
+    event.detail = Some(serde_json::json!({ "n": n }));
+    event
+}
+
+async fn rows(db: &TestDb) -> i64 {
+    db.query_all("SELECT COUNT(*) AS n FROM audit_log").await[0]
+        .try_get::<i64>("", "n")
+        .unwrap()
+}
+
+/// Distinct `n` values stored, to tell "all written once" from "some twice, some never".
+async fn distinct(db: &TestDb) -> i64 {
+    let sql = match db.engine {
+        tether_testkit::Engine::Postgres => {
+            "SELECT COUNT(DISTINCT detail::jsonb ->> 'n') AS n FROM audit_log"
+        }
+        tether_testkit::Engine::Sqlite => {
+            "SELECT COUNT(DISTINCT json_extract(detail, '$.n')) AS n FROM audit_log"
+        }
+    };
+    db.query_all(sql).await[0].try_get::<i64>("", "n").unwrap()
+}
+
+async fn queued_records_are_written_only_by_the_batch_and_all_are_there_after_flush(db: TestDb) {
+    let sink = sink(&db, 1024, Duration::from_secs(3600));
+    for n in 0..50 {
+        sink.record(event(n)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(rows(&db).await, 0, "recording does not write inline");
+    sink.flush().await;
+    assert_eq!(rows(&db).await, 50);
+    assert_eq!(distinct(&db).await, 50);
+    assert_eq!(sink.overflow_writes(), 0);
+}
+
+async fn a_burst_larger_than_the_queue_loses_nothing(db: TestDb) {
+    let sink = sink(&db, 4, Duration::from_secs(3600));
+    let writers = (0..8).map(|w| {
+        let sink = sink.clone();
+        tokio::spawn(async move {
+            for n in 0..50 {
+                sink.record(event(w * 50 + n)).await;
+            }
+        })
+    });
+    for writer in futures::future::join_all(writers).await {
+        writer.unwrap();
+    }
+    sink.flush().await;
+    assert_eq!(rows(&db).await, 400);
+    assert_eq!(distinct(&db).await, 400);
+    assert!(
+        sink.overflow_writes() > 0,
+        "the burst overflowed the queue (else this test proves nothing)"
+    );
+}
+
+async fn records_are_written_after_the_linger_without_a_flush(db: TestDb) {
+    let sink = sink(&db, 1024, Duration::from_millis(50));
+    for n in 0..5 {
+        sink.record(event(n)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while rows(&db).await < 5 {
+        assert!(tokio::time::Instant::now() < deadline, "never written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(rows(&db).await, 5);
+}
+
+async fn shutdown_drains_the_queue_and_later_records_are_written_inline(db: TestDb) {
+    let sink = sink(&db, 1024, Duration::from_secs(3600));
+    for n in 0..20 {
+        sink.record(event(n)).await;
+    }
+    sink.shutdown().await;
+    assert_eq!(rows(&db).await, 20);
+    sink.record(event(20)).await;
+    assert_eq!(rows(&db).await, 21, "written before record returned");
+    sink.flush().await;
+    sink.shutdown().await;
+    assert_eq!(distinct(&db).await, 21);
+}
+
+tether_testkit::engine_tests!(
+    queued_records_are_written_only_by_the_batch_and_all_are_there_after_flush,
+    a_burst_larger_than_the_queue_loses_nothing,
+    records_are_written_after_the_linger_without_a_flush,
+    shutdown_drains_the_queue_and_later_records_are_written_inline,
+);

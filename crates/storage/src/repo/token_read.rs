@@ -1,0 +1,92 @@
+//! The token read's hot path: an integration and the access half of its token row in one
+//! indexed query (`integrations` by primary key, left-joined to `tokens` on its unique
+//! `integration_id`), decrypting only the access token.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, JoinType, Query};
+use sea_orm::{ConnectionTrait, ExprTrait, FromQueryResult, Iterable, QueryResult};
+use tether_core::integration::Integration;
+use tether_core::secret::AccessToken;
+use tether_core::token::{AccessRead, StoredAccess};
+use tether_core::{IntegrationId, StorageResult};
+use uuid::Uuid;
+
+use super::backend;
+use crate::cipher::{CipherContext, TokenCipher};
+use crate::entities::{integrations, scopes_from_json, tokens};
+
+// Token columns are aliased: both tables have `id`, `provider`, `version` and timestamps.
+const T_ID: &str = "t_id";
+const T_ACCESS: &str = "t_access_token";
+const T_TYPE: &str = "t_token_type";
+const T_EXPIRES: &str = "t_expires_at";
+const T_SCOPE: &str = "t_scope";
+const T_VERSION: &str = "t_version";
+
+/// One row: every integration column, and the token columns a read needs (never the
+/// refresh token or launch context, which this path must not decrypt).
+async fn select_row<C: ConnectionTrait>(
+    conn: &C,
+    id: IntegrationId,
+) -> StorageResult<Option<QueryResult>> {
+    let token_col = |c: tokens::Column| Expr::col((tokens::Entity, c));
+    let mut query = Query::select();
+    query
+        .columns(integrations::Column::iter().map(|c| (integrations::Entity, c)))
+        .expr_as(token_col(tokens::Column::Id), T_ID)
+        .expr_as(token_col(tokens::Column::AccessToken), T_ACCESS)
+        .expr_as(token_col(tokens::Column::TokenType), T_TYPE)
+        .expr_as(token_col(tokens::Column::ExpiresAt), T_EXPIRES)
+        .expr_as(token_col(tokens::Column::Scope), T_SCOPE)
+        .expr_as(token_col(tokens::Column::Version), T_VERSION)
+        .from(integrations::Entity)
+        .join(
+            JoinType::LeftJoin,
+            tokens::Entity,
+            Expr::col((tokens::Entity, tokens::Column::IntegrationId))
+                .equals((integrations::Entity, integrations::Column::Id)),
+        )
+        .and_where(Expr::col((integrations::Entity, integrations::Column::Id)).eq(id.as_uuid()));
+    conn.query_one(&query).await.map_err(backend)
+}
+
+fn access_of(cipher: &TokenCipher, row: &QueryResult) -> StorageResult<Option<StoredAccess>> {
+    let Some(token_id) = row.try_get::<Option<Uuid>>("", T_ID).map_err(backend)? else {
+        return Ok(None);
+    };
+    let ciphertext: String = row.try_get("", T_ACCESS).map_err(backend)?;
+    let context = CipherContext::new(tokens::TABLE, tokens::ACCESS_TOKEN, token_id);
+    let access = cipher.decrypt(&context, &ciphertext)?;
+    let scope = row
+        .try_get::<Option<serde_json::Value>>("", T_SCOPE)
+        .map_err(backend)?
+        .map(|s| scopes_from_json(tokens::TABLE, token_id, s))
+        .transpose()?;
+    Ok(Some(StoredAccess {
+        access_token: AccessToken::new(access),
+        token_type: row.try_get("", T_TYPE).map_err(backend)?,
+        expires_at: row
+            .try_get::<Option<DateTime<Utc>>>("", T_EXPIRES)
+            .map_err(backend)?,
+        scope,
+        version: row.try_get("", T_VERSION).map_err(backend)?,
+    }))
+}
+
+pub(super) async fn read_for_access<C: ConnectionTrait>(
+    conn: &C,
+    cipher: &TokenCipher,
+    id: IntegrationId,
+) -> StorageResult<Option<AccessRead>> {
+    let Some(row) = select_row(conn, id).await? else {
+        return Ok(None);
+    };
+    let integration: Integration = integrations::Model::from_query_result(&row, "")
+        .map_err(backend)?
+        .try_into()?;
+    let access = access_of(cipher, &row)?;
+    Ok(Some(AccessRead {
+        integration,
+        access,
+    }))
+}

@@ -1,0 +1,15 @@
+//! Black-box tests of the assembled server over HTTP: the whole journey, caller isolation,
+//! bad input, rate limits, security headers, the OpenAPI document and secrets in logs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on unexpected errors"
+)]
+
+mod support;
+
+mod bad_input;
+mod isolation;
+mod journey;
+mod openapi;
+mod secrets;

@@ -1,0 +1,1 @@
+//! The e2e package has no library code: its tests live in `e2e/`.
