@@ -41,13 +41,14 @@ where
         .service(health::readyz)
         .service(health::metrics)
         .service(
+            // The token read is the hot path: registered first, it is matched first.
             scope::scope("/api/v1")
+                .service(tokens::read_token)
                 .service(providers::list_providers)
                 .service(oauth::authorize)
                 .service(oauth::start)
                 .service(oauth::callback)
                 .service(integrations::list)
-                .service(tokens::read_token)
                 .service(proxy::proxy_get)
                 .service(proxy::proxy_post)
                 .service(proxy::proxy_put)

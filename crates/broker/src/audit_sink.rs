@@ -13,8 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::runtime::Runtime;
 
-/// Records per batch write.
-const BATCH: usize = 500;
+/// Records collected before a write (token reads among them are coalesced first).
+const BATCH: usize = 5000;
 /// Attempts at a batch before falling back to single-record writes.
 const BATCH_ATTEMPTS: u32 = 3;
 
@@ -40,8 +40,8 @@ pub struct AuditSinkConfig {
 impl Default for AuditSinkConfig {
     fn default() -> Self {
         Self {
-            capacity: 4096,
-            linger: Duration::from_millis(200),
+            capacity: 16_384,
+            linger: Duration::from_millis(500),
         }
     }
 }
@@ -187,6 +187,7 @@ async fn write_batch(repo: &dyn AuditRepository, events: &mut Vec<AuditEvent>) {
     if events.is_empty() {
         return;
     }
+    *events = crate::audit_coalesce::coalesce(std::mem::take(events));
     for attempt in 1..=BATCH_ATTEMPTS {
         match repo.append_batch(events).await {
             Ok(()) => {

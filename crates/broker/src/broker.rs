@@ -60,6 +60,7 @@ pub(crate) struct Inner {
     pub(crate) http: ProviderHttp,
     pub(crate) refreshes: SingleFlight<IntegrationId, BrokerResult<AccessGrant>>,
     pub(crate) app_tokens: SingleFlight<String, BrokerResult<AppGrant>>,
+    pub(crate) read_cache: Option<crate::read_cache::ReadCache>,
 }
 
 /// The use-cases. Cheap to clone; share one per process.
@@ -90,6 +91,7 @@ impl Broker {
                 "the refresh lock lease must outlast the provider call timeout".to_owned(),
             ));
         }
+        let read_cache = crate::read_cache::ReadCache::new(config.read_cache_ttl);
         Ok(Self {
             inner: Arc::new(Inner {
                 audit: Auditor::new(stores.audit.clone(), config.audit_sink),
@@ -102,6 +104,7 @@ impl Broker {
                 http,
                 refreshes: SingleFlight::default(),
                 app_tokens: SingleFlight::default(),
+                read_cache,
             }),
         })
     }
@@ -122,6 +125,7 @@ impl Broker {
                 http: inner.http.clone(),
                 refreshes: SingleFlight::default(),
                 app_tokens: SingleFlight::default(),
+                read_cache: crate::read_cache::ReadCache::new(inner.config.read_cache_ttl),
             }),
         }
     }
@@ -130,6 +134,13 @@ impl Broker {
     /// SMS, a configuration change).
     pub async fn record_audit(&self, event: tether_core::audit::AuditEvent) {
         self.inner.audit.record(event).await;
+    }
+
+    /// Drops any cached read of this integration (after this process changed it).
+    pub(crate) fn forget_read(&self, id: IntegrationId) {
+        if let Some(cache) = &self.inner.read_cache {
+            cache.invalidate(id);
+        }
     }
 
     pub fn config(&self) -> &BrokerConfig {

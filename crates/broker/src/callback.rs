@@ -426,6 +426,7 @@ impl Broker {
             })
             .await
             .map_err(|e| Err(e.into()))?;
+        self.forget_read(integration.id);
 
         let action = if reconnect {
             AuditAction::Reconnected

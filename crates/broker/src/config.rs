@@ -98,6 +98,9 @@ pub struct BrokerConfig {
     pub audit_sink: AuditSinkConfig,
     /// How often `last_used_at` of read integrations is written.
     pub usage_flush_every: Duration,
+    /// How long a valid access read may be served from memory (0: never). Another
+    /// replica's refresh or revocation is seen after at most this long.
+    pub read_cache_ttl: Duration,
 }
 
 impl BrokerConfig {
@@ -117,6 +120,7 @@ impl BrokerConfig {
             refresh_keepalive: Some(Duration::from_secs(14 * 24 * 3600)),
             audit_sink: AuditSinkConfig::default(),
             usage_flush_every: Duration::from_secs(5),
+            read_cache_ttl: Duration::from_secs(1),
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod app_tokens;
 mod audit;
+mod audit_coalesce;
 mod audit_sink;
 mod broker;
 mod callback;
@@ -15,6 +16,7 @@ mod inspect;
 mod lifecycle;
 pub mod oauth;
 mod random;
+mod read_cache;
 mod reads;
 mod registry;
 mod retry;

@@ -252,6 +252,7 @@ impl Broker {
             Err(StorageError::NotFound { .. }) => return Err(BrokerError::IntegrationNotFound),
             Err(e) => return Err(e.into()),
         };
+        self.forget_read(integration.id);
         let previous = integration.status;
         let mut updated = integration;
         updated.status = IntegrationStatus::Active;
@@ -357,6 +358,7 @@ impl Broker {
         &self,
         wanted: Integration,
     ) -> BrokerResult<Integration> {
+        self.forget_read(wanted.id);
         let repo = &self.inner.stores.integrations;
         match repo.update(&wanted).await {
             Err(StorageError::VersionConflict { .. }) => {

@@ -3,6 +3,8 @@
 //! (see `lifecycle`) otherwise. Nothing is written inline: the audit record is batched and
 //! `last_used_at` is recorded in memory and flushed every few seconds.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
@@ -39,13 +41,16 @@ impl AccessGrant {
         }
     }
 
-    fn from_access(integration: Integration, access: StoredAccess) -> Self {
+    fn from_access(integration: &Integration, access: &StoredAccess) -> Self {
         Self {
             integration_id: integration.id,
-            access_token: access.access_token,
-            token_type: access.token_type,
+            access_token: access.access_token.clone(),
+            token_type: access.token_type.clone(),
             expires_at: access.expires_at,
-            scopes: access.scope.unwrap_or(integration.granted_scopes),
+            scopes: access
+                .scope
+                .clone()
+                .unwrap_or_else(|| integration.granted_scopes.clone()),
         }
     }
 }
@@ -81,24 +86,30 @@ impl Broker {
         actor: &Actor,
         purpose: Option<&str>,
     ) -> BrokerResult<AccessGrant> {
-        let AccessRead {
-            integration,
-            access,
-        } = self
-            .inner
-            .stores
-            .tokens
-            .read_for_access(id)
-            .await?
-            .filter(|read| may_act_on(actor, &read.integration))
-            .ok_or(BrokerError::IntegrationNotFound)?;
+        let (read, cached) = match self.cached_read(id) {
+            Some(read) => (read, true),
+            None => {
+                let read = self
+                    .inner
+                    .stores
+                    .tokens
+                    .read_for_access(id)
+                    .await?
+                    .ok_or(BrokerError::IntegrationNotFound)?;
+                (Arc::new(read), false)
+            }
+        };
+        if !may_act_on(actor, &read.integration) {
+            return Err(BrokerError::IntegrationNotFound);
+        }
+        let integration = &read.integration;
         let mut event = AuditEvent::new(actor.clone(), AuditAction::TokenRead);
         event.integration_id = Some(id);
         event.user_id = Some(integration.user_id.clone());
         event.provider = Some(integration.provider);
         event.detail =
             purpose.map(|p| json!({ "purpose": p.chars().take(200).collect::<String>() }));
-        let result = self.grant(integration, access).await;
+        let result = self.grant(read.clone(), cached).await;
         match &result {
             Ok(_) => self.inner.usage.record(id, Utc::now()),
             Err(e) => event = event.failed(e.to_string()),
@@ -107,21 +118,35 @@ impl Broker {
         result
     }
 
-    async fn grant(
-        &self,
-        integration: Integration,
-        access: Option<StoredAccess>,
-    ) -> BrokerResult<AccessGrant> {
+    /// `cached`: the read came from the cache (which must not extend its entry's life).
+    async fn grant(&self, read: Arc<AccessRead>, cached: bool) -> BrokerResult<AccessGrant> {
+        let integration = &read.integration;
         if !integration.status.is_usable() {
             return Err(BrokerError::ReauthRequired {
                 status: integration.status.as_str(),
             });
         }
-        match access {
+        match &read.access {
             Some(access) if access.is_fresh_at(Utc::now(), self.buffer()) => {
+                if let Some(cache) = self.inner.read_cache.as_ref().filter(|_| !cached) {
+                    cache.put(integration.id, read.clone());
+                }
                 Ok(AccessGrant::from_access(integration, access))
             }
-            _ => self.refresh_shared(integration.id, None).await,
+            _ => {
+                self.forget_read(integration.id);
+                self.refresh_shared(integration.id, None).await
+            }
         }
+    }
+
+    /// A cached read still valid beyond the refresh buffer, if any.
+    fn cached_read(&self, id: IntegrationId) -> Option<Arc<AccessRead>> {
+        let read = self.inner.read_cache.as_ref()?.get(id)?;
+        let fresh = read
+            .access
+            .as_ref()
+            .is_some_and(|a| a.is_fresh_at(Utc::now(), self.buffer()));
+        (fresh && read.integration.status.is_usable()).then_some(read)
     }
 }

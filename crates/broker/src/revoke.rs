@@ -123,6 +123,7 @@ impl Broker {
 
         let previous = integration.status;
         let revoked = inner.stores.integrations.mark_revoked(id, Utc::now()).await;
+        self.forget_read(id);
         if let Some(lease) = lease
             && let Err(e) = inner.locks.release(&lease).await
         {

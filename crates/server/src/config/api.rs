@@ -60,6 +60,8 @@ pub struct ApiSettings {
     pub rate_limit_api_per_minute: u32,
     pub sandbox: SandboxMode,
     pub allow_shared_accounts: bool,
+    /// How long a valid token read may be served from memory.
+    pub read_cache: std::time::Duration,
     pub providers: Vec<ProviderEntry>,
 }
 
@@ -95,6 +97,7 @@ pub(super) struct ApiRaw {
     rate_limit_api_per_minute: Option<u32>,
     sandbox: Option<String>,
     allow_shared_accounts: Option<bool>,
+    read_cache_ms: Option<u64>,
     providers: Option<BTreeMap<String, RawProvider>>,
     provider_env: BTreeMap<String, String>,
 }
@@ -117,6 +120,7 @@ impl ApiRaw {
             rate_limit_api_per_minute: raw.rate_limit_api_per_minute.take(),
             sandbox: raw.sandbox.take(),
             allow_shared_accounts: raw.allow_shared_accounts.take(),
+            read_cache_ms: raw.read_cache_ms.take(),
             providers: raw.providers.take(),
             provider_env: std::mem::take(&mut raw.provider_env),
         }
@@ -214,6 +218,15 @@ pub(super) fn validate(
         )?,
         sandbox,
         allow_shared_accounts: raw.allow_shared_accounts.unwrap_or(false),
+        read_cache: match raw.read_cache_ms {
+            Some(ms) if ms > 60_000 => {
+                return Err(invalid(
+                    "read_cache_ms",
+                    "must be at most 60000 (a minute); 0 turns the cache off".into(),
+                ));
+            }
+            ms => std::time::Duration::from_millis(ms.unwrap_or(1000)),
+        },
         providers: providers(&mut raw)?,
     })
 }

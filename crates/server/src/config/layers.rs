@@ -45,6 +45,7 @@ pub(super) struct RawConfig {
     pub rate_limit_api_per_minute: Option<u32>,
     pub sandbox: Option<String>,
     pub allow_shared_accounts: Option<bool>,
+    pub read_cache_ms: Option<u64>,
     /// `[providers.<name>]` (or `[providers."<name>:<instance>"]`) tables.
     pub providers: Option<BTreeMap<String, RawProvider>>,
     /// `provider_<name>_client_id` / `_client_secret` / `_client_secret_file`.

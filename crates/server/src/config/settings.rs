@@ -114,6 +114,10 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "read_cache_ms",
+        secret: false,
+    },
+    Setting {
         name: "providers",
         secret: false,
     },

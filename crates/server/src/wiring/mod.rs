@@ -174,6 +174,7 @@ pub async fn wire(
         ReturnToAllowlist::new(&allow_refs).map_err(ServerError::Startup)?,
     );
     broker_config.allow_shared_accounts = api.allow_shared_accounts;
+    broker_config.read_cache_ttl = api.read_cache;
     let broker = Broker::new(
         broker_config,
         registry,
