@@ -114,6 +114,26 @@ async fn the_whole_journey_works_over_http(mode: Mode) {
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["code"], "reauth_required");
 
+    let metrics = http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"tether_refreshes_total{provider="google",outcome="refreshed"} 1"#,
+        r#"tether_token_reads_total{provider="google",outcome="ok"}"#,
+        r#"tether_token_reads_total{provider="google",outcome="reauth_required"} 1"#,
+        r#"tether_http_requests_total{method="GET",status="2xx"}"#,
+    ] {
+        assert!(
+            metrics.contains(line),
+            "{line} missing from /metrics:\n{metrics}"
+        );
+    }
+
     let audit = get_json(&server.url("/api/v1/audit?limit=100"), &alice).await;
     let actions: Vec<&str> = audit
         .as_array()

@@ -91,3 +91,18 @@ impl Metrics {
         out
     }
 }
+
+impl tether_broker::BrokerObserver for Metrics {
+    fn refresh(&self, provider: tether_core::ProviderKind, outcome: &'static str) {
+        Self::count(&self.refreshes, provider.as_str(), outcome);
+    }
+
+    fn token_read(&self, provider: tether_core::ProviderKind, outcome: &'static str) {
+        Self::count(&self.token_reads, provider.as_str(), outcome);
+    }
+
+    fn scheduler_lag(&self, lag: std::time::Duration) {
+        self.scheduler_lag_seconds
+            .set(i64::try_from(lag.as_secs()).unwrap_or(i64::MAX));
+    }
+}

@@ -90,7 +90,7 @@ pub struct ApiState {
     pub readiness: Vec<Arc<dyn ReadinessCheck>>,
     /// For proxied provider calls: timeouts, no redirects.
     pub proxy_http: reqwest::Client,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -122,7 +122,7 @@ impl ApiState {
             providers,
             readiness,
             proxy_http,
-            metrics: Metrics::default(),
+            metrics: Arc::new(Metrics::default()),
         }
     }
 
@@ -132,6 +132,11 @@ impl ApiState {
             Ok(broker) => broker.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// Connects the broker's reports (refreshes, token reads, scheduler lag) to the metrics.
+    pub fn observe_broker(&self) {
+        self.broker().observe(self.metrics.clone());
     }
 
     /// Rebuilds the providers after a configuration change.

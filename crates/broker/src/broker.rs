@@ -61,6 +61,7 @@ pub(crate) struct Inner {
     pub(crate) refreshes: SingleFlight<IntegrationId, BrokerResult<AccessGrant>>,
     pub(crate) app_tokens: SingleFlight<String, BrokerResult<AppGrant>>,
     pub(crate) read_cache: Option<crate::read_cache::ReadCache>,
+    pub(crate) observer: std::sync::OnceLock<Arc<dyn crate::observer::BrokerObserver>>,
 }
 
 /// The use-cases. Cheap to clone; share one per process.
@@ -105,6 +106,7 @@ impl Broker {
                 refreshes: SingleFlight::default(),
                 app_tokens: SingleFlight::default(),
                 read_cache,
+                observer: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -126,6 +128,10 @@ impl Broker {
                 refreshes: SingleFlight::default(),
                 app_tokens: SingleFlight::default(),
                 read_cache: crate::read_cache::ReadCache::new(inner.config.read_cache_ttl),
+                observer: match inner.observer.get() {
+                    Some(observer) => std::sync::OnceLock::from(observer.clone()),
+                    None => std::sync::OnceLock::new(),
+                },
             }),
         }
     }
@@ -134,6 +140,15 @@ impl Broker {
     /// SMS, a configuration change).
     pub async fn record_audit(&self, event: tether_core::audit::AuditEvent) {
         self.inner.audit.record(event).await;
+    }
+
+    /// Reports refreshes, token reads and scheduler lag to `observer` (metrics). Set once.
+    pub fn observe(&self, observer: Arc<dyn crate::observer::BrokerObserver>) {
+        let _ = self.inner.observer.set(observer);
+    }
+
+    pub(crate) fn observer(&self) -> Option<&Arc<dyn crate::observer::BrokerObserver>> {
+        self.inner.observer.get()
     }
 
     /// Drops any cached read of this integration (after this process changed it).

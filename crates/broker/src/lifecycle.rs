@@ -269,6 +269,9 @@ impl Broker {
         event.user_id = Some(updated.user_id.clone());
         event.provider = Some(updated.provider);
         inner.audit.record(event).await;
+        if let Some(observer) = self.observer() {
+            observer.refresh(updated.provider, "refreshed");
+        }
         if previous != IntegrationStatus::Active {
             self.audit_status_change(&updated, previous, None).await;
         }
@@ -289,6 +292,16 @@ impl Broker {
         event.user_id = Some(integration.user_id.clone());
         event.provider = Some(integration.provider);
         inner.audit.record(event).await;
+        if let Some(observer) = self.observer() {
+            let outcome = if error.needs_reauth() {
+                "reauth_required"
+            } else if error.is_transient() {
+                "transient_failure"
+            } else {
+                "error"
+            };
+            observer.refresh(integration.provider, outcome);
+        }
 
         if error.needs_reauth() {
             self.mark_reauth_required(integration, &message).await?;

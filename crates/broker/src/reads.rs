@@ -114,6 +114,14 @@ impl Broker {
             Ok(_) => self.inner.usage.record(id, Utc::now()),
             Err(e) => event = event.failed(e.to_string()),
         }
+        if let Some(observer) = self.observer() {
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(BrokerError::ReauthRequired { .. }) => "reauth_required",
+                Err(_) => "error",
+            };
+            observer.token_read(integration.provider, outcome);
+        }
         self.inner.audit.record_batched(event).await;
         result
     }

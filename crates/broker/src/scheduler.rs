@@ -64,6 +64,16 @@ impl Broker {
             .integrations
             .due_for_refresh(Utc::now(), batch)
             .await?;
+        if let Some(observer) = self.observer() {
+            let now = Utc::now();
+            let lag = due
+                .iter()
+                .filter_map(|i| i.next_refresh_at)
+                .map(|at| (now - at).to_std().unwrap_or_default())
+                .max()
+                .unwrap_or_default();
+            observer.scheduler_lag(lag);
+        }
         let mut pass = SchedulerPass {
             due: due.len(),
             ..SchedulerPass::default()

@@ -4,7 +4,6 @@
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
-use tether_broker::BrokerError;
 use utoipa::IntoParams;
 
 use super::integration_id;
@@ -12,7 +11,6 @@ use super::integrations::actionable;
 use crate::auth::{Caller, ServiceCaller};
 use crate::dto::TokenOut;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::metrics::Metrics;
 use crate::state::ApiState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -66,13 +64,6 @@ pub async fn read_token(
         .broker()
         .access_token(id, &caller.actor(), purpose)
         .await;
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(BrokerError::ReauthRequired { .. }) => "reauth_required",
-        Err(BrokerError::IntegrationNotFound) => "not_found",
-        Err(_) => "error",
-    };
-    Metrics::count(&state.metrics.token_reads, "any", outcome);
     let grant = result?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))

@@ -229,6 +229,7 @@ pub async fn wire(
         checks,
         http,
     );
+    state.observe_broker();
     Ok(Wired {
         state: web::Data::new(state),
         limiters,
