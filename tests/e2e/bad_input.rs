@@ -154,6 +154,19 @@ async fn bad_input_gets_a_clear_4xx_everywhere(mode: Mode) {
     .await
     .unwrap();
     assert!(traversal.status().is_client_error());
+    let huge = send(
+        Method::POST,
+        server.url(&format!(
+            "/api/v1/integrations/{}/proxy/me",
+            uuid::Uuid::new_v4()
+        )),
+        service.clone(),
+    )
+    .body(vec![b'x'; 11 * 1024 * 1024])
+    .send()
+    .await
+    .unwrap();
+    expect_error(huge, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     let unknown_flow = http
         .get(server.url("/api/v1/oauth/google/start?flow=garbage"))
         .send()

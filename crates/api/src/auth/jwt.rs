@@ -37,6 +37,9 @@ pub struct JwtConfig {
     pub audience: String,
     /// Clock skew tolerated on `exp`/`nbf`.
     pub leeway: Duration,
+    /// The least time between two JWKS fetches (an unknown `kid` fetches the set again, but
+    /// a flood of made-up `kid`s must not make a request each).
+    pub jwks_refetch_every: Duration,
 }
 
 #[derive(Deserialize)]
@@ -44,7 +47,6 @@ struct Claims {
     sub: String,
 }
 
-const JWKS_REFETCH_EVERY: Duration = Duration::from_secs(30);
 const ASYMMETRIC: [Algorithm; 4] = [
     Algorithm::RS256,
     Algorithm::RS384,
@@ -153,7 +155,7 @@ impl JwtVerifier {
             .lock()
             .ok()
             .and_then(|c| c.fetched_at)
-            .is_some_and(|at| at.elapsed() < JWKS_REFETCH_EVERY);
+            .is_some_and(|at| at.elapsed() < self.config.jwks_refetch_every);
         if recently {
             return Err(invalid());
         }

@@ -127,7 +127,7 @@ macro_rules! proxy_method {
             state: web::Data<ApiState>,
             path: web::Path<(String, String)>,
             req: HttpRequest,
-            body: web::Bytes,
+            body: web::Payload,
         ) -> ApiResult<HttpResponse> {
             proxy(caller, state, path, req, body).await
         }
@@ -153,17 +153,11 @@ async fn proxy(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let (id, rest) = path.into_inner();
     let id = integration_id(&id)?;
-    if body.len() > state.config.proxy_max_body {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "The request body is too large to proxy.",
-        ));
-    }
+    let body = read_body(payload, state.config.proxy_max_body).await?;
     let integration = actionable(&state, &caller, id).await?;
     let broker = state.broker();
     let provider = broker.providers().for_integration(&integration)?;
@@ -185,7 +179,7 @@ async fn proxy(
             .request(method.clone(), url.clone())
             .headers(headers.clone())
             .bearer_auth(grant.access_token.expose_secret())
-            .body(body.to_vec())
+            .body(body.clone())
             .send()
             .await
             .map_err(|e| {
@@ -231,6 +225,26 @@ async fn proxy(
         out.insert_header((HeaderName::from_static("content-type"), value));
     }
     Ok(out.body(bytes))
+}
+
+/// The caller's body, refused (413, in the common error shape) past `limit`.
+async fn read_body(mut payload: web::Payload, limit: usize) -> ApiResult<Vec<u8>> {
+    use futures::StreamExt;
+    let mut out = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::bad_request("invalid_request", "The request body could not be read.")
+        })?;
+        if out.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The request body is larger than {limit} bytes."),
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 async fn read_limited(mut response: reqwest::Response, limit: usize) -> ApiResult<Vec<u8>> {

@@ -191,6 +191,7 @@ pub async fn wire(
             issuer: api.jwt_issuer.clone(),
             audience: api.jwt_audience.clone(),
             leeway: Duration::from_secs(30),
+            jwks_refetch_every: Duration::from_secs(30),
         },
         http.clone(),
     );
