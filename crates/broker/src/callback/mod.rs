@@ -9,9 +9,8 @@ use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::consent::NewConsent;
 use tether_core::integration::{IntegrationStatus, NewIntegration};
 use tether_core::ports::{ConnectionWrite, IntegrationWrite};
-use tether_core::provider::Provider;
 use tether_core::secret::OpaqueSecret;
-use tether_core::{IntegrationId, ProviderKind, ScopeSet};
+use tether_core::{IntegrationId, ProviderKind};
 use url::Url;
 
 use crate::broker::Broker;
@@ -20,83 +19,12 @@ use crate::flow::{MAX_PARAM_LEN, PendingFlow};
 use crate::registry::INSTANCE_METADATA_KEY;
 use crate::{oauth, random};
 
-/// The query of the provider's redirect.
-#[derive(Debug, Clone, Default)]
-pub struct CallbackParams {
-    pub state: Option<String>,
-    pub code: Option<String>,
-    pub error: Option<String>,
-    pub error_description: Option<String>,
-    pub iss: Option<String>,
-}
+pub use outcome::{
+    CallbackParams, CallbackResult, ClientInfo, ConnectOutcome, binding_cookie_name,
+};
+use outcome::{Failure, clip, fail, provider_label, required_among, with_outcome};
 
-/// Who is on the other end of the request, for consent and audit records.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-/// How a connect attempt ended, as reported to the frontend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectOutcome {
-    Connected,
-    InsufficientScopes,
-    Denied,
-    Expired,
-    Error,
-}
-
-impl ConnectOutcome {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ConnectOutcome::Connected => "connected",
-            ConnectOutcome::InsufficientScopes => "insufficient_scopes",
-            ConnectOutcome::Denied => "denied",
-            ConnectOutcome::Expired => "expired",
-            ConnectOutcome::Error => "error",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct CallbackResult {
-    pub outcome: ConnectOutcome,
-    /// A message a person can act on.
-    pub message: String,
-    pub integration_id: Option<IntegrationId>,
-    pub provider: ProviderKind,
-    /// `return_to` with `outcome`, `message` (and `integration_id`) added. `None` when the
-    /// flow could not be trusted (unknown state, wrong browser, wrong provider): the API then
-    /// shows a page instead of redirecting anywhere.
-    pub redirect_to: Option<Url>,
-    /// The binding cookie to clear.
-    pub cookie_name: Option<String>,
-}
-
-/// The name of the cookie that binds the flow with this `state` to the browser.
-pub fn binding_cookie_name(state: &str) -> String {
-    format!("tether_oauth_{}", &random::sha256(state)[..16])
-}
-
-struct Failure {
-    outcome: ConnectOutcome,
-    message: String,
-    /// Whether the browser may be sent to the flow's `return_to`.
-    trusted: bool,
-}
-
-fn fail(outcome: ConnectOutcome, message: impl Into<String>, trusted: bool) -> Failure {
-    Failure {
-        outcome,
-        message: message.into(),
-        trusted,
-    }
-}
-
-fn clip(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(200).collect()
-}
+mod outcome;
 
 impl Broker {
     /// Handles the provider's redirect. `binding_cookie` is the value of the cookie named
@@ -465,38 +393,4 @@ impl Broker {
         );
         Ok((integration.id, message, redirect))
     }
-}
-
-fn provider_label(provider: &dyn Provider, account: Option<&str>) -> String {
-    match account {
-        Some(label) => format!("{} ({})", provider.kind().display_name(), clip(label)),
-        None => provider.kind().display_name().to_owned(),
-    }
-}
-
-fn required_among(provider: &dyn Provider, scopes: &ScopeSet) -> ScopeSet {
-    provider
-        .scope_catalogue()
-        .into_iter()
-        .filter(|e| e.is_required && scopes.contains(&e.scope))
-        .map(|e| e.scope)
-        .collect()
-}
-
-fn with_outcome(
-    return_to: &str,
-    outcome: ConnectOutcome,
-    message: &str,
-    integration: Option<IntegrationId>,
-) -> Option<Url> {
-    let mut url = Url::parse(return_to).ok()?;
-    {
-        let mut query = url.query_pairs_mut();
-        query.append_pair("outcome", outcome.as_str());
-        query.append_pair("message", message);
-        if let Some(id) = integration {
-            query.append_pair("integration_id", &id.to_string());
-        }
-    }
-    Some(url)
 }

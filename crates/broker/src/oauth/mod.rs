@@ -4,17 +4,15 @@
 //! and classifies that answer — providers deviate too much from RFC 6749 for one typed
 //! response (Orange's string `expires_in`, Notion's JSON bodies, non-JSON 5xx pages).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret as OClientSecret,
-    CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken as ORefreshToken, RevocationUrl,
-    Scope as OScope, StandardRevocableToken, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret as OClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RefreshToken as ORefreshToken, RevocationUrl, Scope as OScope,
+    StandardRevocableToken, TokenUrl,
 };
 use tether_core::ScopeSet;
 use tether_core::provider::{ClientAuthMethod, Provider, ProviderError, RawTokenResponse};
@@ -48,138 +46,10 @@ impl ProviderHttp {
     }
 }
 
-/// A failed answer kept for classification.
-struct Answer {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-}
+mod adapter;
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct TransportError(String);
-
-/// Sends what oauth2 built and records the real answer; oauth2 is handed a minimal success
-/// so that the provider, not oauth2's typed parser, decides what the answer means.
-struct Adapter<'a> {
-    http: &'a reqwest::Client,
-    json_body: bool,
-    /// `(as oauth2 saw it, as it really is)`: see [`revocation_url`].
-    rewrite: Option<(String, String)>,
-    /// The provider's extra headers (Notion's `Notion-Version`).
-    headers: Vec<(String, String)>,
-    answer: Mutex<Option<Answer>>,
-}
-
-impl<'c> AsyncHttpClient<'c> for Adapter<'_> {
-    type Error = TransportError;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'c>>;
-
-    fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let mut request = if self.json_body {
-                form_body_to_json(request)?
-            } else {
-                request
-            };
-            for (name, value) in &self.headers {
-                let (Ok(name), Ok(value)) = (
-                    http::HeaderName::from_bytes(name.as_bytes()),
-                    http::HeaderValue::from_str(value),
-                ) else {
-                    return Err(TransportError(format!("invalid header {name}")));
-                };
-                request.headers_mut().insert(name, value);
-            }
-            if let Some((seen, real)) = &self.rewrite
-                && request.uri().to_string() == *seen
-            {
-                *request.uri_mut() = real
-                    .parse()
-                    .map_err(|_| TransportError("bad endpoint URL".to_owned()))?;
-            }
-            let request = reqwest::Request::try_from(request)
-                .map_err(|e| TransportError(e.without_url().to_string()))?;
-            let response = self
-                .http
-                .execute(request)
-                .await
-                .map_err(|e| TransportError(describe(&e)))?;
-            let status = response.status().as_u16();
-            let retry_after = parse_retry_after(response.headers());
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| TransportError(describe(&e)))?
-                .to_vec();
-            if let Ok(mut slot) = self.answer.lock() {
-                *slot = Some(Answer {
-                    status,
-                    retry_after,
-                    body,
-                });
-            }
-            http::Response::builder()
-                .status(200)
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(br#"{"access_token":"-","token_type":"bearer"}"#.to_vec())
-                .map_err(|e| TransportError(e.to_string()))
-        })
-    }
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "the request timed out".to_owned()
-    } else if e.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        // Never echo the URL: query strings can carry secrets.
-        format!("request failed: {}", inner_message(e))
-    }
-}
-
-fn inner_message(e: &reqwest::Error) -> String {
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    let mut last = "transport error".to_owned();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    last
-}
-
-/// `Retry-After` as seconds or an HTTP date, capped at an hour.
-pub fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    let secs = match value.parse::<u64>() {
-        Ok(secs) => secs,
-        Err(_) => {
-            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-            u64::try_from((at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds())
-                .unwrap_or(0)
-        }
-    };
-    Some(Duration::from_secs(secs.min(3600)))
-}
-
-/// Notion wants the grant as a JSON body (with HTTP Basic): re-encode the form oauth2 built.
-fn form_body_to_json(request: HttpRequest) -> Result<HttpRequest, TransportError> {
-    let (mut parts, body) = request.into_parts();
-    let map: serde_json::Map<String, serde_json::Value> = url::form_urlencoded::parse(&body)
-        .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
-        .collect();
-    let json = serde_json::to_vec(&map).map_err(|e| TransportError(e.to_string()))?;
-    parts.headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    Ok(http::Request::from_parts(parts, json))
-}
+pub use adapter::parse_retry_after;
+use adapter::{Adapter, Answer};
 
 fn misconfigured(what: &str, e: impl std::fmt::Display) -> ProviderError {
     ProviderError::Misconfigured {
