@@ -11,20 +11,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use common::{Harness, Mode};
+use common::{Harness, Mode, Tweaked};
 use tether_broker::{BrokerError, SandboxProvider};
 use tether_core::audit::{Actor, AuditAction, AuditQuery};
 use tether_core::integration::IntegrationStatus;
 use tether_core::ports::{AuditRepository, TokenRepository};
-use tether_core::provider::{
-    AccountIdentity, ClientCredentials, ConnectionReport, Provider, ProviderCapabilities,
-    ProviderEndpoints, ProviderError, RawTokenResponse,
-};
-use tether_core::scope_catalog::ScopeCatalogEntry;
-use tether_core::secret::AccessToken;
 use tether_core::token::TokenOwner;
-use tether_core::{IntegrationId, ProviderKind, ScopeSet};
+use tether_core::{IntegrationId, ProviderKind};
 use tether_sandbox::{Failure, GrantType};
 
 const SERVICE: Actor = Actor::System;
@@ -203,47 +196,6 @@ async fn a_rotated_refresh_token_is_persisted_and_used_next_time(mode: Mode) {
     assert_eq!(audited(&h, id, AuditAction::TokenRefreshed).await, 2);
 }
 
-/// The sandbox provider, except that token answers lose their refresh token.
-#[derive(Debug)]
-struct NoNewRefreshToken(SandboxProvider);
-
-#[async_trait]
-impl Provider for NoNewRefreshToken {
-    fn kind(&self) -> ProviderKind {
-        self.0.kind()
-    }
-    fn endpoints(&self) -> &ProviderEndpoints {
-        self.0.endpoints()
-    }
-    fn client(&self) -> &ClientCredentials {
-        self.0.client()
-    }
-    fn capabilities(&self) -> ProviderCapabilities {
-        self.0.capabilities()
-    }
-    fn default_scopes(&self) -> ScopeSet {
-        self.0.default_scopes()
-    }
-    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
-        self.0.scope_catalogue()
-    }
-    fn parse_token_response(&self, body: &[u8]) -> Result<RawTokenResponse, ProviderError> {
-        let mut raw = self.0.parse_token_response(body)?;
-        raw.refresh_token = None;
-        Ok(raw)
-    }
-    async fn fetch_identity(
-        &self,
-        t: &AccessToken,
-        r: &RawTokenResponse,
-    ) -> Result<AccountIdentity, ProviderError> {
-        self.0.fetch_identity(t, r).await
-    }
-    async fn test_connection(&self, t: &AccessToken) -> Result<ConnectionReport, ProviderError> {
-        self.0.test_connection(t).await
-    }
-}
-
 async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one(mode: Mode) {
     let mut h = Harness::start(mode).await;
     let id = h
@@ -259,7 +211,11 @@ async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one(mode: Mode) {
         common::CLIENT_SECRET,
         reqwest::Client::new(),
     );
-    h.rebuild_with(Arc::new(NoNewRefreshToken(sandbox)));
+    h.rebuild_with(Arc::new(Tweaked {
+        inner: sandbox,
+        drop_refresh_token: true,
+        ..Tweaked::default_for(ProviderKind::Google)
+    }));
     let before = TokenRepository::get(&*h.store, &TokenOwner::Integration(id))
         .await
         .unwrap()
@@ -389,46 +345,6 @@ async fn a_user_cannot_read_or_refresh_another_users_integration(mode: Mode) {
     assert!(h.broker().integration_for(id, &alice).await.is_ok());
 }
 
-/// The sandbox provider, plus an OpenEMR-style launch context on the first token answer only.
-#[derive(Debug)]
-struct WithLaunchContext(SandboxProvider, std::sync::atomic::AtomicBool);
-
-#[async_trait]
-impl Provider for WithLaunchContext {
-    fn kind(&self) -> ProviderKind {
-        self.0.kind()
-    }
-    fn endpoints(&self) -> &ProviderEndpoints {
-        self.0.endpoints()
-    }
-    fn client(&self) -> &ClientCredentials {
-        self.0.client()
-    }
-    fn capabilities(&self) -> ProviderCapabilities {
-        self.0.capabilities()
-    }
-    fn default_scopes(&self) -> ScopeSet {
-        self.0.default_scopes()
-    }
-    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
-        self.0.scope_catalogue()
-    }
-    fn launch_context(&self, _: &RawTokenResponse) -> Option<serde_json::Value> {
-        let first = !self.1.swap(true, std::sync::atomic::Ordering::SeqCst);
-        first.then(|| serde_json::json!({ "patient": "pat-123", "fhirUser": "Practitioner/9" }))
-    }
-    async fn fetch_identity(
-        &self,
-        t: &AccessToken,
-        r: &RawTokenResponse,
-    ) -> Result<AccountIdentity, ProviderError> {
-        self.0.fetch_identity(t, r).await
-    }
-    async fn test_connection(&self, t: &AccessToken) -> Result<ConnectionReport, ProviderError> {
-        self.0.test_connection(t).await
-    }
-}
-
 async fn a_launch_context_is_stored_with_the_tokens_and_kept_across_refreshes(mode: Mode) {
     let mut h = Harness::start(mode).await;
     let sandbox = SandboxProvider::new(
@@ -438,7 +354,13 @@ async fn a_launch_context_is_stored_with_the_tokens_and_kept_across_refreshes(mo
         common::CLIENT_SECRET,
         reqwest::Client::new(),
     );
-    h.rebuild_with(Arc::new(WithLaunchContext(sandbox, Default::default())));
+    h.rebuild_with(Arc::new(Tweaked {
+        inner: sandbox,
+        launch_context_once: Some(
+            serde_json::json!({ "patient": "pat-123", "fhirUser": "Practitioner/9" }),
+        ),
+        ..Tweaked::default_for(ProviderKind::Google)
+    }));
     let id = h
         .connect("alice", ProviderKind::Google, "alice")
         .await

@@ -321,3 +321,86 @@ macro_rules! both_modes {
         }
     };
 }
+
+/// The sandbox provider with test-only changes: token answers that lose their refresh token,
+/// or an OpenEMR-style launch context on the first token answer only.
+#[derive(Debug)]
+pub struct Tweaked {
+    pub inner: SandboxProvider,
+    pub drop_refresh_token: bool,
+    pub launch_context_once: Option<serde_json::Value>,
+    pub launched: std::sync::atomic::AtomicBool,
+}
+
+impl Tweaked {
+    /// No changes, standing in for `kind` at a sandbox that no test talks to (fields are
+    /// meant to be replaced with `..Tweaked::default_for(kind)`).
+    pub fn default_for(kind: ProviderKind) -> Self {
+        Self {
+            inner: SandboxProvider::new(
+                kind,
+                "http://127.0.0.1:9",
+                CLIENT_ID,
+                CLIENT_SECRET,
+                reqwest::Client::new(),
+            ),
+            drop_refresh_token: false,
+            launch_context_once: None,
+            launched: Default::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for Tweaked {
+    fn kind(&self) -> ProviderKind {
+        self.inner.kind()
+    }
+    fn endpoints(&self) -> &tether_core::provider::ProviderEndpoints {
+        self.inner.endpoints()
+    }
+    fn client(&self) -> &tether_core::provider::ClientCredentials {
+        self.inner.client()
+    }
+    fn capabilities(&self) -> tether_core::provider::ProviderCapabilities {
+        self.inner.capabilities()
+    }
+    fn default_scopes(&self) -> ScopeSet {
+        self.inner.default_scopes()
+    }
+    fn scope_catalogue(&self) -> Vec<tether_core::scope_catalog::ScopeCatalogEntry> {
+        self.inner.scope_catalogue()
+    }
+    fn parse_token_response(
+        &self,
+        body: &[u8],
+    ) -> Result<tether_core::provider::RawTokenResponse, tether_core::provider::ProviderError> {
+        let mut raw = self.inner.parse_token_response(body)?;
+        if self.drop_refresh_token {
+            raw.refresh_token = None;
+        }
+        Ok(raw)
+    }
+    fn launch_context(
+        &self,
+        _: &tether_core::provider::RawTokenResponse,
+    ) -> Option<serde_json::Value> {
+        let first = !self
+            .launched
+            .swap(true, std::sync::atomic::Ordering::SeqCst);
+        self.launch_context_once.clone().filter(|_| first)
+    }
+    async fn fetch_identity(
+        &self,
+        token: &tether_core::secret::AccessToken,
+        raw: &tether_core::provider::RawTokenResponse,
+    ) -> Result<tether_core::provider::AccountIdentity, tether_core::provider::ProviderError> {
+        self.inner.fetch_identity(token, raw).await
+    }
+    async fn test_connection(
+        &self,
+        token: &tether_core::secret::AccessToken,
+    ) -> Result<tether_core::provider::ConnectionReport, tether_core::provider::ProviderError> {
+        self.inner.test_connection(token).await
+    }
+}
