@@ -74,6 +74,20 @@ impl ProviderSettings {
             .unwrap_or_else(|| default.to_owned())
     }
 
+    /// The override for endpoint `name`, or `default`, checked to be an absolute http(s) URL.
+    pub fn endpoint_url(&self, name: &str, default: &str) -> Result<String, ProviderError> {
+        let text = self.endpoint(name, default);
+        let ok = url::Url::parse(&text)
+            .is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.has_host());
+        if ok {
+            Ok(text)
+        } else {
+            Err(ProviderError::Misconfigured {
+                message: format!("endpoint `{name}` must be an absolute http(s) URL, not `{text}`"),
+            })
+        }
+    }
+
     pub fn option(&self, name: &str) -> Option<&str> {
         self.options.get(name).map(String::as_str)
     }

@@ -34,18 +34,6 @@ pub struct DexcomProvider {
     pub(crate) http: reqwest::Client,
 }
 
-fn checked_url(name: &str, value: String) -> Result<String, ProviderError> {
-    let url = Url::parse(&value).map_err(|e| ProviderError::Misconfigured {
-        message: format!("endpoint `{name}` is not a valid URL: {e}"),
-    })?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(ProviderError::Misconfigured {
-            message: format!("endpoint `{name}` must be an http(s) URL"),
-        });
-    }
-    Ok(value)
-}
-
 impl DexcomProvider {
     /// Builds the provider; refuses unknown endpoint names and options, an unknown `region`,
     /// a `pkce` that is not `true`/`false`, invalid URLs and a missing client secret.
@@ -69,15 +57,10 @@ impl DexcomProvider {
             .unwrap_or(Region::Us);
         let pkce = settings.flag("pkce", true)?;
         let base = region.base_url();
-        let authorize = checked_url(
-            "authorize",
-            settings.endpoint("authorize", &format!("{base}/v2/oauth2/login")),
-        )?;
-        let token = checked_url(
-            "token",
-            settings.endpoint("token", &format!("{base}/v2/oauth2/token")),
-        )?;
-        let api_base = checked_url("api_base", settings.endpoint("api_base", base))?
+        let authorize = settings.endpoint_url("authorize", &format!("{base}/v2/oauth2/login"))?;
+        let token = settings.endpoint_url("token", &format!("{base}/v2/oauth2/token"))?;
+        let api_base = settings
+            .endpoint_url("api_base", base)?
             .trim_end_matches('/')
             .to_owned();
         Ok(Self {

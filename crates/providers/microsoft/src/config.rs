@@ -101,18 +101,14 @@ impl Config {
     }
 }
 
+/// The endpoint's URL, checked by the core rule (absolute http(s)).
 fn checked_url(
     settings: &ProviderSettings,
     name: &str,
     default: &str,
 ) -> Result<Url, ProviderError> {
-    let text = settings.endpoint(name, default);
-    match Url::parse(&text) {
-        Ok(url) if matches!(url.scheme(), "https" | "http") && url.has_host() => Ok(url),
-        _ => Err(misconfigured(format!(
-            "microsoft: endpoint `{name}` must be an absolute http(s) URL, not `{text}`"
-        ))),
-    }
+    let text = settings.endpoint_url(name, default)?;
+    Url::parse(&text).map_err(|e| misconfigured(format!("endpoint `{name}`: {e}")))
 }
 
 /// `common`, `organizations`, `consumers`, a GUID or a domain name: it goes into URL paths,

@@ -81,18 +81,14 @@ impl Config {
     }
 }
 
+/// The endpoint's URL, checked by the core rule (absolute http(s)).
 fn checked_url(
     settings: &ProviderSettings,
     name: &str,
     default: &str,
 ) -> Result<Url, ProviderError> {
-    let text = settings.endpoint(name, default);
-    match Url::parse(&text) {
-        Ok(url) if matches!(url.scheme(), "https" | "http") && url.has_host() => Ok(url),
-        _ => Err(misconfigured(format!(
-            "notion: endpoint `{name}` must be an absolute http(s) URL, not `{text}`"
-        ))),
-    }
+    let text = settings.endpoint_url(name, default)?;
+    Url::parse(&text).map_err(|e| misconfigured(format!("endpoint `{name}`: {e}")))
 }
 
 /// `YYYY-MM-DD`: the header value goes on every request, so nothing else gets through.

@@ -13,7 +13,6 @@ use tether_core::provider::{
 use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
 use tether_core::{ProviderKind, ScopeSet};
-use url::Url;
 
 use crate::errors;
 use crate::phone::to_tel_uri;
@@ -35,18 +34,6 @@ pub struct OrangeProvider {
     pub(crate) default_sender: Option<String>,
     pub(crate) default_sender_name: Option<String>,
     pub(crate) http: reqwest::Client,
-}
-
-fn checked_url(name: &str, value: String) -> Result<String, ProviderError> {
-    let url = Url::parse(&value).map_err(|e| ProviderError::Misconfigured {
-        message: format!("endpoint `{name}` is not a valid URL: {e}"),
-    })?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(ProviderError::Misconfigured {
-            message: format!("endpoint `{name}` must be an http(s) URL"),
-        });
-    }
-    Ok(value)
 }
 
 impl OrangeProvider {
@@ -77,8 +64,9 @@ impl OrangeProvider {
             .map(str::trim)
             .filter(|n| !n.is_empty())
             .map(str::to_owned);
-        let token_url = checked_url("token", settings.endpoint("token", TOKEN_URL))?;
-        let api_base = checked_url("api_base", settings.endpoint("api_base", API_BASE))?
+        let token_url = settings.endpoint_url("token", TOKEN_URL)?;
+        let api_base = settings
+            .endpoint_url("api_base", API_BASE)?
             .trim_end_matches('/')
             .to_owned();
         Ok(Self {
