@@ -274,11 +274,13 @@ impl Broker {
         }
 
         let integrations = &inner.stores.integrations;
-        let others = integrations
+        // Every link of this upstream account, of any user: at most one is this user's (unique
+        // per user, provider and account), and it is the one to update.
+        let links = integrations
             .find_by_upstream_account(flow.provider, &identity.subject)
             .await
             .map_err(|e| Err(e.into()))?;
-        let linked_elsewhere = others
+        let linked_elsewhere = links
             .iter()
             .any(|i| i.user_id != flow.user_id && i.status != IntegrationStatus::Revoked);
         if linked_elsewhere && !inner.config.allow_shared_accounts {
@@ -288,10 +290,7 @@ impl Broker {
                 true,
             )));
         }
-        let existing = integrations
-            .find_by_account(&flow.user_id, flow.provider, &identity.subject)
-            .await
-            .map_err(|e| Err(e.into()))?;
+        let existing = links.into_iter().find(|i| i.user_id == flow.user_id);
 
         let now = Utc::now();
         let mut tokens = raw.to_token_set(now);
