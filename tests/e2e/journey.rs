@@ -26,6 +26,10 @@ async fn the_whole_journey_works_over_http(mode: Mode) {
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], id.as_str());
     assert_eq!(list[0]["status"], "active");
+    assert!(
+        list[0]["token_expires_at"].is_string(),
+        "the list shows when the token expires"
+    );
     assert!(list[0]["account_label"].as_str().unwrap().contains("alice"));
     assert!(
         !list.to_string().contains("access_token"),

@@ -1,11 +1,12 @@
 //! Read-side use-cases the API needs: a connection test with a valid token, and the expiry
 //! of an integration's current token.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use tether_core::IntegrationId;
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::provider::ConnectionReport;
-use tether_core::token::TokenOwner;
 
 use crate::broker::Broker;
 use crate::error::{BrokerError, BrokerResult};
@@ -39,14 +40,12 @@ impl Broker {
         result
     }
 
-    /// When the integration's current access token expires, if known (no token: `None`).
-    pub async fn token_expiry(&self, id: IntegrationId) -> BrokerResult<Option<DateTime<Utc>>> {
-        Ok(self
-            .inner
-            .stores
-            .tokens
-            .get(&TokenOwner::Integration(id))
-            .await?
-            .and_then(|t| t.tokens.expires_at))
+    /// When each integration's current access token expires: one query, nothing decrypted.
+    /// Integrations without tokens are absent.
+    pub async fn token_expiries(
+        &self,
+        ids: &[IntegrationId],
+    ) -> BrokerResult<HashMap<IntegrationId, Option<DateTime<Utc>>>> {
+        Ok(self.inner.stores.tokens.expiries(ids).await?)
     }
 }

@@ -84,6 +84,13 @@ pub trait TokenRepository: Send + Sync {
     /// The token read's hot path: the integration and its token row in one indexed query,
     /// decrypting only the access token. `None` when the integration does not exist.
     async fn read_for_access(&self, id: IntegrationId) -> StorageResult<Option<AccessRead>>;
+    /// When the access token of each of these integrations expires, in one query and without
+    /// decrypting anything. Integrations without tokens are absent; a token with no known
+    /// expiry maps to `None`.
+    async fn expiries(
+        &self,
+        ids: &[IntegrationId],
+    ) -> StorageResult<std::collections::HashMap<IntegrationId, Option<DateTime<Utc>>>>;
     /// With `expected_version: None` inserts (fails with `Duplicate` if a row exists); with
     /// `Some(v)` updates only if the stored version is `v` (else `VersionConflict`).
     async fn save(

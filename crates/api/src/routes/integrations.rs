@@ -42,9 +42,23 @@ pub(crate) async fn actionable(
     Ok(integration)
 }
 
+/// The integrations as the API shows them, with their token expiries read in one query.
+async fn outs(state: &ApiState, integrations: Vec<Integration>) -> ApiResult<Vec<IntegrationOut>> {
+    let ids: Vec<_> = integrations.iter().map(|i| i.id).collect();
+    let expiries = state.broker().token_expiries(&ids).await?;
+    Ok(integrations
+        .into_iter()
+        .map(|i| {
+            let expiry = expiries.get(&i.id).copied().flatten();
+            IntegrationOut::new(i, expiry)
+        })
+        .collect())
+}
+
 async fn out(state: &ApiState, integration: Integration) -> ApiResult<IntegrationOut> {
-    let expiry = state.broker().token_expiry(integration.id).await?;
-    Ok(IntegrationOut::new(integration, expiry))
+    let mut one = outs(state, vec![integration]).await?;
+    one.pop()
+        .ok_or_else(|| ApiError::internal("no integration to show"))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -95,11 +109,8 @@ pub async fn list(
         }
         _ => caller.user()?,
     };
-    let mut out_list = Vec::new();
-    for integration in state.stores.integrations.list_for_user(&user).await? {
-        out_list.push(out(&state, integration).await?);
-    }
-    Ok(HttpResponse::Ok().json(out_list))
+    let integrations = state.stores.integrations.list_for_user(&user).await?;
+    Ok(HttpResponse::Ok().json(outs(&state, integrations).await?))
 }
 
 /// Get one integration.

@@ -1,11 +1,14 @@
 //! `TokenRepository`: token rows of integrations and app-level tokens, secrets encrypted with
 //! the owning row's id as context, optimistic concurrency on `version`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    ExprTrait, QueryFilter, QueryTrait,
+    ExprTrait, QueryFilter, QuerySelect, QueryTrait,
 };
 use tether_core::ids::TokenId;
 use tether_core::ports::TokenRepository;
@@ -216,6 +219,27 @@ impl TokenRepository for SqlStore {
 
     async fn read_for_access(&self, id: IntegrationId) -> StorageResult<Option<AccessRead>> {
         super::token_read::read_for_access(self.conn(), self.cipher(), id).await
+    }
+
+    async fn expiries(
+        &self,
+        ids: &[IntegrationId],
+    ) -> StorageResult<HashMap<IntegrationId, Option<DateTime<Utc>>>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<(Option<Uuid>, Option<DateTime<Utc>>)> = Entity::find()
+            .select_only()
+            .columns([Column::IntegrationId, Column::ExpiresAt])
+            .filter(Column::IntegrationId.is_in(ids.iter().map(|id| id.as_uuid())))
+            .into_tuple()
+            .all(self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, expires)| Some((IntegrationId::from_uuid(id?), expires)))
+            .collect())
     }
 
     async fn save(

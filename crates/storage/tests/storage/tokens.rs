@@ -191,7 +191,28 @@ async fn integration_token_rows_name_the_integration_and_no_app_key(db: TestDb) 
     assert_eq!(rows[0].try_get::<String>("", "provider").unwrap(), "google");
 }
 
+async fn expiries_are_read_for_many_integrations_without_decrypting(db: TestDb) {
+    let writer = store(&db);
+    let with_token = writer.create(new_integration("u1", "a")).await.unwrap();
+    let without_token = writer.create(new_integration("u1", "b")).await.unwrap();
+    let tokens = token_set("access", Some("refresh"));
+    writer
+        .save(&TokenOwner::Integration(with_token.id), &tokens, None)
+        .await
+        .unwrap();
+    // A store with another key cannot decrypt the row, and does not need to.
+    let reader = store(&db);
+    let expiries = reader
+        .expiries(&[with_token.id, without_token.id, IntegrationId::new()])
+        .await
+        .unwrap();
+    assert_eq!(expiries.len(), 1, "{expiries:?}");
+    assert_eq!(expiries[&with_token.id], tokens.expires_at);
+    assert!(reader.expiries(&[]).await.unwrap().is_empty());
+}
+
 tether_testkit::engine_tests!(
+    expiries_are_read_for_many_integrations_without_decrypting,
     integration_tokens_are_saved_read_and_updated_with_versions,
     tokens_for_a_missing_integration_are_refused,
     app_tokens_are_keyed_by_provider_and_key_with_no_integration,
