@@ -41,10 +41,7 @@ fn capture() -> Captured {
 /// The verifier of a pending flow, read from Redis the way an attacker with Redis access
 /// would (the test needs the value to look for it).
 async fn verifier_in_redis(server: &TestServer, state: &str) -> String {
-    let digest = Sha256::digest(state.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
+    let digest = hex::encode(Sha256::digest(state.as_bytes()));
     let key = format!("{}flow:{digest}", server.redis_prefix.clone().unwrap());
     let client = redis::Client::open(tether_testkit::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();

@@ -52,7 +52,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// The stable subject (`sub`) the sandbox reports for `username` (case-insensitive).
 pub fn subject_for(username: &str) -> String {
     let digest = Sha256::digest(format!("tether-sandbox:{}", username.to_lowercase()).as_bytes());
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..12]);
     format!("sbx-{hex}")
 }
 

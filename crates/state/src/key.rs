@@ -6,12 +6,7 @@ use tether_core::secret::OpaqueSecret;
 
 /// Lower-case hex SHA-256 of the state value.
 pub(crate) fn state_key(state: &OpaqueSecret) -> String {
-    let digest = Sha256::digest(state.expose_secret().as_bytes());
-    let mut out = String::with_capacity(64);
-    for byte in digest {
-        out.push_str(&format!("{byte:02x}"));
-    }
-    out
+    hex::encode(Sha256::digest(state.expose_secret().as_bytes()))
 }
 
 #[cfg(test)]

@@ -23,10 +23,7 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// Lower-case hex SHA-256 of a key.
 pub fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 /// Creates a key: returns the stored record and the plaintext, which is never kept.

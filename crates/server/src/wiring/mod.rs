@@ -67,7 +67,7 @@ pub fn public_url(config: &Config, bound: SocketAddr) -> ServerResult<url::Url> 
 fn random_secret() -> String {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 fn sandbox_state(public: &url::Url) -> ServerResult<(SandboxState, SandboxClients)> {
