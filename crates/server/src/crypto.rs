@@ -17,7 +17,7 @@ pub fn generate_key() -> EncryptionKey {
 pub fn cipher(config: &Config) -> ServerResult<TokenCipher> {
     let keys = match &config.encryption_keys {
         KeySource::Configured(keys) => keys.clone(),
-        KeySource::KeyFile(path) => keyfile::load_or_create(path)?,
+        KeySource::KeyFile(path) => keyfile::load_or_create(path, keyfile::ENCRYPTION_KEY)?,
         KeySource::Missing => return Err(crate::config::ConfigError::KeyRequired.into()),
     };
     TokenCipher::new(&keys).map_err(|e| ServerError::Cipher(e.to_string()))

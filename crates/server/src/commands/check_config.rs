@@ -12,7 +12,7 @@ pub fn run(file: Option<&Path>) -> ServerResult<()> {
     let config = Config::load(file)?;
     if let KeySource::KeyFile(path) = &config.encryption_keys {
         // An existing key file must be usable; a missing one is created at first start.
-        keyfile::read(path)?;
+        keyfile::read(path, keyfile::ENCRYPTION_KEY)?;
     }
     print(describe(&config))
 }

@@ -242,7 +242,7 @@ pub async fn wire(
 /// The embedded mode's JWT secret for `tether dev-token`: generated once into the data
 /// directory (mode 0600) and reused.
 pub fn dev_jwt_secret(path: &std::path::Path) -> ServerResult<String> {
-    let keys = crate::keyfile::load_or_create(path)?;
+    let keys = crate::keyfile::load_or_create(path, crate::keyfile::DEV_JWT_SECRET)?;
     keys.first()
         .map(|k| k.expose_secret().to_owned())
         .ok_or_else(|| ServerError::Startup("the development JWT key file is empty".into()))
