@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::ProviderConfigId;
 use crate::provider::ProviderKind;
+use crate::provider::{ClientCredentials, ProviderSettings};
 use crate::secret::ClientSecret;
 
 /// One provider configuration. `instance` tells apart several configurations of one provider
@@ -44,4 +45,58 @@ pub struct ProviderConfigInput {
     pub site_url: Option<String>,
     pub options: BTreeMap<String, String>,
     pub enabled: bool,
+}
+
+/// The provider-crate settings a configuration stands for. `site_url` is handed to the
+/// provider as its `site_url` option (OpenEMR reads it there).
+fn settings(
+    instance: &str,
+    client_id: &str,
+    client_secret: Option<ClientSecret>,
+    endpoints: &BTreeMap<String, String>,
+    options: &BTreeMap<String, String>,
+    site_url: Option<&str>,
+) -> ProviderSettings {
+    let mut options = options.clone();
+    if let Some(site) = site_url {
+        options.insert("site_url".to_owned(), site.to_owned());
+    }
+    ProviderSettings {
+        instance: instance.to_owned(),
+        client: ClientCredentials {
+            client_id: client_id.to_owned(),
+            client_secret,
+        },
+        endpoints: endpoints.clone(),
+        options,
+    }
+}
+
+impl ProviderConfig {
+    /// The settings the provider crate is built from.
+    pub fn settings(&self) -> ProviderSettings {
+        settings(
+            &self.instance,
+            &self.client_id,
+            self.client_secret.clone(),
+            &self.endpoint_overrides,
+            &self.options,
+            self.site_url.as_deref(),
+        )
+    }
+}
+
+impl ProviderConfigInput {
+    /// The settings this input would build the provider from; `stored_secret` stands in when
+    /// the input keeps the stored client secret.
+    pub fn settings(&self, stored_secret: Option<ClientSecret>) -> ProviderSettings {
+        settings(
+            &self.instance,
+            &self.client_id,
+            self.client_secret.clone().or(stored_secret),
+            &self.endpoint_overrides,
+            &self.options,
+            self.site_url.as_deref(),
+        )
+    }
 }

@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tether_core::audit::{AuditAction, AuditEvent};
-use tether_core::provider::{ClientCredentials, ProviderSettings};
 use tether_core::provider_config::{ProviderConfig, ProviderConfigInput};
 use tether_core::secret::ClientSecret;
 use utoipa::{IntoParams, ToSchema};
@@ -183,7 +182,18 @@ pub async fn put_one(
             "client_id is required (at most 512 characters).",
         ));
     }
-    let stored_secret = match &body.client_secret {
+    let input = ProviderConfigInput {
+        provider: kind,
+        instance: instance.clone(),
+        client_id: body.client_id,
+        client_secret: body.client_secret.map(ClientSecret::new),
+        redirect_base: None,
+        endpoint_overrides: body.endpoints,
+        site_url: body.site_url,
+        options: body.options,
+        enabled: body.enabled,
+    };
+    let stored_secret = match &input.client_secret {
         Some(_) => None,
         None => state
             .stores
@@ -192,44 +202,12 @@ pub async fn put_one(
             .await?
             .and_then(|c| c.client_secret),
     };
-    let secret = body
-        .client_secret
-        .clone()
-        .map(ClientSecret::new)
-        .or(stored_secret);
-    let mut options = body.options.clone();
-    if let Some(site) = &body.site_url {
-        options.insert("site_url".to_owned(), site.clone());
-    }
-    let settings = ProviderSettings {
-        instance: instance.clone(),
-        client: ClientCredentials {
-            client_id: body.client_id.clone(),
-            client_secret: secret,
-        },
-        endpoints: body.endpoints.clone(),
-        options,
-    };
     state
         .providers
-        .validate(kind, &settings)
+        .validate(kind, &input.settings(stored_secret))
         .await
         .map_err(|reason| ApiError::bad_request("invalid_provider_config", reason))?;
-    let saved = state
-        .stores
-        .provider_configs
-        .upsert(ProviderConfigInput {
-            provider: kind,
-            instance: instance.clone(),
-            client_id: body.client_id,
-            client_secret: body.client_secret.map(ClientSecret::new),
-            redirect_base: None,
-            endpoint_overrides: body.endpoints,
-            site_url: body.site_url,
-            options: body.options,
-            enabled: body.enabled,
-        })
-        .await?;
+    let saved = state.stores.provider_configs.upsert(input).await?;
     let mut event = AuditEvent::new(caller.actor(), AuditAction::ProviderConfigChanged);
     event.provider = Some(kind);
     event.detail = Some(json!({ "instance": instance, "enabled": saved.enabled }));

@@ -26,7 +26,7 @@ use tether_state::{RedisState, RedisStateConfig, SqlFlowStore, SqlLocks, spawn_f
 use tether_storage::{SqlStore, TokenCipher};
 use tokio::task::JoinHandle;
 
-pub use providers::{SandboxClients, ServerProviders, build_into, settings_from_db};
+pub use providers::{SandboxClients, ServerProviders, build_into};
 
 use crate::config::{Config, JwtSource, SandboxMode};
 use crate::error::{ServerError, ServerResult};

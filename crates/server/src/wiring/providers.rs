@@ -10,7 +10,6 @@ use tether_broker::{ProviderRegistry, SandboxProvider};
 use tether_core::ProviderKind;
 use tether_core::ports::ProviderConfigRepository;
 use tether_core::provider::{ClientCredentials, ProviderError, ProviderSettings};
-use tether_core::provider_config::ProviderConfig;
 
 use crate::config::ProviderEntry;
 
@@ -86,22 +85,6 @@ pub fn settings_from_entry(entry: &ProviderEntry) -> ProviderSettings {
     }
 }
 
-pub fn settings_from_db(config: &ProviderConfig) -> ProviderSettings {
-    let mut options = config.options.clone();
-    if let Some(site) = &config.site_url {
-        options.insert("site_url".to_owned(), site.clone());
-    }
-    ProviderSettings {
-        instance: config.instance.clone(),
-        client: ClientCredentials {
-            client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone(),
-        },
-        endpoints: config.endpoint_overrides.clone(),
-        options,
-    }
-}
-
 #[async_trait]
 impl ProviderSource for ServerProviders {
     async fn registry(&self) -> Result<ProviderRegistry, String> {
@@ -129,7 +112,7 @@ impl ProviderSource for ServerProviders {
             match build_into(
                 &mut registry,
                 config.provider,
-                &settings_from_db(config),
+                &config.settings(),
                 &self.http,
             ) {
                 Ok(()) => configured.push((config.provider, config.instance.clone())),
@@ -170,7 +153,7 @@ impl ProviderSource for ServerProviders {
             .await
             .map_err(|e| e.to_string())?;
         let settings = match stored {
-            Some(config) => settings_from_db(&config),
+            Some(config) => config.settings(),
             None => match self
                 .entries
                 .iter()
