@@ -71,14 +71,19 @@ pub async fn rate_limit(
             .unwrap_or_default();
         (&limiters.oauth, key_hash(&ip))
     } else if path.starts_with("/api/v1/") {
-        let caller = req
+        let key = match req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
-            .unwrap_or_default();
-        (&limiters.api, key_hash(&caller))
+        {
+            Some(credential) => key_hash(credential),
+            None => key_hash(
+                &req.peer_addr()
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_default(),
+            ),
+        };
+        (&limiters.api, key)
     } else {
         return next
             .call(req)
