@@ -17,6 +17,7 @@ mod m20261121_000008_create_api_keys;
 mod m20261121_000009_create_locks;
 mod m20261121_000010_add_tokens_launch_context;
 mod m20261121_000011_add_provider_configs_options;
+mod m20261201_000012_add_integrations_refresh_claim;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_create_locks::Migration),
             Box::new(m20261121_000010_add_tokens_launch_context::Migration),
             Box::new(m20261121_000011_add_provider_configs_options::Migration),
+            Box::new(m20261201_000012_add_integrations_refresh_claim::Migration),
         ]
     }
 }

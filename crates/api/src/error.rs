@@ -126,6 +126,14 @@ impl From<BrokerError> for ApiError {
                 "reauth_required",
                 format!("The integration is {status}: the user must connect it again."),
             ),
+            BrokerError::InsufficientScopes { provider, missing } => Self::new(
+                S::FORBIDDEN,
+                "insufficient_scopes",
+                format!(
+                    "The user has not granted {provider} the permissions this needs ({}); ask them to reconnect {provider} and allow them.",
+                    missing.to_delimited()
+                ),
+            ),
             BrokerError::ProviderUnavailable {
                 message,
                 retry_after,

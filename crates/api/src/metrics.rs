@@ -1,5 +1,5 @@
 //! Prometheus metrics: HTTP requests, token reads and refreshes by provider and outcome,
-//! scheduler passes. Served as text at `/metrics`.
+//! the refresh scheduler (lag, running, restarts). Served as text at `/metrics`.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -27,6 +27,9 @@ pub struct Metrics {
     pub refreshes: Family<ProviderOutcome, Counter>,
     /// Seconds the oldest due integration waited at the last scheduler pass.
     pub scheduler_lag_seconds: Gauge,
+    /// 1 while the refresh scheduler's loop runs, 0 between a crash and its restart.
+    pub scheduler_running: Gauge,
+    pub scheduler_restarts: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -42,6 +45,8 @@ impl Default for Metrics {
         let token_reads = Family::<ProviderOutcome, Counter>::default();
         let refreshes = Family::<ProviderOutcome, Counter>::default();
         let scheduler_lag_seconds = Gauge::default();
+        let scheduler_running = Gauge::default();
+        let scheduler_restarts = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by method and status class",
@@ -59,8 +64,18 @@ impl Default for Metrics {
         );
         registry.register(
             "scheduler_lag_seconds",
-            "How late the most overdue integration was at the last scheduler pass",
+            "How late the most overdue integration was at the scheduler's last claim",
             scheduler_lag_seconds.clone(),
+        );
+        registry.register(
+            "scheduler_running",
+            "1 while the refresh scheduler runs in this replica, 0 while it is down",
+            scheduler_running.clone(),
+        );
+        registry.register(
+            "scheduler_restarts",
+            "Times the refresh scheduler died (panic or stop) and was restarted",
+            scheduler_restarts.clone(),
         );
         Self {
             registry,
@@ -68,6 +83,8 @@ impl Default for Metrics {
             token_reads,
             refreshes,
             scheduler_lag_seconds,
+            scheduler_running,
+            scheduler_restarts,
         }
     }
 }
@@ -104,5 +121,13 @@ impl tether_broker::BrokerObserver for Metrics {
     fn scheduler_lag(&self, lag: std::time::Duration) {
         self.scheduler_lag_seconds
             .set(i64::try_from(lag.as_secs()).unwrap_or(i64::MAX));
+    }
+
+    fn scheduler_running(&self, running: bool) {
+        self.scheduler_running.set(i64::from(running));
+    }
+
+    fn scheduler_restarted(&self) {
+        self.scheduler_restarts.inc();
     }
 }

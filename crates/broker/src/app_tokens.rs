@@ -2,8 +2,6 @@
 //! encrypted, renewed shortly before expiry or when the provider answers "expired token".
 //! Concurrent callers share one request, in this process and across replicas.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::provider::GrantKind;
@@ -13,6 +11,7 @@ use tether_core::{ProviderKind, StorageError};
 
 use crate::broker::Broker;
 use crate::error::{BrokerError, BrokerResult};
+use crate::locking::{Acquired, LockKey, busy_elsewhere};
 use crate::{oauth, retry};
 
 /// A usable app token.
@@ -122,42 +121,39 @@ impl Broker {
         key: String,
         rejected: Option<AccessToken>,
     ) -> BrokerResult<AppGrant> {
-        let inner = &self.inner;
-        let lock_name = format!("app-token:{key}");
-        let give_up_at = tokio::time::Instant::now() + inner.config.lock_ttl;
-        loop {
-            // Someone (here or elsewhere) may have renewed already.
-            if let Some(stored) = inner.stores.tokens.get(&owner).await? {
-                let replaced = rejected
-                    .as_ref()
-                    .is_some_and(|r| *r != stored.tokens.access_token);
-                let fresh = stored.tokens.is_fresh_at(Utc::now(), self.app_buffer());
-                if fresh && (rejected.is_none() || replaced) {
-                    return Ok(AppGrant::from_stored(kind, &stored));
-                }
-            }
-            if let Some(lease) = inner
-                .locks
-                .try_acquire(&lock_name, inner.config.lock_ttl)
-                .await?
-            {
+        // Someone (here or elsewhere) may have renewed already.
+        let renewed_elsewhere = || async {
+            let stored = self.inner.stores.tokens.get(&owner).await?;
+            BrokerResult::Ok(
+                stored
+                    .filter(|stored| self.still_good(stored, rejected.as_ref()))
+                    .map(|stored| AppGrant::from_stored(kind, &stored)),
+            )
+        };
+        if let Some(grant) = renewed_elsewhere().await? {
+            return Ok(grant);
+        }
+        let wait = self.inner.config.lock_ttl;
+        match self
+            .lock_or_wait(LockKey::AppToken(&key), wait, renewed_elsewhere)
+            .await?
+        {
+            Acquired::Done(grant) => Ok(grant),
+            Acquired::TimedOut => Err(busy_elsewhere("an app token renewal")),
+            Acquired::Held(lock) => {
                 let result = self
                     .fetch_app_token(kind, instance, &owner, rejected.as_ref())
                     .await;
-                if let Err(e) = inner.locks.release(&lease).await {
-                    tracing::warn!(error = %e, "could not release the app token lock; it will lapse");
-                }
-                return result;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            if tokio::time::Instant::now() >= give_up_at {
-                return Err(BrokerError::ProviderUnavailable {
-                    message: "an app token renewal in progress elsewhere did not finish in time"
-                        .to_owned(),
-                    retry_after: Some(Duration::from_secs(1)),
-                });
+                lock.release().await;
+                result
             }
         }
+    }
+
+    /// A stored app token that is fresh and is not the one the provider just rejected.
+    fn still_good(&self, stored: &StoredTokens, rejected: Option<&AccessToken>) -> bool {
+        let replaced = rejected.is_some_and(|r| *r != stored.tokens.access_token);
+        stored.tokens.is_fresh_at(Utc::now(), self.app_buffer()) && (rejected.is_none() || replaced)
     }
 
     async fn fetch_app_token(
@@ -169,13 +165,8 @@ impl Broker {
     ) -> BrokerResult<AppGrant> {
         let inner = &self.inner;
         let current = inner.stores.tokens.get(owner).await?;
-        if let Some(stored) = &current {
-            let replaced = rejected.is_some_and(|r| *r != stored.tokens.access_token);
-            if stored.tokens.is_fresh_at(Utc::now(), self.app_buffer())
-                && (rejected.is_none() || replaced)
-            {
-                return Ok(AppGrant::from_stored(kind, stored));
-            }
+        if let Some(stored) = current.as_ref().filter(|s| self.still_good(s, rejected)) {
+            return Ok(AppGrant::from_stored(kind, stored));
         }
         let provider = inner.providers.get(kind, instance)?;
         let scopes = provider.default_scopes();

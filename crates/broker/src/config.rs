@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use tether_core::token::RefreshTiming;
 use url::Url;
 
 use crate::audit_sink::AuditSinkConfig;
@@ -75,8 +76,9 @@ pub struct BrokerConfig {
     pub return_to: ReturnToAllowlist,
     /// How long a pending authorization stays valid.
     pub flow_ttl: Duration,
-    /// A token is refreshed when it expires within this buffer.
-    pub refresh_buffer: Duration,
+    /// When a token is refreshed: a buffer before expiry, bounded by a fraction of the
+    /// token's lifetime.
+    pub refresh_timing: RefreshTiming,
     /// App (client-credentials) tokens are renewed when they expire within this buffer.
     pub app_token_buffer: Duration,
     /// Whether one upstream account may be linked by two different users.
@@ -85,9 +87,14 @@ pub struct BrokerConfig {
     pub consent_version: String,
     /// Timeout of one provider HTTP call.
     pub provider_timeout: Duration,
-    /// Lease of the cross-process refresh lock; exceeds a whole refresh with its retries.
+    /// Lease of the cross-process refresh lock, renewed every third of it while a refresh
+    /// runs; a replica that dies mid-refresh frees the lock after this long.
     pub lock_ttl: Duration,
+    /// Retries within one refresh (a reader waits for them).
     pub retry: RetryPolicy,
+    /// When the scheduler tries again after a refresh failed for good this time: exponential
+    /// in the integration's consecutive failures, with jitter, capped.
+    pub failure_backoff: RetryPolicy,
     /// Consecutive failed refreshes before an integration is marked `degraded`.
     pub degraded_after_failures: i32,
     /// The longest a refresh token goes unused: the scheduler refreshes at least this often,
@@ -109,13 +116,18 @@ impl BrokerConfig {
             public_base_url,
             return_to,
             flow_ttl: Duration::from_secs(600),
-            refresh_buffer: Duration::from_secs(300),
+            refresh_timing: RefreshTiming::default(),
             app_token_buffer: Duration::from_secs(60),
             allow_shared_accounts: false,
             consent_version: "1".to_owned(),
             provider_timeout: Duration::from_secs(10),
-            lock_ttl: Duration::from_secs(60),
+            lock_ttl: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            failure_backoff: RetryPolicy {
+                max_attempts: u32::MAX,
+                base_delay: Duration::from_secs(30),
+                max_delay: Duration::from_secs(3600),
+            },
             degraded_after_failures: 3,
             refresh_keepalive: Some(Duration::from_secs(14 * 24 * 3600)),
             audit_sink: AuditSinkConfig::default(),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tether_core::provider::ProviderError;
 use tether_core::state::StateError;
-use tether_core::{ProviderKind, StorageError};
+use tether_core::{ProviderKind, ScopeSet, StorageError};
 use thiserror::Error;
 
 #[derive(Debug, Clone, Error)]
@@ -22,6 +22,16 @@ pub enum BrokerError {
     /// The integration cannot hand out tokens until the user reconnects.
     #[error("the integration needs the user to reconnect ({status})")]
     ReauthRequired { status: &'static str },
+    /// The integration lacks scopes the caller (or the provider's catalogue) requires: the
+    /// user must reconnect and grant them.
+    #[error(
+        "the user has not granted {provider} the permissions this needs ({}); ask them to reconnect {provider} and allow them",
+        missing.to_delimited()
+    )]
+    InsufficientScopes {
+        provider: &'static str,
+        missing: ScopeSet,
+    },
     /// A transient provider failure outlasted the retries.
     #[error("the provider is temporarily unavailable: {message}")]
     ProviderUnavailable {

@@ -14,6 +14,7 @@ mod error;
 mod flow;
 mod inspect;
 mod lifecycle;
+mod locking;
 pub mod oauth;
 mod observer;
 mod random;
@@ -25,6 +26,7 @@ mod revoke;
 mod runtime;
 mod sandbox_provider;
 mod scheduler;
+mod scheduler_loop;
 mod singleflight;
 mod usage;
 

@@ -1,26 +1,85 @@
 //! Token refresh: exactly one refresh runs per integration across all replicas: callers in
-//! this process share one in-flight refresh, processes take a shared lock, and whoever holds
-//! it re-reads the row first (someone may have refreshed already) and persists the new pair,
-//! version-checked, before anyone uses it. (Reads that need no refresh are in `reads`.)
-
-use std::time::Duration;
+//! this process share one in-flight refresh, processes take the integration's refresh lock
+//! (renewed while the refresh runs), and whoever holds it re-reads the row first (someone may
+//! have refreshed already) and persists the new pair, version-checked, before anyone uses it.
+//! (Reads that need no refresh are in `reads`; the scheduler in `scheduler`.)
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::integration::{Integration, IntegrationStatus};
-use tether_core::provider::ProviderError;
+use tether_core::provider::{Provider, ProviderError};
 use tether_core::secret::OpaqueSecret;
-use tether_core::token::{StoredTokens, TokenOwner, TokenSet};
-use tether_core::{IntegrationId, StorageError};
+use tether_core::token::{RefreshTiming, StoredTokens, TokenOwner, TokenSet};
+use tether_core::{IntegrationId, ScopeSet, StorageError};
 
 use crate::broker::Broker;
 use crate::error::{BrokerError, BrokerResult};
+use crate::locking::{Acquired, HeldLock, LockKey, busy_elsewhere};
 use crate::reads::AccessGrant;
 use crate::{oauth, retry};
 
-/// How long to wait between looks while another process holds the refresh lock.
-const LOCK_POLL: Duration = Duration::from_millis(50);
+/// What a caller of a refresh needs, so that whoever gets the lock after someone else
+/// refreshed does not refresh again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RefreshWant {
+    /// A token before its refresh point, or one refreshed after `since` (a reader).
+    Fresh { since: DateTime<Utc> },
+    /// A token refreshed after `since` (an operator's "refresh now").
+    Forced { since: DateTime<Utc> },
+    /// A refresh only if the integration is still due at `at` (the scheduler).
+    Due { at: DateTime<Utc> },
+}
+
+impl RefreshWant {
+    pub(crate) fn fresh() -> Self {
+        Self::Fresh { since: Utc::now() }
+    }
+
+    pub(crate) fn forced() -> Self {
+        Self::Forced { since: Utc::now() }
+    }
+}
+
+/// How a refresh under the lock ended.
+pub(crate) enum Refreshed {
+    /// Refreshed now, by this caller.
+    Done(AccessGrant),
+    /// Nothing to do: someone else refreshed since the caller asked, or it is not due.
+    NotNeeded(AccessGrant),
+    /// The provider refused or failed (already recorded on the integration); `fallback` is
+    /// the stored token when it has not actually expired yet.
+    Failed {
+        error: ProviderError,
+        fallback: Option<AccessGrant>,
+    },
+}
+
+impl Refreshed {
+    /// The caller's view: a usable token, or the error to answer.
+    pub(crate) fn into_grant(self) -> BrokerResult<AccessGrant> {
+        match self {
+            Refreshed::Done(grant)
+            | Refreshed::NotNeeded(grant)
+            | Refreshed::Failed {
+                fallback: Some(grant),
+                ..
+            } => Ok(grant),
+            Refreshed::Failed { error, .. } if error.needs_reauth() => {
+                Err(BrokerError::ReauthRequired {
+                    status: IntegrationStatus::ReauthRequired.as_str(),
+                })
+            }
+            Refreshed::Failed { error, .. } if error.is_transient() => {
+                Err(BrokerError::ProviderUnavailable {
+                    retry_after: error.retry_after(),
+                    message: error.to_string(),
+                })
+            }
+            Refreshed::Failed { error, .. } => Err(BrokerError::Provider(error)),
+        }
+    }
+}
 
 impl Broker {
     /// Refreshes now, even if the token is still fresh (a refresh by someone else after this
@@ -33,49 +92,74 @@ impl Broker {
     ) -> BrokerResult<AccessGrant> {
         let integration = self.integration_for(id, actor).await?;
         if !integration.status.is_usable() {
-            return Err(BrokerError::ReauthRequired {
-                status: integration.status.as_str(),
-            });
+            return Err(self.unusable(&integration));
         }
-        self.refresh_shared(id, Some(Utc::now())).await
+        self.refresh_shared(id, RefreshWant::forced()).await
     }
 
-    pub(crate) fn buffer(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.inner.config.refresh_buffer).unwrap_or_default()
+    pub(crate) fn timing(&self) -> RefreshTiming {
+        self.inner.config.refresh_timing
     }
 
-    /// When the scheduler should refresh this token set next: before the access token
-    /// expires, before a known refresh-token expiry, and at least every keep-alive period.
-    /// `None` when there is nothing to refresh with.
-    pub(crate) fn next_refresh_at(&self, tokens: &TokenSet) -> Option<DateTime<Utc>> {
+    /// When the scheduler should refresh a token set issued at `issued_at`: at its refresh
+    /// point, before a known refresh-token expiry, and at least every keep-alive period.
+    /// `None` when there is nothing to refresh with. Decided once, when the tokens are stored.
+    pub(crate) fn next_refresh_at(
+        &self,
+        tokens: &TokenSet,
+        issued_at: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         tokens.refresh_token.as_ref()?;
         let config = &self.inner.config;
-        let now = Utc::now();
         let keepalive = config
             .refresh_keepalive
             .and_then(|k| chrono::Duration::from_std(k).ok())
-            .map(|k| now + k);
-        let before_expiry = tokens.expires_at.map(|at| at - self.buffer());
+            .map(|k| issued_at + k);
+        let before_expiry = self.timing().refresh_point(issued_at, tokens.expires_at);
         let before_refresh_expiry = tokens
             .refresh_expires_at
-            .map(|at| at - chrono::Duration::days(1).min((at - now) / 2));
+            .map(|at| at - chrono::Duration::days(1).min((at - issued_at) / 2));
         [before_expiry, before_refresh_expiry, keepalive]
             .into_iter()
             .flatten()
             .min()
     }
 
+    /// Why an integration that is not usable hands out nothing: missing permissions, or a
+    /// reconnect the user must make.
+    pub(crate) fn unusable(&self, integration: &Integration) -> BrokerError {
+        if integration.status != IntegrationStatus::InsufficientScopes {
+            return BrokerError::ReauthRequired {
+                status: integration.status.as_str(),
+            };
+        }
+        let missing = match self.inner.providers.for_integration(integration) {
+            Ok(provider) => lost_required_scopes(
+                provider.as_ref(),
+                &integration.requested_scopes,
+                &integration.granted_scopes,
+            ),
+            Err(_) => integration
+                .requested_scopes
+                .missing_from(&integration.granted_scopes),
+        };
+        BrokerError::InsufficientScopes {
+            provider: integration.provider.display_name(),
+            missing,
+        }
+    }
+
     pub(crate) async fn refresh_shared(
         &self,
         id: IntegrationId,
-        forced_since: Option<DateTime<Utc>>,
+        want: RefreshWant,
     ) -> BrokerResult<AccessGrant> {
         let broker = self.clone();
         self.inner
             .refreshes
             .run(
                 id,
-                move || async move { broker.refresh_across_processes(id, forced_since).await },
+                move || async move { broker.refresh_across_processes(id, want).await },
                 || Err(BrokerError::Internal("the refresh task failed".to_owned())),
             )
             .await
@@ -84,74 +168,27 @@ impl Broker {
     async fn refresh_across_processes(
         &self,
         id: IntegrationId,
-        forced_since: Option<DateTime<Utc>>,
+        want: RefreshWant,
     ) -> BrokerResult<AccessGrant> {
-        let inner = &self.inner;
-        let lock_name = format!("refresh:{id}");
-        let give_up_at = tokio::time::Instant::now() + inner.config.lock_ttl;
-        loop {
-            if let Some(lease) = inner
-                .locks
-                .try_acquire(&lock_name, inner.config.lock_ttl)
-                .await?
-            {
-                let result = self.refresh_locked(id, forced_since).await;
-                if let Err(e) = inner.locks.release(&lease).await {
-                    tracing::warn!(error = %e, "could not release the refresh lock; it will lapse");
-                }
-                return result;
-            }
-            // Another process is refreshing: wait for its result in the row.
-            tokio::time::sleep(LOCK_POLL).await;
-            if let Some(grant) = self.refreshed_elsewhere(id, forced_since).await? {
-                return Ok(grant);
-            }
-            if tokio::time::Instant::now() >= give_up_at {
-                return Err(BrokerError::ProviderUnavailable {
-                    message: "a refresh in progress elsewhere did not finish in time".to_owned(),
-                    retry_after: Some(Duration::from_secs(1)),
-                });
-            }
-        }
-    }
-
-    /// The stored token if it no longer needs this refresh.
-    async fn refreshed_elsewhere(
-        &self,
-        id: IntegrationId,
-        forced_since: Option<DateTime<Utc>>,
-    ) -> BrokerResult<Option<AccessGrant>> {
-        let Some(integration) = self.inner.stores.integrations.get(id).await? else {
-            return Err(BrokerError::IntegrationNotFound);
-        };
-        if !integration.status.is_usable() {
-            return Err(BrokerError::ReauthRequired {
-                status: integration.status.as_str(),
-            });
-        }
-        let stored = self
-            .inner
-            .stores
-            .tokens
-            .get(&TokenOwner::Integration(id))
+        let wait = self.inner.config.lock_ttl;
+        let acquired = self
+            .lock_or_wait(LockKey::Refresh(id), wait, || {
+                self.refreshed_elsewhere(id, want)
+            })
             .await?;
-        Ok(stored.and_then(|stored| {
-            let done = match forced_since {
-                Some(since) => stored.updated_at > since,
-                None => stored.tokens.is_fresh_at(Utc::now(), self.buffer()),
-            };
-            done.then(|| AccessGrant::from_stored(&integration, &stored))
-        }))
+        match acquired {
+            Acquired::Done(grant) => Ok(grant),
+            Acquired::TimedOut => Err(busy_elsewhere("a refresh")),
+            Acquired::Held(lock) => {
+                let result = self.refresh_locked(id, want, &lock).await;
+                lock.release().await;
+                result?.into_grant()
+            }
+        }
     }
 
-    pub(crate) async fn refresh_locked(
-        &self,
-        id: IntegrationId,
-        forced_since: Option<DateTime<Utc>>,
-    ) -> BrokerResult<AccessGrant> {
-        if let Some(grant) = self.refreshed_elsewhere(id, forced_since).await? {
-            return Ok(grant);
-        }
+    /// The integration and its tokens, failing when it cannot hand out tokens.
+    async fn load_usable(&self, id: IntegrationId) -> BrokerResult<(Integration, StoredTokens)> {
         let inner = &self.inner;
         let integration = inner
             .stores
@@ -159,7 +196,9 @@ impl Broker {
             .get(id)
             .await?
             .ok_or(BrokerError::IntegrationNotFound)?;
-        let provider = inner.providers.for_integration(&integration)?;
+        if !integration.status.is_usable() {
+            return Err(self.unusable(&integration));
+        }
         let stored = inner
             .stores
             .tokens
@@ -168,23 +207,80 @@ impl Broker {
             .ok_or(BrokerError::ReauthRequired {
                 status: "no_tokens",
             })?;
+        Ok((integration, stored))
+    }
+
+    /// Whether the stored token already satisfies `want` (someone refreshed meanwhile).
+    fn satisfies(
+        &self,
+        integration: &Integration,
+        stored: &StoredTokens,
+        want: RefreshWant,
+    ) -> bool {
+        match want {
+            RefreshWant::Fresh { since } => {
+                stored.updated_at > since
+                    || self.timing().is_fresh(
+                        stored.updated_at,
+                        stored.tokens.expires_at,
+                        Utc::now(),
+                    )
+            }
+            RefreshWant::Forced { since } => stored.updated_at > since,
+            RefreshWant::Due { at } => integration.next_refresh_at.is_none_or(|next| next > at),
+        }
+    }
+
+    /// The stored token if it no longer needs this refresh.
+    async fn refreshed_elsewhere(
+        &self,
+        id: IntegrationId,
+        want: RefreshWant,
+    ) -> BrokerResult<Option<AccessGrant>> {
+        let (integration, stored) = self.load_usable(id).await?;
+        Ok(self
+            .satisfies(&integration, &stored, want)
+            .then(|| AccessGrant::from_stored(&integration, &stored)))
+    }
+
+    /// The refresh itself; the caller holds the integration's refresh lock.
+    pub(crate) async fn refresh_locked(
+        &self,
+        id: IntegrationId,
+        want: RefreshWant,
+        lock: &HeldLock,
+    ) -> BrokerResult<Refreshed> {
+        let (integration, stored) = self.load_usable(id).await?;
+        if self.satisfies(&integration, &stored, want) {
+            return Ok(Refreshed::NotNeeded(AccessGrant::from_stored(
+                &integration,
+                &stored,
+            )));
+        }
+        let inner = &self.inner;
+        let provider = inner.providers.for_integration(&integration)?;
         let Some(refresh_token) = stored.tokens.refresh_token.clone() else {
             // Nothing to refresh with: hand out what is still valid, else the user must reconnect.
             if stored
                 .tokens
                 .is_fresh_at(Utc::now(), chrono::Duration::zero())
             {
-                return Ok(AccessGrant::from_stored(&integration, &stored));
+                return Ok(Refreshed::Done(AccessGrant::from_stored(
+                    &integration,
+                    &stored,
+                )));
             }
             let message = "the access token expired and the provider issued no refresh token";
             self.mark_reauth_required(integration, message).await?;
             return Err(BrokerError::ReauthRequired {
-                status: "reauth_required",
+                status: IntegrationStatus::ReauthRequired.as_str(),
             });
         };
 
         let mut attempt = 1;
         let failure = loop {
+            // A lapsed lease means another replica may present this refresh token too.
+            lock.check()?;
             match oauth::refresh(
                 provider.as_ref(),
                 &inner.http,
@@ -205,7 +301,10 @@ impl Broker {
                         .launch_context(&raw)
                         .map(|context| OpaqueSecret::new(context.to_string()))
                         .or_else(|| stored.tokens.launch_context.clone());
-                    return self.persist_refresh(integration, &stored, tokens).await;
+                    return self
+                        .persist_refresh(integration, &stored, tokens, provider.as_ref())
+                        .await
+                        .map(Refreshed::Done);
                 }
                 Err(e) if e.is_transient() => {
                     match retry::next_delay(&inner.config.retry, attempt, e.retry_after()) {
@@ -229,6 +328,7 @@ impl Broker {
         integration: Integration,
         stored: &StoredTokens,
         tokens: TokenSet,
+        provider: &dyn Provider,
     ) -> BrokerResult<AccessGrant> {
         let inner = &self.inner;
         let owner = TokenOwner::Integration(integration.id);
@@ -240,7 +340,8 @@ impl Broker {
         {
             Ok(saved) => saved,
             Err(StorageError::VersionConflict { .. }) => {
-                // Our lease lapsed and someone else refreshed: theirs is the current pair.
+                // Someone else stored a newer pair (their write won the version check):
+                // theirs is the current pair.
                 let current = inner
                     .stores
                     .tokens
@@ -259,9 +360,19 @@ impl Broker {
         updated.failure_count = 0;
         updated.last_error = None;
         updated.last_refreshed_at = Some(saved.updated_at);
-        updated.next_refresh_at = self.next_refresh_at(&tokens);
+        updated.next_refresh_at = self.next_refresh_at(&tokens, saved.updated_at);
         if let Some(scope) = &tokens.scope {
             updated.granted_scopes = scope.clone();
+            let lost = lost_required_scopes(provider, &updated.requested_scopes, scope);
+            if !lost.is_empty() {
+                // The user withdrew a permission the integration needs.
+                updated.status = IntegrationStatus::InsufficientScopes;
+                updated.next_refresh_at = None;
+                updated.last_error = Some(format!(
+                    "the provider no longer grants required permissions: {}",
+                    lost.to_delimited()
+                ));
+            }
         }
         let updated = self.update_integration(updated).await?;
         let mut event = AuditEvent::new(Actor::System, AuditAction::TokenRefreshed);
@@ -272,8 +383,13 @@ impl Broker {
         if let Some(observer) = self.observer() {
             observer.refresh(updated.provider, "refreshed");
         }
-        if previous != IntegrationStatus::Active {
-            self.audit_status_change(&updated, previous, None).await;
+        if previous != updated.status {
+            let reason = updated.last_error.clone();
+            self.audit_status_change(&updated, previous, reason.as_deref())
+                .await;
+        }
+        if !updated.status.is_usable() {
+            return Err(self.unusable(&updated));
         }
         Ok(AccessGrant::from_stored(&updated, &saved))
     }
@@ -283,7 +399,7 @@ impl Broker {
         integration: Integration,
         stored: &StoredTokens,
         error: ProviderError,
-    ) -> BrokerResult<AccessGrant> {
+    ) -> BrokerResult<Refreshed> {
         let inner = &self.inner;
         let message = error.to_string();
         let mut event =
@@ -305,8 +421,9 @@ impl Broker {
 
         if error.needs_reauth() {
             self.mark_reauth_required(integration, &message).await?;
-            return Err(BrokerError::ReauthRequired {
-                status: "reauth_required",
+            return Ok(Refreshed::Failed {
+                error,
+                fallback: None,
             });
         }
         let previous = integration.status;
@@ -316,12 +433,17 @@ impl Broker {
         if error.is_transient() && updated.failure_count >= inner.config.degraded_after_failures {
             updated.status = IntegrationStatus::Degraded;
         }
-        // When the scheduler tries again: soon after an outage, later after a configuration
-        // problem an operator has to fix.
-        let wait = match error.retry_after() {
-            Some(wait) => wait,
-            None if error.is_transient() => Duration::from_secs(60),
-            None => Duration::from_secs(3600),
+        // When the scheduler tries again: exponentially later with each consecutive failure
+        // (an outage), at the longest for a problem an operator has to fix.
+        let policy = &inner.config.failure_backoff;
+        let wait = if error.is_transient() {
+            retry::backoff(
+                policy,
+                u32::try_from(updated.failure_count).unwrap_or(u32::MAX),
+                error.retry_after(),
+            )
+        } else {
+            policy.max_delay
         };
         updated.next_refresh_at =
             Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
@@ -331,20 +453,11 @@ impl Broker {
                 .await;
         }
         // A token that has not actually expired is still worth handing out.
-        if stored
+        let fallback = stored
             .tokens
             .is_fresh_at(Utc::now(), chrono::Duration::zero())
-        {
-            return Ok(AccessGrant::from_stored(&updated, stored));
-        }
-        Err(if error.is_transient() {
-            BrokerError::ProviderUnavailable {
-                retry_after: error.retry_after(),
-                message,
-            }
-        } else {
-            BrokerError::Provider(error)
-        })
+            .then(|| AccessGrant::from_stored(&updated, stored));
+        Ok(Refreshed::Failed { error, fallback })
     }
 
     pub(crate) async fn mark_reauth_required(
@@ -410,4 +523,15 @@ impl Broker {
         }
         self.inner.audit.record(event).await;
     }
+}
+
+/// The required scopes (per the provider's catalogue) that were requested, or are added to
+/// every request, but are not in what the provider reports as granted.
+pub(crate) fn lost_required_scopes(
+    provider: &dyn Provider,
+    requested: &ScopeSet,
+    granted: &ScopeSet,
+) -> ScopeSet {
+    let asked = requested.union(&provider.implicit_scopes());
+    provider.required_among(&provider.missing_scopes(&asked, granted))
 }

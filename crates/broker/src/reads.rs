@@ -1,6 +1,6 @@
 //! Token reads, the hot path: one indexed query for the integration and its token row and
-//! one decrypt (the access token) while the token is valid beyond the buffer; a refresh
-//! (see `lifecycle`) otherwise. Nothing is written inline: the audit record is batched and
+//! one decrypt (the access token) while the token is before its refresh point; a refresh
+//! (see `lifecycle`) otherwise. A caller may name the scopes it needs. Nothing is written inline: the audit record is batched and
 //! `last_used_at` is recorded in memory and flushed every few seconds.
 
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use tether_core::{IntegrationId, ScopeSet};
 
 use crate::broker::Broker;
 use crate::error::{BrokerError, BrokerResult};
+use crate::lifecycle::RefreshWant;
 
 /// A usable access token.
 #[derive(Debug, Clone)]
@@ -79,12 +80,26 @@ impl Broker {
 
     /// A valid access token for the integration, refreshing first when it expires within the
     /// buffer. Every read is audited with the actor and purpose (batched: see [`Broker::flush`]).
-    #[tracing::instrument(skip_all, fields(integration_id = %id))]
     pub async fn access_token(
         &self,
         id: IntegrationId,
         actor: &Actor,
         purpose: Option<&str>,
+    ) -> BrokerResult<AccessGrant> {
+        self.access_token_requiring(id, actor, purpose, &ScopeSet::new())
+            .await
+    }
+
+    /// [`Broker::access_token`] for a caller that needs `required` scopes: when the user has
+    /// not granted one of them, the read fails with `InsufficientScopes` naming the missing
+    /// ones (the user must reconnect and grant them).
+    #[tracing::instrument(skip_all, fields(integration_id = %id))]
+    pub async fn access_token_requiring(
+        &self,
+        id: IntegrationId,
+        actor: &Actor,
+        purpose: Option<&str>,
+        required: &ScopeSet,
     ) -> BrokerResult<AccessGrant> {
         let (read, cached) = match self.cached_read(id) {
             Some(read) => (read, true),
@@ -109,7 +124,10 @@ impl Broker {
         event.provider = Some(integration.provider);
         event.detail =
             purpose.map(|p| json!({ "purpose": p.chars().take(200).collect::<String>() }));
-        let result = self.grant(read.clone(), cached).await;
+        let result = match self.check_required(integration, required) {
+            Ok(()) => self.grant(read.clone(), cached).await,
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(_) => self.inner.usage.record(id, Utc::now()),
             Err(e) => event = event.failed(e.to_string()),
@@ -118,6 +136,7 @@ impl Broker {
             let outcome = match &result {
                 Ok(_) => "ok",
                 Err(BrokerError::ReauthRequired { .. }) => "reauth_required",
+                Err(BrokerError::InsufficientScopes { .. }) => "insufficient_scopes",
                 Err(_) => "error",
             };
             observer.token_read(integration.provider, outcome);
@@ -126,16 +145,37 @@ impl Broker {
         result
     }
 
+    /// Refuses a read whose caller needs scopes the integration was not granted.
+    fn check_required(&self, integration: &Integration, required: &ScopeSet) -> BrokerResult<()> {
+        if required.is_empty() {
+            return Ok(());
+        }
+        let missing = match self.inner.providers.for_integration(integration) {
+            Ok(provider) => provider.missing_scopes(required, &integration.granted_scopes),
+            Err(_) => required.missing_from(&integration.granted_scopes),
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(BrokerError::InsufficientScopes {
+            provider: integration.provider.display_name(),
+            missing,
+        })
+    }
+
+    fn is_fresh(&self, access: &StoredAccess) -> bool {
+        self.timing()
+            .is_fresh(access.issued_at, access.expires_at, Utc::now())
+    }
+
     /// `cached`: the read came from the cache (which must not extend its entry's life).
     async fn grant(&self, read: Arc<AccessRead>, cached: bool) -> BrokerResult<AccessGrant> {
         let integration = &read.integration;
         if !integration.status.is_usable() {
-            return Err(BrokerError::ReauthRequired {
-                status: integration.status.as_str(),
-            });
+            return Err(self.unusable(integration));
         }
         match &read.access {
-            Some(access) if access.is_fresh_at(Utc::now(), self.buffer()) => {
+            Some(access) if self.is_fresh(access) => {
                 if let Some(cache) = self.inner.read_cache.as_ref().filter(|_| !cached) {
                     cache.put(integration.id, read.clone());
                 }
@@ -143,18 +183,16 @@ impl Broker {
             }
             _ => {
                 self.forget_read(integration.id);
-                self.refresh_shared(integration.id, None).await
+                self.refresh_shared(integration.id, RefreshWant::fresh())
+                    .await
             }
         }
     }
 
-    /// A cached read still valid beyond the refresh buffer, if any.
+    /// A cached read still before its refresh point, if any.
     fn cached_read(&self, id: IntegrationId) -> Option<Arc<AccessRead>> {
         let read = self.inner.read_cache.as_ref()?.get(id)?;
-        let fresh = read
-            .access
-            .as_ref()
-            .is_some_and(|a| a.is_fresh_at(Utc::now(), self.buffer()));
+        let fresh = read.access.as_ref().is_some_and(|a| self.is_fresh(a));
         (fresh && read.integration.status.is_usable()).then_some(read)
     }
 }

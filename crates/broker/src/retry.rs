@@ -29,6 +29,23 @@ pub(crate) fn next_delay(
     Some(half + Duration::from_millis(jitter))
 }
 
+/// The wait after `failures` consecutive failures (from 1): the provider's `Retry-After` when
+/// it gave one, else exponential from the base with jitter, capped at the policy's maximum.
+pub(crate) fn backoff(
+    policy: &RetryPolicy,
+    failures: u32,
+    retry_after: Option<Duration>,
+) -> Duration {
+    if let Some(wait) = retry_after {
+        return wait;
+    }
+    let unbounded = RetryPolicy {
+        max_attempts: u32::MAX,
+        ..*policy
+    };
+    next_delay(&unbounded, failures.max(1), None).unwrap_or(policy.max_delay)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +66,26 @@ mod tests {
         let third = next_delay(&p, 3, None).unwrap();
         assert!(third >= Duration::from_millis(150) && third <= Duration::from_millis(300));
         assert!(next_delay(&p, 4, None).is_none());
+    }
+
+    #[test]
+    fn backoff_grows_with_consecutive_failures_up_to_the_cap() {
+        let p = RetryPolicy {
+            max_attempts: 1,
+            base_delay: Duration::from_secs(30),
+            max_delay: Duration::from_secs(3600),
+        };
+        let first = backoff(&p, 1, None);
+        assert!(first >= Duration::from_secs(15) && first <= Duration::from_secs(30));
+        let fourth = backoff(&p, 4, None);
+        assert!(fourth >= Duration::from_secs(120) && fourth <= Duration::from_secs(240));
+        let many = backoff(&p, 40, None);
+        assert!(many >= Duration::from_secs(1800) && many <= Duration::from_secs(3600));
+        assert_eq!(
+            backoff(&p, 2, Some(Duration::from_secs(7200))),
+            Duration::from_secs(7200),
+            "a provider's Retry-After wins"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tether_core::token::TokenOwner;
 use crate::broker::Broker;
 use crate::callback::ClientInfo;
 use crate::error::BrokerResult;
+use crate::locking::{Acquired, LockKey};
 use crate::oauth::{self, TokenKind};
 
 /// What happened at the provider.
@@ -61,22 +62,16 @@ impl Broker {
     ) -> BrokerResult<RevokeOutcome> {
         let inner = &self.inner;
         let integration = self.integration_for(id, actor).await?;
-        // Hold the refresh lock so a refresh in flight cannot store tokens after we delete them.
-        let lock_name = format!("refresh:{id}");
-        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
-        let lease = loop {
-            match inner
-                .locks
-                .try_acquire(&lock_name, inner.config.lock_ttl)
-                .await
-            {
-                Ok(Some(lease)) => break Some(lease),
-                Ok(None) if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Ok(None) => break None,
-                Err(e) => return Err(e.into()),
-            }
+        // Hold the refresh lock so a refresh in flight cannot store tokens after we delete
+        // them; after a while, go ahead anyway (the refresh's versioned write then fails).
+        let lock = match self
+            .lock_or_wait(LockKey::Refresh(id), LOCK_WAIT, || async {
+                BrokerResult::<Option<()>>::Ok(None)
+            })
+            .await?
+        {
+            Acquired::Held(lock) => Some(lock),
+            Acquired::Done(()) | Acquired::TimedOut => None,
         };
 
         let stored = inner
@@ -124,10 +119,8 @@ impl Broker {
         let previous = integration.status;
         let revoked = inner.stores.integrations.mark_revoked(id, Utc::now()).await;
         self.forget_read(id);
-        if let Some(lease) = lease
-            && let Err(e) = inner.locks.release(&lease).await
-        {
-            tracing::warn!(error = %e, "could not release the refresh lock; it will lapse");
+        if let Some(lock) = lock {
+            lock.release().await;
         }
         let revoked = revoked?;
 

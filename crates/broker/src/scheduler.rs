@@ -1,22 +1,27 @@
 //! The background refresh scheduler: refreshes tokens before they expire, so callers rarely
-//! wait on a provider, and keeps idle refresh tokens alive. Every replica runs it; each
-//! integration is taken through its cross-process refresh lock without waiting, so replicas
-//! share the work and no integration is refreshed twice.
+//! wait on a provider, and keeps idle refresh tokens alive. Every replica runs it; replicas
+//! claim disjoint batches of due integrations (a lease on the row, `FOR UPDATE SKIP LOCKED`),
+//! so N replicas do N times the work, and each refresh still takes the integration's refresh
+//! lock, so a reader or operator refreshing the same integration is never raced. The drain
+//! loop and its supervision are in `scheduler_loop`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
-use rand::Rng;
-use tether_core::{Integration, IntegrationId};
+use tether_core::provider::ProviderError;
+use tether_core::{Integration, IntegrationId, ProviderKind};
 
 use crate::broker::Broker;
 use crate::error::{BrokerError, BrokerResult};
+use crate::lifecycle::{RefreshWant, Refreshed};
+use crate::locking::LockKey;
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SchedulerPass {
-    /// Integrations that were due.
+    /// Integrations that were due (and claimed by this pass).
     pub due: usize,
     /// Refreshed by this pass.
     pub refreshed: usize,
@@ -28,58 +33,71 @@ pub struct SchedulerPass {
 }
 
 /// How the scheduler runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SchedulerConfig {
-    /// Time between passes (each pass waits up to a tenth more, at random, so replicas do
-    /// not move in lock-step).
+    /// How long an idle scheduler waits before looking again (plus up to a tenth at random,
+    /// so replicas do not move in lock-step). While work is due it does not wait.
     pub interval: Duration,
-    /// Integrations looked at per pass.
+    /// Integrations claimed at most per look.
     pub batch: u64,
-    /// Refreshes run at once within a pass.
+    /// Refreshes in flight at once in this replica.
     pub concurrency: usize,
+    /// Refreshes in flight at once per provider, unless `provider_caps` says otherwise, so
+    /// one slow or rate-limiting provider cannot take every slot.
+    pub provider_concurrency: usize,
+    pub provider_caps: BTreeMap<ProviderKind, usize>,
+    /// How long a claim holds; a replica that dies frees its claims after this.
+    pub lease: Duration,
 }
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
         Self {
-            interval: Duration::from_secs(30),
+            interval: Duration::from_secs(10),
             batch: 200,
-            concurrency: 8,
+            concurrency: 128,
+            provider_concurrency: 64,
+            provider_caps: BTreeMap::new(),
+            lease: Duration::from_secs(120),
         }
     }
 }
 
-enum Outcome {
+impl SchedulerConfig {
+    pub(crate) fn cap(&self, provider: ProviderKind) -> usize {
+        self.provider_caps
+            .get(&provider)
+            .copied()
+            .unwrap_or(self.provider_concurrency)
+            .max(1)
+    }
+}
+
+/// How one claimed integration went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
     Refreshed,
     Skipped,
     Failed,
+    /// The provider answered 429: pause its claims for this long.
+    RateLimited(Duration),
 }
 
+/// How long to leave a provider alone after a 429 without `Retry-After`.
+const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(30);
+
 impl Broker {
-    /// One scheduler pass over the integrations due now.
+    /// One pass: claims up to `batch` due integrations and refreshes them, `concurrency` at
+    /// once. The running scheduler drains continuously instead (see `scheduler_loop`).
     pub async fn refresh_due(&self, batch: u64, concurrency: usize) -> BrokerResult<SchedulerPass> {
-        let due = self
-            .inner
-            .stores
-            .integrations
-            .due_for_refresh(Utc::now(), batch)
-            .await?;
-        if let Some(observer) = self.observer() {
-            let now = Utc::now();
-            let lag = due
-                .iter()
-                .filter_map(|i| i.next_refresh_at)
-                .map(|at| (now - at).to_std().unwrap_or_default())
-                .max()
-                .unwrap_or_default();
-            observer.scheduler_lag(lag);
-        }
+        let lease = SchedulerConfig::default().lease;
+        let due = self.claim_due(batch, lease, &[]).await?;
         let mut pass = SchedulerPass {
             due: due.len(),
             ..SchedulerPass::default()
         };
         let outcomes: Vec<Outcome> = futures::stream::iter(due)
-            .map(|integration| self.refresh_if_due(integration))
+            .map(|integration| self.refresh_claimed(integration))
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
@@ -87,80 +105,72 @@ impl Broker {
             match outcome {
                 Outcome::Refreshed => pass.refreshed += 1,
                 Outcome::Skipped => pass.skipped += 1,
-                Outcome::Failed => pass.failed += 1,
+                Outcome::Failed | Outcome::RateLimited(_) => pass.failed += 1,
             }
         }
         Ok(pass)
     }
 
-    async fn refresh_if_due(&self, integration: Integration) -> Outcome {
-        let id: IntegrationId = integration.id;
-        let lock_name = format!("refresh:{id}");
-        let locks = &self.inner.locks;
-        let lease = match locks
-            .try_acquire(&lock_name, self.inner.config.lock_ttl)
-            .await
+    /// Claims due integrations for this replica and reports how late the most overdue was.
+    pub(crate) async fn claim_due(
+        &self,
+        limit: u64,
+        lease: Duration,
+        skip: &[ProviderKind],
+    ) -> BrokerResult<Vec<Integration>> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+        let claimed = self
+            .inner
+            .stores
+            .integrations
+            .claim_due(now, limit, until, skip)
+            .await?;
+        if let Some(observer) = self.observer()
+            && !claimed.is_empty()
         {
-            Ok(Some(lease)) => lease,
+            let lag = claimed
+                .iter()
+                .filter_map(|i| i.next_refresh_at)
+                .map(|at| (now - at).to_std().unwrap_or_default())
+                .max()
+                .unwrap_or_default();
+            observer.scheduler_lag(lag);
+        }
+        Ok(claimed)
+    }
+
+    /// Refreshes one claimed integration if it is still due, under its refresh lock; an
+    /// integration someone else is refreshing right now is left to them.
+    pub(crate) async fn refresh_claimed(&self, integration: Integration) -> Outcome {
+        let id: IntegrationId = integration.id;
+        let lock = match self.try_lock(LockKey::Refresh(id)).await {
+            Ok(Some(lock)) => lock,
             Ok(None) => return Outcome::Skipped,
             Err(e) => {
                 tracing::warn!(integration_id = %id, error = %e, "scheduler could not take the refresh lock");
                 return Outcome::Failed;
             }
         };
-        let result = self.refresh_if_still_due(id).await;
-        if let Err(e) = locks.release(&lease).await {
-            tracing::warn!(integration_id = %id, error = %e, "could not release the refresh lock; it will lapse");
-        }
+        let result = self
+            .refresh_locked(id, RefreshWant::Due { at: Utc::now() }, &lock)
+            .await;
+        lock.release().await;
         match result {
-            Ok(true) => Outcome::Refreshed,
-            Ok(false) | Err(BrokerError::IntegrationNotFound) => Outcome::Skipped,
+            Ok(Refreshed::Done(_)) => Outcome::Refreshed,
+            Ok(Refreshed::NotNeeded(_)) | Err(BrokerError::IntegrationNotFound) => Outcome::Skipped,
+            Ok(Refreshed::Failed {
+                error: ProviderError::RateLimited { retry_after, .. },
+                ..
+            }) => Outcome::RateLimited(retry_after.unwrap_or(DEFAULT_RATE_LIMIT_PAUSE)),
+            Ok(Refreshed::Failed { error, .. }) => {
+                tracing::info!(integration_id = %id, error = %error, "scheduled refresh failed");
+                Outcome::Failed
+            }
             Err(e) => {
                 tracing::info!(integration_id = %id, error = %e, "scheduled refresh failed");
                 Outcome::Failed
             }
         }
-    }
-
-    /// Under the refresh lock: a refresh by anyone since the scan moved `next_refresh_at`
-    /// forward, so only an integration that is still due is refreshed.
-    async fn refresh_if_still_due(&self, id: IntegrationId) -> BrokerResult<bool> {
-        let current = self
-            .inner
-            .stores
-            .integrations
-            .get(id)
-            .await?
-            .ok_or(BrokerError::IntegrationNotFound)?;
-        let now = Utc::now();
-        let due = current.status.is_usable() && current.next_refresh_at.is_some_and(|at| at <= now);
-        if !due {
-            return Ok(false);
-        }
-        self.refresh_locked(id, Some(now)).await.map(|_| true)
-    }
-
-    /// Runs scheduler passes until the returned task is aborted.
-    pub fn spawn_refresh_scheduler(&self, config: SchedulerConfig) -> tokio::task::JoinHandle<()> {
-        let broker = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let jitter = rand::rng().random_range(0..=config.interval.as_millis() / 10);
-                let wait =
-                    config.interval + Duration::from_millis(u64::try_from(jitter).unwrap_or(0));
-                tokio::time::sleep(wait).await;
-                match broker.refresh_due(config.batch, config.concurrency).await {
-                    Ok(pass) if pass.due > 0 => tracing::info!(
-                        due = pass.due,
-                        refreshed = pass.refreshed,
-                        skipped = pass.skipped,
-                        failed = pass.failed,
-                        "scheduled refresh pass"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "scheduled refresh pass failed"),
-                }
-            }
-        })
     }
 }

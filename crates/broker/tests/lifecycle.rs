@@ -22,20 +22,14 @@ use tether_sandbox::{Failure, GrantType};
 
 const SERVICE: Actor = Actor::System;
 
-/// Connects alice with access tokens that expire within the refresh buffer (2 minutes), then
-/// restores the sandbox's normal lifetime, so the next read must refresh.
+/// Connects alice and moves her token to its refresh point, so the next read must refresh.
 async fn connected_with_a_stale_token(h: &Harness) -> IntegrationId {
-    h.sandbox
-        .controls()
-        .set_access_token_ttl(Duration::from_secs(120));
     let id = h
         .connect("alice", ProviderKind::Google, "alice")
         .await
         .integration_id
         .unwrap();
-    h.sandbox
-        .controls()
-        .set_access_token_ttl(Duration::from_secs(3600));
+    h.make_due(id).await;
     id
 }
 

@@ -17,21 +17,16 @@ use tether_core::integration::IntegrationStatus;
 use tether_sandbox::{Failure, GrantType};
 
 async fn connect_stale(h: &Harness, accounts: &[&str]) -> Vec<tether_core::IntegrationId> {
-    h.sandbox
-        .controls()
-        .set_access_token_ttl(Duration::from_secs(120));
     let mut ids = Vec::new();
     for account in accounts {
-        ids.push(
-            h.connect("alice", ProviderKind::Google, account)
-                .await
-                .integration_id
-                .unwrap(),
-        );
+        let id = h
+            .connect("alice", ProviderKind::Google, account)
+            .await
+            .integration_id
+            .unwrap();
+        h.make_due(id).await;
+        ids.push(id);
     }
-    h.sandbox
-        .controls()
-        .set_access_token_ttl(Duration::from_secs(3600));
     ids
 }
 

@@ -56,12 +56,19 @@ pub trait IntegrationRepository: Send + Sync {
     /// Writes every mutable field when the stored version equals `integration.version`
     /// (else `VersionConflict`); returns the row with its new version.
     async fn update(&self, integration: &Integration) -> StorageResult<Integration>;
-    /// Usable integrations whose `next_refresh_at` is at or before `due_by`, soonest first.
-    async fn due_for_refresh(
+    /// The refresh scheduler's claim: up to `limit` usable integrations due at or before `now`
+    /// that no one holds (never claimed, or the claim lapsed before `now`), of providers not in
+    /// `skip`, soonest due first; each is claimed until `claim_until`. Concurrent claimers get
+    /// disjoint rows (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite serialises writers).
+    async fn claim_due(
         &self,
-        due_by: DateTime<Utc>,
+        now: DateTime<Utc>,
         limit: u64,
+        claim_until: DateTime<Utc>,
+        skip: &[ProviderKind],
     ) -> StorageResult<Vec<Integration>>;
+    /// Ends the scheduler's claims on these integrations, so any replica may take them again.
+    async fn release_claims(&self, ids: &[IntegrationId]) -> StorageResult<()>;
     /// Batched `last_used_at` updates; does not bump `version` (it is not a state change).
     async fn record_usage(&self, used: &[(IntegrationId, DateTime<Utc>)]) -> StorageResult<()>;
     /// The connect step, in one transaction (see [`ConnectionWrite`]).
@@ -210,4 +217,13 @@ pub trait LockRepository: Send + Sync {
     ) -> StorageResult<bool>;
     /// Releases `name` if `owner` holds it; returns whether it did.
     async fn release(&self, name: &str, owner: &str) -> StorageResult<bool>;
+    /// Moves the lease of `name` to `expires_at` if `owner` still holds it unlapsed at `now`;
+    /// returns whether it did.
+    async fn extend(
+        &self,
+        name: &str,
+        owner: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<bool>;
 }

@@ -58,4 +58,7 @@ pub trait LockManager: Send + Sync {
     async fn try_acquire(&self, name: &str, ttl: Duration) -> StateResult<Option<LockLease>>;
     /// Releases the lock if `lease` still owns it; returns whether it did.
     async fn release(&self, lease: &LockLease) -> StateResult<bool>;
+    /// Extends the lease to `ttl` from now if `lease` still owns the lock; `false` when it
+    /// lapsed (someone else may hold it now, so the holder must stop).
+    async fn extend(&self, lease: &LockLease, ttl: Duration) -> StateResult<bool>;
 }

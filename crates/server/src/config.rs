@@ -5,6 +5,7 @@ mod api;
 mod database_url;
 mod error;
 mod layers;
+mod lifecycle;
 mod settings;
 mod validate;
 
@@ -18,6 +19,7 @@ pub use api::{ApiSettings, JWT_DEV_FILE, JwtSource, ProviderEntry, SandboxMode};
 pub use database_url::DatabaseUrl;
 pub use error::{ConfigError, ConfigResult};
 pub use layers::DEFAULT_CONFIG_FILE;
+pub use lifecycle::LifecycleSettings;
 pub use settings::{SETTINGS, Setting};
 pub use validate::{DB_FILE_NAME, KEY_FILE_NAME, parse_keys};
 
@@ -37,6 +39,8 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// The HTTP API and OAuth engine.
     pub api: ApiSettings,
+    /// Refresh timing and the refresh scheduler.
+    pub lifecycle: LifecycleSettings,
 }
 
 /// Where the data lives.

@@ -1,5 +1,5 @@
 //! Redis implementations: flow state with atomic GETDEL, locks with `SET NX PX` and an
-//! owner-checked release script.
+//! owner-checked release and extend scripts.
 
 use std::time::Duration;
 
@@ -19,6 +19,13 @@ const EXPIRED_GRACE: Duration = Duration::from_secs(600);
 const RELEASE_SCRIPT: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
+end
+return 0
+"#;
+
+const EXTEND_SCRIPT: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 "#;
@@ -195,5 +202,17 @@ impl LockManager for RedisState {
             .await
             .map_err(map_err)?;
         Ok(deleted == 1)
+    }
+
+    async fn extend(&self, lease: &LockLease, ttl: Duration) -> StateResult<bool> {
+        let mut conn = self.conn.clone();
+        let extended: i64 = redis::Script::new(EXTEND_SCRIPT)
+            .key(self.lock_key(&lease.name))
+            .arg(&lease.owner)
+            .arg(millis(ttl))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(map_err)?;
+        Ok(extended == 1)
     }
 }

@@ -130,4 +130,12 @@ impl LockManager for SqlLocks {
             .await
             .map_err(map_storage)
     }
+
+    async fn extend(&self, lease: &LockLease, ttl: Duration) -> StateResult<bool> {
+        let now = Utc::now();
+        self.repo
+            .extend(&lease.name, &lease.owner, now + to_chrono(ttl)?, now)
+            .await
+            .map_err(map_storage)
+    }
 }

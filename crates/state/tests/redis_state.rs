@@ -209,6 +209,42 @@ mod redis {
     }
 
     #[tokio::test]
+    async fn a_held_lease_can_be_extended_by_its_owner_only_until_it_lapses() {
+        let locks = store_with_fresh_prefix();
+        let lease = locks
+            .try_acquire("e", Duration::from_millis(300))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut stranger = lease.clone();
+        stranger.owner = "someone-else".into();
+        assert!(
+            !locks
+                .extend(&stranger, Duration::from_secs(30))
+                .await
+                .unwrap()
+        );
+        assert!(locks.extend(&lease, Duration::from_secs(30)).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(
+            locks
+                .try_acquire("e", Duration::from_secs(30))
+                .await
+                .unwrap()
+                .is_none(),
+            "an extended lease keeps the lock"
+        );
+        let short = locks
+            .try_acquire("f", Duration::from_millis(100))
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!locks.extend(&short, Duration::from_secs(30)).await.unwrap());
+        assert!(locks.release(&lease).await.unwrap());
+    }
+
+    #[tokio::test]
     async fn concurrent_lock_attempts_admit_exactly_one_holder() {
         let locks = Arc::new(store_with_fresh_prefix());
         let attempts = (0..32).map(|_| {

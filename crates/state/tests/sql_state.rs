@@ -146,7 +146,44 @@ async fn concurrent_lock_attempts_admit_one_holder_until_release_or_lapse(db: Te
     );
 }
 
+async fn a_held_lease_can_be_extended_by_its_owner_only_until_it_lapses(db: TestDb) {
+    let locks = SqlLocks::new(store(&db));
+    let lease = locks
+        .try_acquire("refresh:z", Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut stranger = lease.clone();
+    stranger.owner = "someone-else".into();
+    assert!(
+        !locks
+            .extend(&stranger, Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    assert!(locks.extend(&lease, Duration::from_secs(30)).await.unwrap());
+    // Past the first lease, the extended one still holds the lock.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        locks
+            .try_acquire("refresh:z", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none(),
+        "an extended lease keeps the lock"
+    );
+    // A lease that lapsed cannot be revived: someone else may hold the lock by then.
+    let short = locks
+        .try_acquire("refresh:w", Duration::from_millis(100))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!locks.extend(&short, Duration::from_secs(30)).await.unwrap());
+}
+
 tether_testkit::engine_tests!(
+    a_held_lease_can_be_extended_by_its_owner_only_until_it_lapses,
     a_flow_is_taken_once_and_its_state_is_not_stored,
     expired_flows_are_purged_after_the_grace_period,
     concurrent_lock_attempts_admit_one_holder_until_release_or_lapse,

@@ -2,7 +2,7 @@
 //! helpers that build the browser's way back.
 
 use tether_core::provider::Provider;
-use tether_core::{IntegrationId, ProviderKind, ScopeSet};
+use tether_core::{IntegrationId, ProviderKind};
 use url::Url;
 
 use crate::random;
@@ -90,15 +90,6 @@ pub(super) fn provider_label(provider: &dyn Provider, account: Option<&str>) -> 
         Some(label) => format!("{} ({})", provider.kind().display_name(), clip(label)),
         None => provider.kind().display_name().to_owned(),
     }
-}
-
-pub(super) fn required_among(provider: &dyn Provider, scopes: &ScopeSet) -> ScopeSet {
-    provider
-        .scope_catalogue()
-        .into_iter()
-        .filter(|e| e.is_required && scopes.contains(&e.scope))
-        .map(|e| e.scope)
-        .collect()
 }
 
 pub(super) fn with_outcome(

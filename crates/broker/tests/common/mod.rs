@@ -276,6 +276,27 @@ impl Harness {
             .unwrap()
     }
 
+    /// Moves the integration's stored token to its refresh point now (as if time had passed):
+    /// the next read or scheduler pass must refresh it.
+    pub async fn make_due(&self, id: tether_core::IntegrationId) {
+        use tether_core::ports::{IntegrationRepository, TokenRepository};
+        let owner = tether_core::token::TokenOwner::Integration(id);
+        let mut stored = TokenRepository::get(&*self.store, &owner)
+            .await
+            .unwrap()
+            .unwrap();
+        let now = chrono::Utc::now();
+        stored.tokens.expires_at = Some(now);
+        TokenRepository::save(&*self.store, &owner, &stored.tokens, Some(stored.version))
+            .await
+            .unwrap();
+        let mut integration = self.integration(id).await;
+        integration.next_refresh_at = Some(now);
+        IntegrationRepository::update(&*self.store, &integration)
+            .await
+            .unwrap();
+    }
+
     pub async fn integration(&self, id: tether_core::IntegrationId) -> tether_core::Integration {
         tether_core::ports::IntegrationRepository::get(&*self.store, id)
             .await

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::ProviderKind;
 use super::error::ProviderError;
 use super::token_response::RawTokenResponse;
-use crate::scope::ScopeSet;
+use crate::scope::{Scope, ScopeSet};
 use crate::scope_catalog::ScopeCatalogEntry;
 use crate::secret::{AccessToken, ClientSecret};
 
@@ -114,10 +114,35 @@ pub trait Provider: Send + Sync + Debug {
     /// What each scope means; synced into the `scopes` table at start-up.
     fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry>;
 
-    /// Scopes added to every authorization request (Microsoft's `offline_access`); they are
-    /// not required to come back in the granted set.
+    /// Scopes added to every authorization request (Microsoft's `offline_access`).
     fn implicit_scopes(&self) -> ScopeSet {
         ScopeSet::new()
+    }
+
+    /// Whether the scopes the provider reported as granted cover `wanted`. Providers with
+    /// two spellings of one scope (Google's `email` and `…/auth/userinfo.email`) or scopes
+    /// they never report back (Microsoft's `offline_access`) say so here; the stored granted
+    /// set stays exactly what the provider reported.
+    fn grants(&self, granted: &ScopeSet, wanted: &Scope) -> bool {
+        granted.contains(wanted)
+    }
+
+    /// The scopes of `wanted` that `granted` does not cover (see [`Provider::grants`]).
+    fn missing_scopes(&self, wanted: &ScopeSet, granted: &ScopeSet) -> ScopeSet {
+        wanted
+            .iter()
+            .filter(|scope| !self.grants(granted, scope))
+            .cloned()
+            .collect()
+    }
+
+    /// The catalogue's required scopes among `scopes`.
+    fn required_among(&self, scopes: &ScopeSet) -> ScopeSet {
+        self.scope_catalogue()
+            .into_iter()
+            .filter(|e| e.is_required && scopes.contains(&e.scope))
+            .map(|e| e.scope)
+            .collect()
     }
 
     /// Provider-specific authorize parameters (`access_type=offline`, `owner=user`, …).

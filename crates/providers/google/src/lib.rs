@@ -48,5 +48,5 @@ pub use catalogue::{GOOGLE_DEFAULT_SCOPES, GOOGLE_IMPLICIT_SCOPES, GOOGLE_SCOPES
 pub use http::ApiAnswer;
 pub use provider::{DEFAULT_API_BASE, GoogleProvider, TestCall};
 pub use scopes::{EMAIL, OPENID, PROFILE, ScopeSpec, catalogue, scope_set};
-pub use token::{classify_token_error, parse_token_response};
+pub use token::{classify_token_error, grants, parse_token_response};
 pub use userinfo::GoogleUser;

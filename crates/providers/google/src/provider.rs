@@ -12,7 +12,7 @@ use tether_core::provider::{
 };
 use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
-use tether_core::{ProviderKind, ScopeSet};
+use tether_core::{ProviderKind, Scope, ScopeSet};
 
 use crate::api_error::QuotaPolicy;
 use crate::auth::{AuthDefaults, GoogleAuth};
@@ -140,6 +140,10 @@ impl Provider for GoogleProvider {
 
     fn authorize_params(&self, ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
         self.auth.authorize_params(ctx)
+    }
+
+    fn grants(&self, granted: &ScopeSet, wanted: &Scope) -> bool {
+        token::grants(granted, wanted)
     }
 
     fn parse_token_response(&self, body: &[u8]) -> Result<RawTokenResponse, ProviderError> {

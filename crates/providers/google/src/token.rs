@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tether_core::provider::{ProviderError, RawTokenResponse};
+use tether_core::{Scope, ScopeSet};
 
 /// Google reports `email` and `profile` as these URLs; both spellings name one grant.
 const SCOPE_ALIASES: [(&str, &str); 2] = [
@@ -17,25 +18,24 @@ const SCOPE_ALIASES: [(&str, &str); 2] = [
 ];
 const MESSAGE_LIMIT: usize = 500;
 
-/// Parses a successful answer leniently and lists each OpenID scope under both spellings, so
-/// a requested `email` is found granted when Google reports `…/auth/userinfo.email`.
+/// Parses a successful answer leniently. The granted `scope` is kept exactly as Google
+/// reported it; [`grants`] reads its two spellings of the OpenID scopes.
 pub fn parse_token_response(body: &[u8]) -> Result<RawTokenResponse, ProviderError> {
-    let mut raw = RawTokenResponse::parse(body)?;
-    raw.scope = raw.scope.as_deref().map(with_aliases);
-    Ok(raw)
+    RawTokenResponse::parse(body)
 }
 
-fn with_aliases(scope: &str) -> String {
-    let mut words: Vec<&str> = scope.split_whitespace().collect();
-    for (short, long) in SCOPE_ALIASES {
-        let (has_short, has_long) = (words.contains(&short), words.contains(&long));
-        if has_long && !has_short {
-            words.push(short);
-        } else if has_short && !has_long {
-            words.push(long);
-        }
-    }
-    words.join(" ")
+/// Whether `granted` covers `wanted`: a requested `email` is granted when Google reports
+/// `…/auth/userinfo.email`, and the other way round.
+pub fn grants(granted: &ScopeSet, wanted: &Scope) -> bool {
+    granted.contains(wanted)
+        || SCOPE_ALIASES.iter().any(|(short, long)| {
+            let other = match wanted.as_str() {
+                w if w == *short => long,
+                w if w == *long => short,
+                _ => return false,
+            };
+            Scope::parse(*other).is_ok_and(|other| granted.contains(&other))
+        })
 }
 
 /// Classifies a failed token or revocation answer.
@@ -101,22 +101,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_openid_scope_names_also_count_as_their_short_names() {
+    fn long_openid_scope_names_count_as_their_short_names_without_inventing_grants() {
         let raw = parse_token_response(
             br#"{"access_token":"ya29.a","expires_in":3599,"scope":"https://www.googleapis.com/auth/userinfo.email openid https://www.googleapis.com/auth/calendar.readonly","token_type":"Bearer","id_token":"eyJ.x.y"}"#,
         )
         .unwrap();
-        let granted = raw.granted_scopes().unwrap().to_delimited();
+        let granted = raw.granted_scopes().unwrap();
+        // Stored exactly as reported: three scopes, not four.
         assert_eq!(
-            granted,
-            "email https://www.googleapis.com/auth/calendar.readonly https://www.googleapis.com/auth/userinfo.email openid"
+            granted.to_delimited(),
+            "https://www.googleapis.com/auth/calendar.readonly https://www.googleapis.com/auth/userinfo.email openid"
         );
         assert!(raw.id_token.is_some());
-        let short = parse_token_response(br#"{"access_token":"a","scope":"profile"}"#).unwrap();
-        assert_eq!(
-            short.scope.as_deref(),
-            Some("profile https://www.googleapis.com/auth/userinfo.profile")
-        );
+        let scope = |s: &str| Scope::parse(s).unwrap();
+        assert!(grants(&granted, &scope("email")));
+        assert!(grants(&granted, &scope("openid")));
+        assert!(!grants(&granted, &scope("profile")));
+        let short = ScopeSet::parse_delimited("profile").unwrap();
+        assert!(grants(
+            &short,
+            &scope("https://www.googleapis.com/auth/userinfo.profile")
+        ));
+        assert!(!grants(&short, &scope("email")));
     }
 
     #[test]

@@ -179,7 +179,9 @@ async fn the_code_exchange_posts_a_form_with_the_client_secret_in_the_body() {
         ScopeSet::parse_delimited("openid email https://www.googleapis.com/auth/calendar.readonly")
             .unwrap();
     assert!(
-        wanted.missing_from(&granted).is_empty(),
+        wanted
+            .iter()
+            .all(|scope| tether_provider_google::grants(&granted, scope)),
         "Google's long name for `email` counts as `email`: {}",
         granted.to_delimited()
     );

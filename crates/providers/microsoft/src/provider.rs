@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use tether_core::ScopeSet;
 use tether_core::provider::{
     AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
     Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderKind,
@@ -12,6 +11,7 @@ use tether_core::provider::{
 };
 use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
+use tether_core::{Scope, ScopeSet};
 
 use crate::config::Config;
 use crate::{catalogue, errors, graph, identity, scopes};
@@ -93,6 +93,12 @@ impl Provider for MicrosoftProvider {
 
     fn implicit_scopes(&self) -> ScopeSet {
         scopes::implicit_scopes()
+    }
+
+    /// `offline_access` and `openid` are never reported back: the refresh token and the ID
+    /// token are their evidence.
+    fn grants(&self, granted: &ScopeSet, wanted: &Scope) -> bool {
+        granted.contains(wanted) || scopes::implicit_scopes().contains(wanted)
     }
 
     fn authorize_params(&self, ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {

@@ -12,7 +12,7 @@ use tether_core::provider::{
 };
 use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
-use tether_core::{ProviderKind, ScopeSet};
+use tether_core::{ProviderKind, Scope, ScopeSet};
 use tether_provider_google::{
     ApiFailure, AuthDefaults, GoogleAuth, catalogue, classify_token_error, parse_token_response,
     scope_set,
@@ -98,6 +98,10 @@ impl Provider for YoutubeProvider {
 
     fn authorize_params(&self, ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
         self.auth.authorize_params(ctx)
+    }
+
+    fn grants(&self, granted: &ScopeSet, wanted: &Scope) -> bool {
+        tether_provider_google::grants(granted, wanted)
     }
 
     fn parse_token_response(&self, body: &[u8]) -> Result<RawTokenResponse, ProviderError> {

@@ -46,6 +46,16 @@ pub(super) struct RawConfig {
     pub sandbox: Option<String>,
     pub allow_shared_accounts: Option<bool>,
     pub read_cache_ms: Option<u64>,
+    pub refresh_buffer_secs: Option<u64>,
+    pub refresh_buffer_fraction: Option<f64>,
+    pub refresh_keepalive_days: Option<u64>,
+    pub scheduler_enabled: Option<bool>,
+    pub scheduler_interval_secs: Option<u64>,
+    pub scheduler_batch: Option<u64>,
+    pub scheduler_concurrency: Option<u64>,
+    pub scheduler_provider_concurrency: Option<u64>,
+    pub scheduler_provider_caps: Option<String>,
+    pub scheduler_lease_secs: Option<u64>,
     /// `[providers.<name>]` (or `[providers."<name>:<instance>"]`) tables.
     pub providers: Option<BTreeMap<String, RawProvider>>,
     /// `provider_<name>_client_id` / `_client_secret` / `_client_secret_file`.

@@ -118,6 +118,46 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "refresh_buffer_secs",
+        secret: false,
+    },
+    Setting {
+        name: "refresh_buffer_fraction",
+        secret: false,
+    },
+    Setting {
+        name: "refresh_keepalive_days",
+        secret: false,
+    },
+    Setting {
+        name: "scheduler_enabled",
+        secret: false,
+    },
+    Setting {
+        name: "scheduler_interval_secs",
+        secret: false,
+    },
+    Setting {
+        name: "scheduler_batch",
+        secret: false,
+    },
+    Setting {
+        name: "scheduler_concurrency",
+        secret: false,
+    },
+    Setting {
+        name: "scheduler_provider_concurrency",
+        secret: false,
+    },
+    Setting {
+        name: "scheduler_provider_caps",
+        secret: false,
+    },
+    Setting {
+        name: "scheduler_lease_secs",
+        secret: false,
+    },
+    Setting {
         name: "providers",
         secret: false,
     },

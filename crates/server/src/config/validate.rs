@@ -22,6 +22,7 @@ pub const DB_FILE_NAME: &str = "tether.db";
 pub(super) fn validate(mut raw: RawConfig, config_file: Option<PathBuf>) -> ConfigResult<Config> {
     let origins = std::mem::take(&mut raw.origins);
     let api_raw = super::api::ApiRaw::take(&mut raw);
+    let lifecycle_raw = super::lifecycle::LifecycleRaw::take(&mut raw);
     let invalid = |key: &str, reason: &str| ConfigError::InvalidValue {
         key: key.to_owned(),
         origin: origins.of(key),
@@ -61,8 +62,10 @@ pub(super) fn validate(mut raw: RawConfig, config_file: Option<PathBuf>) -> Conf
         ));
     }
     let api = super::api::validate(api_raw, &origins, engine, &data_dir)?;
+    let lifecycle = super::lifecycle::validate(lifecycle_raw, &origins)?;
     Ok(Config {
         api,
+        lifecycle,
         data_dir,
         encryption_keys,
         listen: listen(raw.listen).map_err(|r| invalid("listen", &r))?,

@@ -21,6 +21,7 @@ use tether_broker::{
 use tether_core::ProviderKind;
 use tether_core::ports::ScopeCatalogRepository;
 use tether_core::state::{FlowStateStore, LockManager};
+use tether_core::token::RefreshTiming;
 use tether_sandbox::{ClientConfig, SandboxConfig, SandboxState};
 use tether_state::{RedisState, RedisStateConfig, SqlFlowStore, SqlLocks, spawn_flow_state_purger};
 use tether_storage::{SqlStore, TokenCipher};
@@ -175,6 +176,12 @@ pub async fn wire(
     );
     broker_config.allow_shared_accounts = api.allow_shared_accounts;
     broker_config.read_cache_ttl = api.read_cache;
+    let lifecycle = &config.lifecycle;
+    broker_config.refresh_timing = RefreshTiming {
+        buffer: chrono::Duration::from_std(lifecycle.refresh_buffer).unwrap_or_default(),
+        fraction: lifecycle.refresh_buffer_fraction,
+    };
+    broker_config.refresh_keepalive = lifecycle.refresh_keepalive;
     let broker = Broker::new(
         broker_config,
         registry,
@@ -183,7 +190,16 @@ pub async fn wire(
         locks,
     )
     .map_err(|e| ServerError::Startup(e.to_string()))?;
-    background.push(broker.spawn_refresh_scheduler(SchedulerConfig::default()));
+    if lifecycle.scheduler_enabled {
+        background.push(broker.spawn_refresh_scheduler(SchedulerConfig {
+            interval: lifecycle.scheduler_interval,
+            batch: lifecycle.scheduler_batch,
+            concurrency: lifecycle.scheduler_concurrency,
+            provider_concurrency: lifecycle.scheduler_provider_concurrency,
+            provider_caps: lifecycle.scheduler_provider_caps.clone(),
+            lease: lifecycle.scheduler_lease,
+        }));
+    }
 
     let jwt = JwtVerifier::new(
         JwtConfig {

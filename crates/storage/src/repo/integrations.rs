@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    QueryFilter, QueryOrder, QueryTrait,
 };
 use tether_core::consent::Consent;
-use tether_core::integration::{Integration, IntegrationStatus, NewIntegration};
+use tether_core::integration::{Integration, NewIntegration};
 use tether_core::ports::{ConnectionWrite, IntegrationRepository};
 use tether_core::token::StoredTokens;
 use tether_core::{IntegrationId, ProviderKind, StorageError, StorageResult, UserId};
@@ -43,6 +43,7 @@ pub(super) async fn insert<C: ConnectionTrait>(
         created_at: Set(at),
         updated_at: Set(at),
         version: Set(1),
+        refresh_claimed_until: Set(None),
     };
     model
         .insert(conn)
@@ -176,26 +177,18 @@ impl IntegrationRepository for SqlStore {
         update_versioned(self.conn(), integration).await
     }
 
-    async fn due_for_refresh(
+    async fn claim_due(
         &self,
-        due_by: DateTime<Utc>,
+        now: DateTime<Utc>,
         limit: u64,
+        claim_until: DateTime<Utc>,
+        skip: &[ProviderKind],
     ) -> StorageResult<Vec<Integration>> {
-        let usable = IntegrationStatus::ALL
-            .iter()
-            .filter(|s| s.is_usable())
-            .map(|s| s.as_str());
-        let models = Entity::find()
-            .filter(Column::Status.is_in(usable))
-            .filter(Column::NextRefreshAt.is_not_null())
-            .filter(Column::NextRefreshAt.lte(due_by))
-            .order_by_asc(Column::NextRefreshAt)
-            .order_by_asc(Column::Id)
-            .limit(limit)
-            .all(self.conn())
-            .await
-            .map_err(backend)?;
-        all(models)
+        super::claims::claim_due(self.conn(), now, limit, claim_until, skip).await
+    }
+
+    async fn release_claims(&self, ids: &[IntegrationId]) -> StorageResult<()> {
+        super::claims::release_claims(self.conn(), ids).await
     }
 
     async fn record_usage(&self, used: &[(IntegrationId, DateTime<Utc>)]) -> StorageResult<()> {

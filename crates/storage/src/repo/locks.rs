@@ -51,4 +51,21 @@ impl LockRepository for SqlStore {
         let result = self.conn().execute(&stmt).await.map_err(backend)?;
         Ok(result.rows_affected() == 1)
     }
+
+    async fn extend(
+        &self,
+        name: &str,
+        owner: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<bool> {
+        let mut stmt = Query::update();
+        stmt.table(t())
+            .value(c("expires_at"), expires_at)
+            .and_where(Expr::col(c("name")).eq(name))
+            .and_where(Expr::col(c("owner")).eq(owner))
+            .and_where(Expr::col(c("expires_at")).gte(now));
+        let result = self.conn().execute(&stmt).await.map_err(backend)?;
+        Ok(result.rows_affected() == 1)
+    }
 }

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod audit;
+mod claims;
 mod connection;
 mod consents;
 mod integrations;

@@ -22,6 +22,7 @@ const T_TYPE: &str = "t_token_type";
 const T_EXPIRES: &str = "t_expires_at";
 const T_SCOPE: &str = "t_scope";
 const T_VERSION: &str = "t_version";
+const T_UPDATED: &str = "t_updated_at";
 
 /// One row: every integration column, and the token columns a read needs (never the
 /// refresh token or launch context, which this path must not decrypt).
@@ -39,6 +40,7 @@ async fn select_row<C: ConnectionTrait>(
         .expr_as(token_col(tokens::Column::ExpiresAt), T_EXPIRES)
         .expr_as(token_col(tokens::Column::Scope), T_SCOPE)
         .expr_as(token_col(tokens::Column::Version), T_VERSION)
+        .expr_as(token_col(tokens::Column::UpdatedAt), T_UPDATED)
         .from(integrations::Entity)
         .join(
             JoinType::LeftJoin,
@@ -70,6 +72,7 @@ fn access_of(cipher: &TokenCipher, row: &QueryResult) -> StorageResult<Option<St
             .map_err(backend)?,
         scope,
         version: row.try_get("", T_VERSION).map_err(backend)?,
+        issued_at: row.try_get("", T_UPDATED).map_err(backend)?,
     }))
 }
 

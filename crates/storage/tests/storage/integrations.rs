@@ -111,7 +111,7 @@ async fn updates_bump_the_version_and_stale_versions_conflict(db: TestDb) {
     assert!(matches!(err, StorageError::NotFound { .. }), "{err:?}");
 }
 
-async fn due_for_refresh_is_soonest_first_and_skips_unusable_integrations(db: TestDb) {
+async fn claims_take_due_usable_integrations_soonest_first_and_only_once(db: TestDb) {
     let store = store(&db);
     let mut ids = Vec::new();
     for (account, minutes, status) in [
@@ -133,23 +133,72 @@ async fn due_for_refresh_is_soonest_first_and_skips_unusable_integrations(db: Te
     store.create(never).await.unwrap();
     let id = |name: &str| ids.iter().find(|(n, _)| *n == name).unwrap().1;
 
-    let due: Vec<_> = store
-        .due_for_refresh(at(30), 10)
+    let claim = |now: i64, limit: u64, until: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_due(at(now), limit, at(until), &[])
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| i.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(claim(0, 10, 5).await.is_empty(), "nothing is due yet");
+    assert_eq!(claim(30, 2, 32).await, [id("soonest"), id("soon")]);
+    assert_eq!(
+        claim(30, 10, 32).await,
+        [id("later")],
+        "claimed rows are not claimed again"
+    );
+    assert!(claim(31, 10, 40).await.is_empty());
+    // A lapsed claim frees the row (the replica that held it died).
+    assert_eq!(
+        claim(33, 10, 40).await,
+        [id("soonest"), id("soon"), id("later")]
+    );
+    // Released claims can be taken at once; skipped providers are left alone.
+    store
+        .release_claims(&[id("soonest"), id("soon")])
         .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-    assert_eq!(due, [id("soonest"), id("soon"), id("later")]);
-    let first: Vec<_> = store
-        .due_for_refresh(at(30), 2)
+        .unwrap();
+    let skipping = store
+        .claim_due(at(34), 10, at(50), &[ProviderKind::Google])
         .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-    assert_eq!(first, [id("soonest"), id("soon")]);
-    assert!(store.due_for_refresh(at(0), 10).await.unwrap().is_empty());
+        .unwrap();
+    assert!(skipping.is_empty(), "every row here is Google's");
+    assert_eq!(claim(34, 10, 50).await, [id("soonest"), id("soon")]);
+}
+
+async fn concurrent_claims_get_disjoint_rows(db: TestDb) {
+    let store = store(&db);
+    for n in 0..60 {
+        let mut new = new_integration("u1", &format!("acct-{n}"));
+        new.next_refresh_at = Some(at(-1));
+        store.create(new).await.unwrap();
+    }
+    // Six replicas claim batches of 7 until nothing is left.
+    let claimers = (0..6).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim_due(at(0), 7, at(5), &[]).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|i| i.id));
+            }
+        })
+    });
+    let mut seen = std::collections::HashSet::new();
+    for claimer in claimers {
+        for id in claimer.await.unwrap() {
+            assert!(seen.insert(id), "an integration was claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), 60, "every due integration is claimed once");
 }
 
 async fn record_usage_sets_last_used_without_bumping_the_version(db: TestDb) {
@@ -207,7 +256,8 @@ tether_testkit::engine_tests!(
     integrations_are_created_read_found_and_listed,
     the_same_account_cannot_be_connected_twice_by_one_user,
     updates_bump_the_version_and_stale_versions_conflict,
-    due_for_refresh_is_soonest_first_and_skips_unusable_integrations,
+    claims_take_due_usable_integrations_soonest_first_and_only_once,
+    concurrent_claims_get_disjoint_rows,
     record_usage_sets_last_used_without_bumping_the_version,
     an_unknown_stored_status_is_reported_as_corrupt,
 );
