@@ -87,9 +87,11 @@ impl Broker {
         locks: Arc<dyn LockManager>,
     ) -> BrokerResult<Self> {
         let http = ProviderHttp::new(config.provider_timeout)?;
-        if config.lock_ttl <= config.provider_timeout {
+        // The lease is renewed every third of it while a refresh runs, so it need not
+        // outlast a provider call, only leave room for the renewals to land.
+        if config.lock_ttl < std::time::Duration::from_millis(150) {
             return Err(BrokerError::Internal(
-                "the refresh lock lease must outlast the provider call timeout".to_owned(),
+                "the refresh lock lease must be at least 150 ms".to_owned(),
             ));
         }
         let read_cache = crate::read_cache::ReadCache::new(config.read_cache_ttl);

@@ -407,7 +407,92 @@ async fn return_to_outside_the_allowlist_is_refused(mode: Mode) {
     ));
 }
 
+/// The sandbox standing in for Google, with `profile` (a required scope) added to every
+/// request, as Google adds `openid email`.
+fn with_required_implicit_scope(h: &mut Harness) {
+    let sandbox = tether_broker::SandboxProvider::new(
+        Google,
+        h.sandbox.issuer(),
+        common::CLIENT_ID,
+        common::CLIENT_SECRET,
+        reqwest::Client::new(),
+    );
+    h.rebuild_with(std::sync::Arc::new(common::Tweaked {
+        inner: sandbox,
+        implicit: tether_core::ScopeSet::parse_delimited("profile").unwrap(),
+        ..common::Tweaked::default_for(Google)
+    }));
+}
+
+async fn callback(h: &Harness, scopes: &str, granted: &[&str]) -> tether_broker::CallbackResult {
+    let pending = h.begin("alice", Google, Some(scopes)).await;
+    let params = h.consent(&pending, "alice", Some(granted)).await;
+    h.broker()
+        .complete_callback(Google, params, Some(&pending.cookie), &client_info())
+        .await
+        .unwrap()
+}
+
+async fn a_required_scope_added_to_every_request_must_still_be_granted(mode: Mode) {
+    let mut h = Harness::start(mode).await;
+    with_required_implicit_scope(&mut h);
+    let result = callback(&h, "email items.read", &["email", "items.read"]).await;
+    assert_eq!(
+        result.outcome,
+        ConnectOutcome::InsufficientScopes,
+        "{}",
+        result.message
+    );
+    assert!(result.message.contains("profile"), "{}", result.message);
+    for table in ["integrations", "tokens", "consents"] {
+        assert_eq!(h.count(table).await, 0, "{table} must stay empty");
+    }
+}
+
+async fn a_reconnect_that_loses_a_required_scope_leaves_the_integration_insufficient(mode: Mode) {
+    let h = Harness::start(mode).await;
+    let id = h
+        .connect("alice", Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    let result = callback(&h, "email items.read", &["email", "items.read"]).await;
+    assert_eq!(result.outcome, ConnectOutcome::InsufficientScopes);
+    assert_eq!(result.integration_id, Some(id), "the same integration");
+    let integration = h.integration(id).await;
+    assert_eq!(integration.status, IntegrationStatus::InsufficientScopes);
+    assert_eq!(
+        integration.granted_scopes.to_delimited(),
+        "email items.read",
+        "what the provider granted this time"
+    );
+    // Callers get a clear error naming what the user must grant, not a token.
+    let read = h
+        .broker()
+        .access_token(id, &tether_core::audit::Actor::System, None)
+        .await;
+    match read {
+        Err(tether_broker::BrokerError::InsufficientScopes { missing, .. }) => {
+            assert_eq!(missing.to_delimited(), "profile");
+        }
+        other => panic!("expected insufficient scopes, got {other:?}"),
+    }
+    // Reconnecting with everything granted makes it usable again, with the same id.
+    let again = h.connect("alice", Google, "alice").await;
+    assert_eq!(again.outcome, ConnectOutcome::Connected);
+    assert_eq!(again.integration_id, Some(id));
+    assert_eq!(h.integration(id).await.status, IntegrationStatus::Active);
+    assert!(
+        h.broker()
+            .access_token(id, &tether_core::audit::Actor::System, None)
+            .await
+            .is_ok()
+    );
+}
+
 both_modes!(
+    a_required_scope_added_to_every_request_must_still_be_granted,
+    a_reconnect_that_loses_a_required_scope_leaves_the_integration_insufficient,
     a_full_connect_stores_the_integration_tokens_consent_and_audit,
     a_reused_state_is_rejected,
     an_expired_flow_is_rejected,

@@ -391,7 +391,161 @@ async fn a_launch_context_is_stored_with_the_tokens_and_kept_across_refreshes(mo
     );
 }
 
+async fn a_short_lived_token_is_refreshed_once_and_then_served_until_its_refresh_point(mode: Mode) {
+    let h = Harness::with(mode, 3, |_| {}).await;
+    // Access tokens live 60 s, well under the 5-minute buffer.
+    h.sandbox
+        .controls()
+        .set_access_token_ttl(Duration::from_secs(60));
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    assert_eq!(
+        h.token_calls(GrantType::RefreshToken),
+        0,
+        "a just-issued 60-second token is handed out as it is"
+    );
+    h.make_due(id).await;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..20 {
+        let grant = h.broker().access_token(id, &SERVICE, None).await.unwrap();
+        seen.insert(grant.access_token.expose_secret().to_owned());
+    }
+    let reads = (0..300).map(|n| {
+        let broker = h.brokers[n % 3].clone();
+        tokio::spawn(async move { broker.access_token(id, &SERVICE, None).await })
+    });
+    for read in futures::future::join_all(reads).await {
+        seen.insert(
+            read.unwrap()
+                .unwrap()
+                .access_token
+                .expose_secret()
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        h.token_calls(GrantType::RefreshToken),
+        1,
+        "320 reads over 3 replicas: one refresh"
+    );
+    assert_eq!(seen.len(), 1, "everyone got the one new token");
+    // Its refresh point was decided when it was stored: 15 s (a quarter) before expiry.
+    let integration = h.integration(id).await;
+    let stored = TokenRepository::get(&*h.store, &TokenOwner::Integration(id))
+        .await
+        .unwrap()
+        .unwrap();
+    let before_expiry = stored.tokens.expires_at.unwrap() - integration.next_refresh_at.unwrap();
+    assert!(
+        (before_expiry - chrono::Duration::seconds(15)).abs() < chrono::Duration::milliseconds(100),
+        "{before_expiry}"
+    );
+}
+
+async fn a_caller_that_needs_a_scope_the_user_did_not_grant_is_refused_by_name(mode: Mode) {
+    let h = Harness::start(mode).await;
+    let pending = h
+        .begin(
+            "alice",
+            ProviderKind::Google,
+            Some("email items.read items.write"),
+        )
+        .await;
+    let params = h
+        .consent(&pending, "alice", Some(&["profile", "email", "items.read"]))
+        .await;
+    let id = h
+        .broker()
+        .complete_callback(
+            ProviderKind::Google,
+            params,
+            Some(&pending.cookie),
+            &common::client_info(),
+        )
+        .await
+        .unwrap()
+        .integration_id
+        .unwrap();
+    let scopes = |s: &str| tether_core::ScopeSet::parse_delimited(s).unwrap();
+    let refused = h
+        .broker()
+        .access_token_requiring(id, &SERVICE, None, &scopes("items.read items.write"))
+        .await;
+    match refused {
+        Err(BrokerError::InsufficientScopes { missing, .. }) => {
+            assert_eq!(missing.to_delimited(), "items.write");
+        }
+        other => panic!("expected insufficient scopes, got {other:?}"),
+    }
+    let message = BrokerError::InsufficientScopes {
+        provider: "Google",
+        missing: scopes("items.write"),
+    }
+    .to_string();
+    assert!(message.contains("reconnect"), "{message}");
+    assert!(
+        h.broker()
+            .access_token_requiring(id, &SERVICE, None, &scopes("items.read"))
+            .await
+            .is_ok(),
+        "granted scopes are enough"
+    );
+}
+
+async fn a_slow_refresh_keeps_its_lock_so_no_replica_presents_the_same_refresh_token(mode: Mode) {
+    // Leases of 300 ms against a provider that takes a second: without renewal the lock
+    // would lapse three times over during one refresh.
+    let h = Harness::with(mode, 2, |c| c.lock_ttl = Duration::from_millis(300)).await;
+    let id = connected_with_a_stale_token(&h).await;
+    h.sandbox
+        .controls()
+        .set_delay(Some(Duration::from_millis(1000)));
+    // Both replicas read until they get a token; whichever refreshes, the other waits or is
+    // told to retry while the refresh is in flight.
+    let reader = |broker: tether_broker::Broker| {
+        tokio::spawn(async move {
+            let mut results = Vec::new();
+            for _ in 0..50 {
+                let result = broker.access_token(id, &SERVICE, None).await;
+                let retry = matches!(result, Err(BrokerError::ProviderUnavailable { .. }));
+                results.push(result);
+                if !retry {
+                    break;
+                }
+            }
+            results
+        })
+    };
+    let readers = [reader(h.brokers[0].clone()), reader(h.brokers[1].clone())];
+    let mut results = Vec::new();
+    for reader in readers {
+        results.extend(reader.await.unwrap());
+    }
+    h.sandbox.controls().set_delay(None);
+    for result in &results {
+        assert!(
+            matches!(result, Ok(_) | Err(BrokerError::ProviderUnavailable { .. })),
+            "a replica waits or is told to retry, never more: {result:?}"
+        );
+    }
+    let tokens: std::collections::HashSet<String> = results
+        .iter()
+        .flatten()
+        .map(|g| g.access_token.expose_secret().to_owned())
+        .collect();
+    assert_eq!(tokens.len(), 1, "both replicas got the one new token");
+    assert_eq!(h.token_calls(GrantType::RefreshToken), 1);
+    assert_eq!(h.sandbox.controls().stats().refresh_token_reuse_detected, 0);
+    assert_eq!(h.integration(id).await.status, IntegrationStatus::Active);
+}
+
 both_modes!(
+    a_short_lived_token_is_refreshed_once_and_then_served_until_its_refresh_point,
+    a_caller_that_needs_a_scope_the_user_did_not_grant_is_refused_by_name,
+    a_slow_refresh_keeps_its_lock_so_no_replica_presents_the_same_refresh_token,
     a_launch_context_is_stored_with_the_tokens_and_kept_across_refreshes,
     a_fresh_token_is_read_without_calling_the_provider_and_every_read_is_audited,
     a_refresh_storm_makes_exactly_one_token_call_and_everyone_gets_the_new_token,

@@ -12,6 +12,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Harness, Mode};
+use tether_broker::SchedulerConfig;
 use tether_core::ProviderKind;
 use tether_core::integration::IntegrationStatus;
 use tether_sandbox::{Failure, GrantType};
@@ -124,7 +125,91 @@ async fn a_permanent_failure_in_a_pass_does_not_stop_the_others(mode: Mode) {
     );
 }
 
+async fn running_schedulers_drain_a_backlog_without_pausing_between_batches(mode: Mode) {
+    let h = Harness::with(mode, 2, |_| {}).await;
+    let accounts: Vec<String> = (0..24).map(|n| format!("acct-{n}")).collect();
+    let names: Vec<&str> = accounts.iter().map(String::as_str).collect();
+    let ids = connect_stale(&h, &names).await;
+    // Batches of 3, 2 at a time, and an hour between looks when idle: only draining
+    // without a pause between batches gets through 24 integrations.
+    let config = SchedulerConfig {
+        interval: Duration::from_secs(3600),
+        batch: 3,
+        concurrency: 2,
+        provider_concurrency: 2,
+        ..SchedulerConfig::default()
+    };
+    let tasks: Vec<_> = h
+        .brokers
+        .iter()
+        .map(|b| b.spawn_refresh_scheduler(config.clone()))
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while h.token_calls(GrantType::RefreshToken) < ids.len() as u64 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the backlog was not drained: {} of {} refreshed",
+            h.token_calls(GrantType::RefreshToken),
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for id in &ids {
+        let integration = h.integration(*id).await;
+        assert_eq!(integration.status, IntegrationStatus::Active);
+        assert!(integration.next_refresh_at.unwrap() > chrono::Utc::now());
+    }
+    for task in tasks {
+        task.abort();
+    }
+    assert_eq!(
+        h.token_calls(GrantType::RefreshToken),
+        ids.len() as u64,
+        "two replicas, one refresh per integration"
+    );
+    assert_eq!(h.sandbox.stats().refresh_token_reuse_detected, 0);
+}
+
+async fn transient_failures_back_off_exponentially_by_consecutive_failures(mode: Mode) {
+    let h = Harness::with(mode, 1, |c| {
+        c.retry.max_attempts = 1;
+        c.failure_backoff.base_delay = Duration::from_secs(60);
+    })
+    .await;
+    let ids = connect_stale(&h, &["a"]).await;
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        h.sandbox
+            .controls()
+            .fail_next_for(GrantType::RefreshToken, 1, Failure::Status(500));
+        let before = chrono::Utc::now();
+        let pass = h.broker().refresh_due(100, 1).await.unwrap();
+        assert_eq!(pass.failed, 1);
+        let integration = h.integration(ids[0]).await;
+        waits.push((integration.next_refresh_at.unwrap() - before).num_seconds());
+        // Due again, as if the wait had passed.
+        let mut due = integration;
+        due.next_refresh_at = Some(chrono::Utc::now());
+        tether_core::ports::IntegrationRepository::update(&*h.store, &due)
+            .await
+            .unwrap();
+        tether_core::ports::IntegrationRepository::release_claims(&*h.store, &[due.id])
+            .await
+            .unwrap();
+    }
+    // Full jitter within [half, whole] of 60 s, 120 s, 240 s.
+    assert!((29..=60).contains(&waits[0]), "{waits:?}");
+    assert!((59..=120).contains(&waits[1]), "{waits:?}");
+    assert!((119..=240).contains(&waits[2]), "{waits:?}");
+    assert_eq!(
+        h.integration(ids[0]).await.status,
+        IntegrationStatus::Degraded
+    );
+}
+
 both_modes!(
+    running_schedulers_drain_a_backlog_without_pausing_between_batches,
+    transient_failures_back_off_exponentially_by_consecutive_failures,
     a_due_token_is_refreshed_by_the_scheduler_before_anyone_reads_it,
     replicas_running_passes_together_refresh_each_integration_once,
     an_idle_refresh_token_is_kept_alive,

@@ -14,7 +14,7 @@ pub mod tokens;
 
 use actix_web::HttpRequest;
 use tether_broker::ClientInfo;
-use tether_core::{IntegrationId, ProviderKind};
+use tether_core::{IntegrationId, ProviderKind, ScopeSet};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -40,6 +40,24 @@ pub(crate) fn provider(text: &str) -> ApiResult<ProviderKind> {
 pub(crate) fn integration_id(text: &str) -> ApiResult<IntegrationId> {
     text.parse()
         .map_err(|_| ApiError::bad_request("invalid_id", "The integration id must be a UUID."))
+}
+
+/// The scopes a caller says it needs (`require_scopes` on a token read, the
+/// `X-Tether-Require-Scopes` header on a proxied call): space- or comma-separated.
+pub(crate) fn required_scopes(text: Option<&str>) -> ApiResult<ScopeSet> {
+    let text = text.unwrap_or_default().replace(',', " ");
+    if text.len() > 4096 {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "require_scopes is too long (4096 characters at most).",
+        ));
+    }
+    ScopeSet::parse_delimited(&text).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_request",
+            format!("require_scopes is not a list of scopes: {e}"),
+        )
+    })
 }
 
 /// The client's address and user agent, for consent and audit records.

@@ -11,13 +11,16 @@ use tether_core::audit::{AuditAction, AuditEvent};
 use tether_core::provider::Provider;
 use url::Url;
 
-use super::integration_id;
 use super::integrations::actionable;
+use super::{integration_id, required_scopes};
 use crate::auth::{ACT_FOR_HEADER, Caller, ServiceCaller};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::ApiState;
 
 /// Request headers that are never forwarded.
+/// Scopes the caller needs for this call (space- or comma-separated); not forwarded.
+pub const REQUIRE_SCOPES_HEADER: &str = "X-Tether-Require-Scopes";
+
 const DROPPED: [&str; 13] = [
     "authorization",
     "cookie",
@@ -71,7 +74,10 @@ fn forwarded_headers(incoming: &HeaderMap, provider: &dyn Provider) -> reqwest::
     let mut out = reqwest::header::HeaderMap::new();
     for (name, value) in incoming {
         let lower = name.as_str().to_ascii_lowercase();
-        if DROPPED.contains(&lower.as_str()) || lower == ACT_FOR_HEADER.to_ascii_lowercase() {
+        if DROPPED.contains(&lower.as_str())
+            || lower == ACT_FOR_HEADER.to_ascii_lowercase()
+            || lower == REQUIRE_SCOPES_HEADER.to_ascii_lowercase()
+        {
             continue;
         }
         if let (Ok(n), Ok(v)) = (
@@ -100,7 +106,9 @@ macro_rules! proxy_method {
         ///
         /// Service keys only. The path is appended to the provider's API base (e.g. Microsoft
         /// Graph `https://graph.microsoft.com/v1.0`); the query string passes through. On a
-        /// 401 the token is refreshed once and the call retried.
+        /// 401 the token is refreshed once and the call retried. A caller that needs certain
+        /// scopes names them in `X-Tether-Require-Scopes` (space- or comma-separated; not
+        /// forwarded): without them granted, the answer is 403 `insufficient_scopes`.
         #[utoipa::path(
             $method,
             path = "/integrations/{id}/proxy/{path}",
@@ -108,12 +116,13 @@ macro_rules! proxy_method {
             params(
                 ("id" = String, Path, description = "Integration id (UUID)"),
                 ("path" = String, Path, description = "Path under the provider's API base", example = "me/events"),
+                ("X-Tether-Require-Scopes" = Option<String>, Header, description = "Scopes this call needs, space- or comma-separated (not forwarded)"),
             ),
             request_body(content = String, content_type = "application/octet-stream", description = "Passed through to the provider as is"),
             responses(
                 (status = 200, description = "The provider's answer, passed through (any status)"),
                 (status = 400, description = "A path outside the provider's API", body = ErrorBody),
-                (status = 403, description = "Not a service key", body = ErrorBody),
+                (status = 403, description = "Not a service key (`forbidden`), or the user has not granted a scope named in X-Tether-Require-Scopes (`insufficient_scopes`)", body = ErrorBody),
                 (status = 404, description = "No such integration", body = ErrorBody),
                 (status = 409, description = "The user must reconnect", body = ErrorBody),
                 (status = 413, description = "Body too large", body = ErrorBody),
@@ -170,8 +179,15 @@ async fn proxy(
         .map_err(ApiError::internal)?;
     let headers = forwarded_headers(req.headers(), provider.as_ref());
     let actor = caller.actor();
+    let required = required_scopes(
+        req.headers()
+            .get(REQUIRE_SCOPES_HEADER)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}")),
+    )?;
 
-    let mut grant = broker.access_token(id, &actor, Some("proxy")).await?;
+    let mut grant = broker
+        .access_token_requiring(id, &actor, Some("proxy"), &required)
+        .await?;
     let mut retried = false;
     let (status, content_type, bytes) = loop {
         let response = state

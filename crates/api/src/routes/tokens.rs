@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::integration_id;
 use super::integrations::actionable;
+use super::{integration_id, required_scopes};
 use crate::auth::{Caller, ServiceCaller};
 use crate::dto::TokenOut;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -18,18 +18,25 @@ use crate::state::ApiState;
 pub struct TokenQuery {
     /// Why the token is read, for the audit trail (e.g. `calendar sync`).
     purpose: Option<String>,
+    /// Scopes the caller needs, space- or comma-separated: when the user has not granted one
+    /// of them, the answer is 403 `insufficient_scopes` naming the missing ones.
+    #[param(example = "https://www.googleapis.com/auth/calendar.readonly")]
+    require_scopes: Option<String>,
 }
 
 /// Read a valid access token.
 ///
-/// Service keys only. The token is refreshed first when it expires within the buffer.
-/// The answer carries a secret: `Cache-Control: no-store`.
+/// Service keys only. The token is refreshed first when it reached its refresh point (the
+/// refresh buffer, bounded by a fraction of the token's lifetime). With `require_scopes`, a
+/// token is handed out only if the user granted every one of them. The answer carries a
+/// secret: `Cache-Control: no-store`.
 #[utoipa::path(
     tag = "tokens",
     params(("id" = String, Path, description = "Integration id (UUID)"), TokenQuery),
     responses(
         (status = 200, description = "A valid token", body = TokenOut),
-        (status = 403, description = "Not a service key", body = ErrorBody),
+        (status = 400, description = "Malformed id, purpose or require_scopes", body = ErrorBody),
+        (status = 403, description = "Not a service key (`forbidden`), or the user has not granted a required scope (`insufficient_scopes`: they must reconnect and allow it)", body = ErrorBody),
         (status = 404, description = "No such integration", body = ErrorBody),
         (status = 409, description = "The user must reconnect", body = ErrorBody),
         (status = 503, description = "The provider is unavailable; see Retry-After", body = ErrorBody),
@@ -60,9 +67,10 @@ pub async fn read_token(
             "purpose is too long (200 characters at most).",
         ));
     }
+    let required = required_scopes(query.require_scopes.as_deref())?;
     let result = state
         .broker()
-        .access_token(id, &caller.actor(), purpose)
+        .access_token_requiring(id, &caller.actor(), purpose, &required)
         .await;
     let grant = result?;
     Ok(HttpResponse::Ok()

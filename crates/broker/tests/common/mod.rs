@@ -344,13 +344,15 @@ macro_rules! both_modes {
 }
 
 /// The sandbox provider with test-only changes: token answers that lose their refresh token,
-/// or an OpenEMR-style launch context on the first token answer only.
+/// an OpenEMR-style launch context on the first token answer only, or scopes added to every
+/// request (as Google adds `openid email`).
 #[derive(Debug)]
 pub struct Tweaked {
     pub inner: SandboxProvider,
     pub drop_refresh_token: bool,
     pub launch_context_once: Option<serde_json::Value>,
     pub launched: std::sync::atomic::AtomicBool,
+    pub implicit: ScopeSet,
 }
 
 impl Tweaked {
@@ -368,6 +370,7 @@ impl Tweaked {
             drop_refresh_token: false,
             launch_context_once: None,
             launched: Default::default(),
+            implicit: ScopeSet::new(),
         }
     }
 }
@@ -391,6 +394,9 @@ impl Provider for Tweaked {
     }
     fn scope_catalogue(&self) -> Vec<tether_core::scope_catalog::ScopeCatalogEntry> {
         self.inner.scope_catalogue()
+    }
+    fn implicit_scopes(&self) -> ScopeSet {
+        self.implicit.clone()
     }
     fn parse_token_response(
         &self,
