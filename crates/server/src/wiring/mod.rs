@@ -21,7 +21,10 @@ use tether_broker::{
 use tether_core::ProviderKind;
 use tether_core::ports::ScopeCatalogRepository;
 use tether_core::state::{FlowStateStore, LockManager};
-use tether_sandbox::{ClientConfig, SandboxConfig, SandboxState};
+#[cfg(feature = "sandbox")]
+pub use tether_sandbox::SandboxState;
+#[cfg(feature = "sandbox")]
+use tether_sandbox::{ClientConfig, SandboxConfig};
 use tether_state::{RedisState, RedisStateConfig, SqlFlowStore, SqlLocks, spawn_flow_state_purger};
 use tether_storage::{SqlStore, TokenCipher};
 use tokio::task::JoinHandle;
@@ -70,6 +73,12 @@ fn random_secret() -> String {
     hex::encode(bytes)
 }
 
+/// Without the `sandbox` feature there is no sandbox to serve: nothing of this type exists.
+#[cfg(not(feature = "sandbox"))]
+#[derive(Debug, Clone)]
+pub enum SandboxState {}
+
+#[cfg(feature = "sandbox")]
 fn sandbox_state(public: &url::Url) -> ServerResult<(SandboxState, SandboxClients)> {
     let base = public.as_str().trim_end_matches('/');
     let clients = SandboxClients {
@@ -137,7 +146,16 @@ pub async fn wire(
         .map_err(|e| ServerError::Startup(e.to_string()))?;
     let http = provider_http.client().clone();
     let sandbox = match api.sandbox {
+        #[cfg(feature = "sandbox")]
         SandboxMode::On => Some(sandbox_state(&public)?),
+        #[cfg(not(feature = "sandbox"))]
+        SandboxMode::On => {
+            return Err(ServerError::Startup(
+                "setting `sandbox`: this build has no sandbox (built without the `sandbox` \
+                 feature); set TETHER_SANDBOX=off and configure real provider credentials"
+                    .into(),
+            ));
+        }
         SandboxMode::Off => None,
     };
     let providers = Arc::new(ServerProviders {
