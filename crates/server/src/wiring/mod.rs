@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
+#[cfg(feature = "sandbox")]
 use rand::RngCore;
 use sea_orm::DatabaseConnection;
 use tether_api::auth::{ApiKeys, JwtConfig, JwtKeys, JwtVerifier};
@@ -18,6 +19,7 @@ use tether_api::{ApiConfig, ApiState, ApiStores, Limiters, ProviderSource};
 use tether_broker::{
     Broker, BrokerConfig, BrokerStores, ProviderHttp, ReturnToAllowlist, SchedulerConfig,
 };
+#[cfg(feature = "sandbox")]
 use tether_core::ProviderKind;
 use tether_core::ports::ScopeCatalogRepository;
 use tether_core::state::{FlowStateStore, LockManager};
@@ -67,6 +69,7 @@ pub fn public_url(config: &Config, bound: SocketAddr) -> ServerResult<url::Url> 
         .map_err(|e| ServerError::Startup(format!("cannot build the public URL: {e}")))
 }
 
+#[cfg(feature = "sandbox")]
 fn random_secret() -> String {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
@@ -145,7 +148,7 @@ pub async fn wire(
     let provider_http = ProviderHttp::new(Duration::from_secs(10))
         .map_err(|e| ServerError::Startup(e.to_string()))?;
     let http = provider_http.client().clone();
-    let sandbox = match api.sandbox {
+    let sandbox: Option<(SandboxState, SandboxClients)> = match api.sandbox {
         #[cfg(feature = "sandbox")]
         SandboxMode::On => Some(sandbox_state(&public)?),
         #[cfg(not(feature = "sandbox"))]
