@@ -1,10 +1,10 @@
 //! The configured providers, by kind and instance.
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tether_core::provider::Provider;
+use tether_core::sms::SmsSender;
 use tether_core::{Integration, ProviderKind};
 
 use crate::error::{BrokerError, BrokerResult};
@@ -15,8 +15,8 @@ pub const INSTANCE_METADATA_KEY: &str = "provider_instance";
 #[derive(Default, Clone)]
 pub struct ProviderRegistry {
     providers: BTreeMap<(ProviderKind, String), Arc<dyn Provider>>,
-    /// Concrete provider handles for provider-specific APIs (Orange SMS), by type.
-    extensions: BTreeMap<(ProviderKind, String), Arc<dyn Any + Send + Sync>>,
+    /// The app-level SMS capability, when a provider offering it is configured (Orange).
+    sms: Option<Arc<dyn SmsSender>>,
 }
 
 impl std::fmt::Debug for ProviderRegistry {
@@ -32,36 +32,27 @@ impl ProviderRegistry {
         Self::default()
     }
 
-    /// Adds or replaces the provider for its kind and instance.
+    /// Adds or replaces the provider for its kind and instance. Replacing the default
+    /// instance of the SMS provider drops its SMS sender (a sandbox sends no SMS).
     pub fn register(&mut self, provider: Arc<dyn Provider>) {
         let key = (provider.kind(), provider.instance().to_owned());
-        if self
-            .providers
-            .get(&key)
-            .is_some_and(|old| !Arc::ptr_eq(old, &provider))
-        {
-            self.extensions.remove(&key);
+        if key.1.is_empty() && self.sms.as_ref().is_some_and(|sms| sms.provider() == key.0) {
+            self.sms = None;
         }
         self.providers.insert(key, provider);
     }
 
-    /// Registers a provider and keeps its concrete type reachable through [`Self::concrete`].
-    pub fn register_concrete<P: Provider + 'static>(&mut self, provider: Arc<P>) {
-        let key = (provider.kind(), provider.instance().to_owned());
-        self.extensions.insert(key, provider.clone());
-        self.register(provider);
+    /// Registers a provider that also sends SMS (the default instance).
+    pub fn register_sms<P: Provider + SmsSender + 'static>(&mut self, provider: Arc<P>) {
+        self.register(provider.clone());
+        if provider.instance().is_empty() {
+            self.sms = Some(provider);
+        }
     }
 
-    /// The provider for `kind`/`instance` as its concrete type, when it was registered so.
-    pub fn concrete<P: Send + Sync + 'static>(
-        &self,
-        kind: ProviderKind,
-        instance: &str,
-    ) -> Option<Arc<P>> {
-        self.extensions
-            .get(&(kind, instance.to_owned()))
-            .cloned()
-            .and_then(|any| any.downcast::<P>().ok())
+    /// The SMS sender, when an SMS provider is configured.
+    pub fn sms(&self) -> Option<Arc<dyn SmsSender>> {
+        self.sms.clone()
     }
 
     pub fn get(&self, kind: ProviderKind, instance: &str) -> BrokerResult<Arc<dyn Provider>> {

@@ -410,7 +410,7 @@ async fn return_to_outside_the_allowlist_is_refused(mode: Mode) {
 /// The sandbox standing in for Google, with `profile` (a required scope) added to every
 /// request, as Google adds `openid email`.
 fn with_required_implicit_scope(h: &mut Harness) {
-    let sandbox = tether_broker::SandboxProvider::new(
+    let sandbox = tether_provider_sandbox::SandboxProvider::new(
         Google,
         h.sandbox.issuer(),
         common::CLIENT_ID,

@@ -12,12 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Harness, Mode, Tweaked};
-use tether_broker::{BrokerError, SandboxProvider};
+use tether_broker::BrokerError;
 use tether_core::audit::{Actor, AuditAction, AuditQuery};
 use tether_core::integration::IntegrationStatus;
 use tether_core::ports::{AuditRepository, TokenRepository};
 use tether_core::token::TokenOwner;
 use tether_core::{IntegrationId, ProviderKind};
+use tether_provider_sandbox::SandboxProvider;
 use tether_sandbox::{Failure, GrantType};
 
 const SERVICE: Actor = Actor::System;

@@ -16,6 +16,7 @@ pub mod provider_config;
 pub mod scope;
 pub mod scope_catalog;
 pub mod secret;
+pub mod sms;
 pub mod state;
 pub mod token;
 

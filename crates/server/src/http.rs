@@ -9,8 +9,9 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{HttpServer, web};
 use tether_api::{ApiState, Limiters};
-use tether_sandbox::SandboxState;
 use tracing_actix_web::TracingLogger;
+
+use crate::wiring::SandboxState;
 
 /// Starts serving on an already-bound listener; the returned server runs when awaited.
 pub fn serve(
@@ -22,11 +23,14 @@ pub fn serve(
     let server = HttpServer::new(move || {
         let sandbox = sandbox.clone();
         tether_api::app(state.clone(), limiters.clone(), move |cfg| {
+            #[cfg(feature = "sandbox")]
             if let Some(sandbox) = sandbox {
                 cfg.service(
                     web::scope("/sandbox").configure(|c| tether_sandbox::configure(c, sandbox)),
                 );
             }
+            #[cfg(not(feature = "sandbox"))]
+            let _ = (cfg, sandbox);
         })
         .wrap(TracingLogger::<request_span::RequestSpan>::new())
     })

@@ -1,6 +1,7 @@
 //! Orange SMS for backend services: `POST /sms` sends one, `GET /sms/balance` lists the
-//! contracts and what is left. App tokens come from the broker's shared cache and are renewed
-//! once when Orange reports them expired.
+//! contracts and what is left. The routes talk to the core SMS port ([`SmsSender`]), which
+//! the server wires to the Orange provider; app tokens come from the broker's shared cache
+//! and are renewed once when Orange reports them expired.
 
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,7 @@ use tether_broker::Broker;
 use tether_core::ProviderKind;
 use tether_core::audit::{AuditAction, AuditEvent};
 use tether_core::provider::ProviderError;
-use tether_provider_orange::{OrangeProvider, SmsRequest};
+use tether_core::sms::{SmsEncoding, SmsRequest, SmsSender};
 use utoipa::ToSchema;
 
 use crate::auth::ServiceCaller;
@@ -53,11 +54,8 @@ pub struct ContractOut {
     pub expires: Option<String>,
 }
 
-fn orange(broker: &Broker) -> ApiResult<std::sync::Arc<OrangeProvider>> {
-    if let Some(orange) = broker
-        .providers()
-        .concrete::<OrangeProvider>(ProviderKind::Orange, "")
-    {
+fn orange(broker: &Broker) -> ApiResult<std::sync::Arc<dyn SmsSender>> {
+    if let Some(orange) = broker.providers().sms() {
         return Ok(orange);
     }
     match broker.providers().get(ProviderKind::Orange, "") {
@@ -104,7 +102,7 @@ pub async fn send(
     let broker = state.broker();
     let orange = orange(&broker)?;
     let body = body.into_inner();
-    let tokens = broker.app_token_source(ProviderKind::Orange, "");
+    let tokens = broker.app_token_source(orange.provider(), "");
     let result = orange
         .send_sms(
             &tokens,
@@ -117,7 +115,7 @@ pub async fn send(
         )
         .await;
     let mut event = AuditEvent::new(caller.actor(), AuditAction::SmsSent);
-    event.provider = Some(ProviderKind::Orange);
+    event.provider = Some(orange.provider());
     match &result {
         Ok(sent) => event.detail = Some(json!({ "segments": sent.segments })),
         Err(e) => event = event.failed(e.to_string()),
@@ -128,8 +126,8 @@ pub async fn send(
         multipart: sent.is_multipart(),
         message_id: sent.message_id,
         encoding: match sent.encoding {
-            tether_provider_orange::SmsEncoding::Gsm7 => "gsm7",
-            tether_provider_orange::SmsEncoding::Ucs2 => "ucs2",
+            SmsEncoding::Gsm7 => "gsm7",
+            SmsEncoding::Ucs2 => "ucs2",
         }
         .to_owned(),
         segments: sent.segments,
@@ -155,7 +153,7 @@ pub async fn balance(
 ) -> ApiResult<HttpResponse> {
     let broker = state.broker();
     let orange = orange(&broker)?;
-    let tokens = broker.app_token_source(ProviderKind::Orange, "");
+    let tokens = broker.app_token_source(orange.provider(), "");
     let contracts = orange.balance(&tokens).await.map_err(provider_error)?;
     let out: Vec<ContractOut> = contracts
         .into_iter()

@@ -89,44 +89,16 @@ impl<'c> AsyncHttpClient<'c> for Adapter<'_> {
     }
 }
 
+/// The transport failure in words that never echo the URL (query strings can carry secrets).
 fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "the request timed out".to_owned()
-    } else if e.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        // Never echo the URL: query strings can carry secrets.
-        format!("request failed: {}", inner_message(e))
+    match tether_provider_common::network_error("the provider", e) {
+        tether_core::provider::ProviderError::Network { message } => message,
+        other => other.to_string(),
     }
-}
-
-fn inner_message(e: &reqwest::Error) -> String {
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    let mut last = "transport error".to_owned();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    last
 }
 
 /// `Retry-After` as seconds or an HTTP date, capped at an hour.
-pub fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    let secs = match value.parse::<u64>() {
-        Ok(secs) => secs,
-        Err(_) => {
-            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-            u64::try_from((at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds())
-                .unwrap_or(0)
-        }
-    };
-    Some(Duration::from_secs(secs.min(3600)))
-}
+pub use tether_provider_common::retry_after as parse_retry_after;
 
 /// Notion wants the grant as a JSON body (with HTTP Basic): re-encode the form oauth2 built.
 fn form_body_to_json(request: HttpRequest) -> Result<HttpRequest, TransportError> {

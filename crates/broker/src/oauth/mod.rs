@@ -31,12 +31,7 @@ pub struct ProviderHttp {
 
 impl ProviderHttp {
     pub fn new(timeout: Duration) -> Result<Self, BrokerError> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tether/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let client = tether_provider_common::http::client(timeout)
             .map_err(|e| BrokerError::Internal(format!("HTTP client: {e}")))?;
         Ok(Self { client })
     }

@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use tether_broker::{
     AuthorizationRequest, Broker, BrokerConfig, BrokerStores, CallbackParams, CallbackResult,
-    ClientInfo, ProviderRegistry, ReturnToAllowlist, SandboxProvider, binding_cookie_name,
+    ClientInfo, ProviderRegistry, ReturnToAllowlist, binding_cookie_name,
 };
 use tether_core::provider::Provider;
 use tether_core::state::{FlowStateStore, LockManager};
 use tether_core::{ProviderKind, ScopeSet, UserId};
+use tether_provider_sandbox::SandboxProvider;
 use tether_sandbox::{ClientConfig, GrantType, Sandbox, SandboxConfig, SandboxHandle};
 use tether_state::{RedisState, RedisStateConfig, SqlFlowStore, SqlLocks};
 use tether_storage::{SqlStore, TokenCipher};

@@ -6,6 +6,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tether_core::provider::ProviderError;
 use tether_core::secret::AccessToken;
+use tether_provider_common::error_body::clip;
+use tether_provider_common::http;
 use url::Url;
 
 /// Sends `GET url` with the bearer token and returns the JSON answer.
@@ -14,56 +16,7 @@ pub(crate) async fn get_json(
     url: Url,
     token: &AccessToken,
 ) -> Result<Value, ProviderError> {
-    let response = http
-        .get(url)
-        .bearer_auth(token.expose_secret())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| network(&e))?;
-    let status = response.status().as_u16();
-    let retry_after = retry_after(response.headers());
-    let body = response.bytes().await.map_err(|e| network(&e))?;
-    if !(200..300).contains(&status) {
-        return Err(classify_api_error(status, retry_after, &body));
-    }
-    serde_json::from_slice(&body).map_err(|_| ProviderError::Upstream {
-        status: Some(status),
-        retry_after: None,
-        message: "Dexcom answered with something that is not JSON".to_owned(),
-    })
-}
-
-/// Never echoes the URL: it carries the query, and reqwest's own message includes it.
-fn network(e: &reqwest::Error) -> ProviderError {
-    let message = if e.is_timeout() {
-        "the request to Dexcom timed out"
-    } else if e.is_connect() {
-        "could not connect to Dexcom"
-    } else {
-        "the request to Dexcom failed"
-    };
-    ProviderError::Network {
-        message: message.to_owned(),
-    }
-}
-
-/// `Retry-After` in seconds or as an HTTP date, capped at an hour.
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    let secs = match value.parse::<u64>() {
-        Ok(secs) => secs,
-        Err(_) => {
-            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-            u64::try_from((at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds())
-                .unwrap_or(0)
-        }
-    };
-    Some(Duration::from_secs(secs.min(3600)))
+    http::get_json("Dexcom", http.get(url), token, classify_api_error).await
 }
 
 /// The provider's own words from an error body, whatever its shape (RFC 6749 fields, an API
@@ -79,10 +32,6 @@ pub(crate) fn error_message(body: &[u8]) -> Option<String> {
         .or_else(|| text(value.get("error")))
         .or_else(|| text(value.pointer("/errors/0/message")))?;
     Some(clip(found))
-}
-
-pub(crate) fn clip(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 /// Dexcom's data API errors by status: 401 the token is no longer accepted (expired or the

@@ -53,7 +53,7 @@ impl DataRange {
 impl DexcomProvider {
     pub(crate) async fn data_range(&self, token: &AccessToken) -> Result<DataRange, ProviderError> {
         let url = self.api_url("/v3/users/self/dataRange")?;
-        DataRange::parse(&api::get_json(&self.http, url, token).await?)
+        DataRange::parse(&api::get_json(&self.base.http, url, token).await?)
     }
 
     pub(crate) async fn identity_from_data_range(

@@ -60,7 +60,7 @@ impl DexcomProvider {
             url.query_pairs_mut()
                 .append_pair("startDate", &from.format(DATE_FORMAT).to_string())
                 .append_pair("endDate", &to.format(DATE_FORMAT).to_string());
-            let body = api::get_json(&self.http, url, access_token).await?;
+            let body = api::get_json(&self.base.http, url, access_token).await?;
             let records = parse_records(&body)?;
             all.extend(records.into_iter().filter(|r| match &r.record_id {
                 Some(id) => seen.insert(id.clone()),

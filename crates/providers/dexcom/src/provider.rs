@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use tether_core::ProviderKind;
 use tether_core::provider::{
-    AccountIdentity, ClientAuthMethod, ClientCredentials, ConnectionReport, Provider,
-    ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings, RawTokenResponse,
+    AccountIdentity, ClientAuthMethod, ConnectionReport, Provider, ProviderCapabilities,
+    ProviderError, ProviderSettings, RawTokenResponse,
 };
-use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
-use tether_core::{ProviderKind, ScopeSet};
+use tether_provider_common::{
+    Described, EndpointSpec, ProviderBase, ProviderDescriptor, ScopeCatalogue, provider_basics,
+};
 use url::Url;
 
 use crate::region::Region;
@@ -23,15 +25,35 @@ pub const ENDPOINT_NAMES: [&str; 3] = ["authorize", "token", "api_base"];
 /// Options a configuration may set.
 pub const OPTION_NAMES: [&str; 2] = ["region", "pkce"];
 
+/// Dexcom as data: form-body client authentication, PKCE (option `pkce`), single-use
+/// refresh tokens, no revocation; every default on the region's host (`{base}`).
+pub const DEXCOM: ProviderDescriptor = ProviderDescriptor {
+    kind: ProviderKind::Dexcom,
+    // Dexcom documents the client id and secret in the form body only.
+    client_auth: ClientAuthMethod::Post,
+    capabilities: ProviderCapabilities {
+        pkce: true,
+        revocation: false,
+        rotates_refresh_tokens: true,
+        requires_issuer_parameter: false,
+    },
+    endpoints: &[
+        EndpointSpec::new("authorize", "{base}/v2/oauth2/login"),
+        EndpointSpec::new("token", "{base}/v2/oauth2/token"),
+        EndpointSpec::new("api_base", "{base}"),
+    ],
+    options: &OPTION_NAMES,
+    scopes: ScopeCatalogue::Table(&scopes::SCOPES),
+    default_scopes: &[scopes::OFFLINE_ACCESS],
+    implicit_scopes: &[],
+    secret_required: Some("it is sent in the token request body"),
+};
+
 /// Dexcom (OAuth on `/v2/oauth2/…`, data on `/v3/users/self/…`).
 #[derive(Debug, Clone)]
 pub struct DexcomProvider {
-    instance: String,
-    endpoints: ProviderEndpoints,
-    client: ClientCredentials,
+    pub(crate) base: ProviderBase,
     pub(crate) region: Region,
-    pkce: bool,
-    pub(crate) http: reqwest::Client,
 }
 
 impl DexcomProvider {
@@ -39,45 +61,15 @@ impl DexcomProvider {
     /// a `pkce` that is not `true`/`false`, invalid URLs and a missing client secret.
     pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
         settings.check_known(&ENDPOINT_NAMES, &OPTION_NAMES)?;
-        if settings.client.client_id.trim().is_empty() {
-            return Err(ProviderError::Misconfigured {
-                message: "Dexcom needs a client id".to_owned(),
-            });
-        }
-        if settings.client.client_secret.is_none() {
-            return Err(ProviderError::Misconfigured {
-                message: "Dexcom needs a client secret (it is sent in the token request body)"
-                    .to_owned(),
-            });
-        }
         let region = settings
             .option("region")
             .map(Region::parse)
             .transpose()?
             .unwrap_or(Region::Us);
-        let pkce = settings.flag("pkce", true)?;
-        let base = region.base_url();
-        let authorize = settings.endpoint_url("authorize", &format!("{base}/v2/oauth2/login"))?;
-        let token = settings.endpoint_url("token", &format!("{base}/v2/oauth2/token"))?;
-        let api_base = settings
-            .endpoint_url("api_base", base)?
-            .trim_end_matches('/')
-            .to_owned();
-        Ok(Self {
-            instance: settings.instance.clone(),
-            endpoints: ProviderEndpoints {
-                authorize_url: Some(authorize),
-                token_url: token,
-                revocation_url: None,
-                userinfo_url: None,
-                api_base_url: api_base,
-                issuer: None,
-            },
-            client: settings.client.clone(),
-            region,
-            pkce,
-            http,
-        })
+        let vars = [("base", region.base_url().to_owned())];
+        let mut base = ProviderBase::configure(&DEXCOM, settings, http, &vars)?;
+        base.capabilities.pkce = settings.flag("pkce", true)?;
+        Ok(Self { base, region })
     }
 
     /// The configured deployment.
@@ -87,53 +79,19 @@ impl DexcomProvider {
 
     /// `{api_base}{path}` (path starting with `/`).
     pub(crate) fn api_url(&self, path: &str) -> Result<Url, ProviderError> {
-        Url::parse(&format!("{}{path}", self.endpoints.api_base_url)).map_err(|e| {
-            ProviderError::Misconfigured {
-                message: format!("endpoint `api_base` cannot take a path: {e}"),
-            }
-        })
+        self.base.api_url(path)
+    }
+}
+
+impl Described for DexcomProvider {
+    fn base(&self) -> &ProviderBase {
+        &self.base
     }
 }
 
 #[async_trait]
 impl Provider for DexcomProvider {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Dexcom
-    }
-
-    fn instance(&self) -> &str {
-        &self.instance
-    }
-
-    fn endpoints(&self) -> &ProviderEndpoints {
-        &self.endpoints
-    }
-
-    fn client(&self) -> &ClientCredentials {
-        &self.client
-    }
-
-    /// Dexcom documents the client id and secret in the form body only.
-    fn client_auth_method(&self) -> ClientAuthMethod {
-        ClientAuthMethod::Post
-    }
-
-    fn capabilities(&self) -> ProviderCapabilities {
-        ProviderCapabilities {
-            pkce: self.pkce,
-            revocation: false,
-            rotates_refresh_tokens: true,
-            requires_issuer_parameter: false,
-        }
-    }
-
-    fn default_scopes(&self) -> ScopeSet {
-        scopes::default_scopes()
-    }
-
-    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
-        scopes::catalogue()
-    }
+    provider_basics!();
 
     /// RFC 6749 errors, with the message taken from whatever shape the body has.
     fn classify_error(
@@ -147,7 +105,7 @@ impl Provider for DexcomProvider {
             .as_ref()
             .and_then(|v| v.get("error"))
             .and_then(Value::as_str)
-            .map(api::clip);
+            .map(tether_provider_common::error_body::clip);
         let description = api::error_message(body).filter(|m| Some(m) != error.as_ref());
         ProviderError::from_oauth_error(
             status,

@@ -1,30 +1,34 @@
 //! Dexcom's scope catalogue: `offline_access` is the only scope Dexcom accepts.
 
-use tether_core::scope_catalog::{ScopeCatalogEntry, ScopeCategory};
-use tether_core::{ProviderKind, Scope, ScopeSet};
+use tether_core::scope_catalog::ScopeCategory;
+use tether_provider_common::ScopeSpec;
+#[cfg(test)]
+use {
+    tether_core::scope_catalog::ScopeCatalogEntry,
+    tether_core::{ProviderKind, ScopeSet},
+    tether_provider_common::{catalogue as entries, scope_set},
+};
 
 pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
 
+pub(crate) const SCOPES: [ScopeSpec; 1] = [ScopeSpec::new(
+    OFFLINE_ACCESS,
+    "Read your Dexcom CGM data",
+    "Ongoing read access to your continuous glucose monitoring data: glucose readings, events, calibrations, alerts, devices and data ranges.",
+    ScopeCategory::Read,
+)
+.required()
+// Health data: a consent screen should call it out even though it is read-only.
+.dangerous()];
+
+#[cfg(test)]
 pub(crate) fn default_scopes() -> ScopeSet {
-    Scope::parse(OFFLINE_ACCESS).into_iter().collect()
+    scope_set(&[OFFLINE_ACCESS])
 }
 
+#[cfg(test)]
 pub(crate) fn catalogue() -> Vec<ScopeCatalogEntry> {
-    Scope::parse(OFFLINE_ACCESS)
-        .into_iter()
-        .map(|scope| ScopeCatalogEntry {
-            provider: ProviderKind::Dexcom,
-            scope,
-            display_name: "Read your Dexcom CGM data".to_owned(),
-            description: "Ongoing read access to your continuous glucose monitoring data: \
-                glucose readings, events, calibrations, alerts, devices and data ranges."
-                .to_owned(),
-            category: ScopeCategory::Read,
-            is_required: true,
-            // Health data: a consent screen should call it out even though it is read-only.
-            is_dangerous: true,
-        })
-        .collect()
+    entries(ProviderKind::Dexcom, &SCOPES)
 }
 
 #[cfg(test)]

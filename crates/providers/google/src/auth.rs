@@ -2,11 +2,12 @@
 //! endpoints, client authentication, authorize parameters, the issuer check, and the
 //! authenticated GET its identity and test calls go through.
 
+use tether_core::ProviderKind;
 use tether_core::provider::{
     AuthorizeContext, ClientAuthMethod, ClientCredentials, ProviderCapabilities, ProviderEndpoints,
     ProviderError, ProviderSettings,
 };
-use url::Url;
+use tether_provider_common::{EndpointSpec, ProviderBase, ProviderDescriptor, ScopeCatalogue};
 
 pub const DEFAULT_AUTHORIZE_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
 pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
@@ -32,6 +33,39 @@ pub const AUTH_OPTIONS: [&str; 4] = [
     "require_iss",
 ];
 
+/// The endpoints of every Google-based provider; the API base is the provider's own
+/// (`{default_api_base}`, from [`AuthDefaults`]).
+pub const GOOGLE_ENDPOINTS: &[EndpointSpec] = &[
+    EndpointSpec::new("authorize", DEFAULT_AUTHORIZE_URL),
+    EndpointSpec::new("token", DEFAULT_TOKEN_URL),
+    EndpointSpec::new("revocation", DEFAULT_REVOCATION_URL),
+    EndpointSpec::new("userinfo", DEFAULT_USERINFO_URL),
+    EndpointSpec::new("api_base", "{default_api_base}"),
+    EndpointSpec::new("issuer", GOOGLE_ISSUER),
+];
+
+/// Google's OAuth as data: PKCE S256, RFC 7009 revocation, no refresh-token rotation, the
+/// secret in the form body unless `client_auth` says otherwise. Google appends `iss` to its
+/// callbacks without documenting it, so a callback lacking it is only refused when the
+/// `require_iss` option says so; a present `iss` is always compared with the issuer.
+/// Providers built on [`GoogleAuth`] replace it with their own (scopes, kind).
+pub const GOOGLE_AUTH: ProviderDescriptor = ProviderDescriptor {
+    kind: ProviderKind::Google,
+    client_auth: ClientAuthMethod::Post,
+    capabilities: ProviderCapabilities {
+        pkce: true,
+        revocation: true,
+        rotates_refresh_tokens: false,
+        requires_issuer_parameter: false,
+    },
+    endpoints: GOOGLE_ENDPOINTS,
+    options: &AUTH_OPTIONS,
+    scopes: ScopeCatalogue::Table(&[]),
+    default_scopes: &[],
+    implicit_scopes: &[],
+    secret_required: Some("Google web-application clients are confidential"),
+};
+
 /// What differs between the providers built on [`GoogleAuth`].
 #[derive(Debug, Clone, Copy)]
 pub struct AuthDefaults {
@@ -44,34 +78,14 @@ pub struct AuthDefaults {
 /// The Google OAuth client of one configured provider.
 #[derive(Debug, Clone)]
 pub struct GoogleAuth {
-    instance: String,
-    endpoints: ProviderEndpoints,
-    client: ClientCredentials,
-    client_auth: ClientAuthMethod,
+    base: ProviderBase,
     prompt: Option<String>,
     include_granted_scopes: bool,
-    require_iss: bool,
-    http: reqwest::Client,
 }
 
 fn misconfigured(message: impl Into<String>) -> ProviderError {
     ProviderError::Misconfigured {
         message: message.into(),
-    }
-}
-
-/// An endpoint override or default, checked to be an absolute http(s) URL.
-fn endpoint(
-    settings: &ProviderSettings,
-    name: &str,
-    default: &str,
-) -> Result<String, ProviderError> {
-    let value = settings.endpoint(name, default);
-    match Url::parse(&value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(value),
-        _ => Err(misconfigured(format!(
-            "endpoint `{name}` must be an absolute http(s) URL"
-        ))),
     }
 }
 
@@ -106,19 +120,7 @@ impl GoogleAuth {
     ) -> Result<Self, ProviderError> {
         let options: Vec<&str> = AUTH_OPTIONS.iter().chain(extra_options).copied().collect();
         settings.check_known(&AUTH_ENDPOINTS, &options)?;
-        if settings.client.client_id.trim().is_empty() {
-            return Err(misconfigured("the client id is empty"));
-        }
-        if settings
-            .client
-            .client_secret
-            .as_ref()
-            .is_none_or(|s| s.expose_secret().is_empty())
-        {
-            return Err(misconfigured(
-                "a client secret is required (Google web-application clients are confidential)",
-            ));
-        }
+        GOOGLE_AUTH.check_client(settings)?;
         let client_auth = match settings.option("client_auth").unwrap_or("post") {
             "post" => ClientAuthMethod::Post,
             "basic" => ClientAuthMethod::Basic,
@@ -128,56 +130,49 @@ impl GoogleAuth {
                 )));
             }
         };
-        let endpoints = ProviderEndpoints {
-            authorize_url: Some(endpoint(settings, "authorize", DEFAULT_AUTHORIZE_URL)?),
-            token_url: endpoint(settings, "token", DEFAULT_TOKEN_URL)?,
-            revocation_url: Some(endpoint(settings, "revocation", DEFAULT_REVOCATION_URL)?),
-            userinfo_url: Some(endpoint(settings, "userinfo", DEFAULT_USERINFO_URL)?),
-            api_base_url: endpoint(settings, "api_base", defaults.api_base)?
-                .trim_end_matches('/')
-                .to_owned(),
-            // Compared as a plain string with the callback's `iss`: not checked as a URL.
-            issuer: Some(settings.endpoint("issuer", GOOGLE_ISSUER)),
-        };
+        let vars = [("default_api_base", defaults.api_base.to_owned())];
+        let endpoints = GOOGLE_AUTH.resolve_endpoints(settings, &vars)?;
+        let mut base = ProviderBase::new(&GOOGLE_AUTH, settings, endpoints, http);
+        base.client_auth = client_auth;
+        base.capabilities.requires_issuer_parameter = settings.flag("require_iss", false)?;
         Ok(Self {
-            instance: settings.instance.clone(),
-            endpoints,
-            client: settings.client.clone(),
-            client_auth,
+            base,
             prompt: prompt(settings)?,
             include_granted_scopes: settings
                 .flag("include_granted_scopes", defaults.include_granted_scopes)?,
-            require_iss: settings.flag("require_iss", false)?,
-            http,
         })
     }
 
+    /// The same client described as another Google-based provider (its kind and scopes).
+    pub fn described_by(mut self, descriptor: &'static ProviderDescriptor) -> Self {
+        self.base = self.base.described_by(descriptor);
+        self
+    }
+
+    /// The configured values the `Provider` accessors answer from.
+    pub fn base(&self) -> &ProviderBase {
+        &self.base
+    }
+
     pub fn instance(&self) -> &str {
-        &self.instance
+        &self.base.instance
     }
 
     pub fn endpoints(&self) -> &ProviderEndpoints {
-        &self.endpoints
+        &self.base.endpoints
     }
 
     pub fn client(&self) -> &ClientCredentials {
-        &self.client
+        &self.base.client
     }
 
     pub fn client_auth_method(&self) -> ClientAuthMethod {
-        self.client_auth
+        self.base.client_auth
     }
 
-    /// PKCE S256, RFC 7009 revocation, no refresh-token rotation. Google appends `iss` to its
-    /// callbacks without documenting it, so a callback lacking it is only refused when the
-    /// `require_iss` option says so; a present `iss` is always compared with the issuer.
+    /// See [`GOOGLE_AUTH`].
     pub fn capabilities(&self) -> ProviderCapabilities {
-        ProviderCapabilities {
-            pkce: true,
-            revocation: self.endpoints.revocation_url.is_some(),
-            rotates_refresh_tokens: false,
-            requires_issuer_parameter: self.require_iss,
-        }
+        self.base.capabilities
     }
 
     /// `access_type=offline` (a refresh token), `prompt`, `include_granted_scopes`,
@@ -198,11 +193,11 @@ impl GoogleAuth {
 
     /// The proxy base joined with `path_and_query` (which starts with `/`).
     pub fn api_url(&self, path_and_query: &str) -> String {
-        format!("{}{path_and_query}", self.endpoints.api_base_url)
+        format!("{}{path_and_query}", self.base.endpoints.api_base_url)
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.http
+        &self.base.http
     }
 }
 

@@ -42,11 +42,12 @@ mod userinfo;
 pub use api_error::{ApiFailure, QuotaPolicy};
 pub use auth::{
     AUTH_ENDPOINTS, AUTH_OPTIONS, AuthDefaults, DEFAULT_AUTHORIZE_URL, DEFAULT_REVOCATION_URL,
-    DEFAULT_TOKEN_URL, DEFAULT_USERINFO_URL, GOOGLE_ISSUER, GoogleAuth,
+    DEFAULT_TOKEN_URL, DEFAULT_USERINFO_URL, GOOGLE_AUTH, GOOGLE_ENDPOINTS, GOOGLE_ISSUER,
+    GoogleAuth,
 };
 pub use catalogue::{GOOGLE_DEFAULT_SCOPES, GOOGLE_IMPLICIT_SCOPES, GOOGLE_SCOPES};
 pub use http::ApiAnswer;
-pub use provider::{DEFAULT_API_BASE, GoogleProvider, TestCall};
+pub use provider::{DEFAULT_API_BASE, GOOGLE, GoogleProvider, TestCall};
 pub use scopes::{EMAIL, OPENID, PROFILE, ScopeSpec, catalogue, scope_set};
 pub use token::{classify_token_error, grants, parse_token_response};
 pub use userinfo::GoogleUser;

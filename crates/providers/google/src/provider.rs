@@ -5,20 +5,38 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use tether_core::ProviderKind;
 use tether_core::provider::{
-    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
-    Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings,
+    AccountIdentity, AuthorizeContext, ConnectionReport, Provider, ProviderError, ProviderSettings,
     RawTokenResponse,
 };
-use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
-use tether_core::{ProviderKind, Scope, ScopeSet};
+use tether_core::{Scope, ScopeSet};
+use tether_provider_common::{
+    Described, ProviderBase, ProviderDescriptor, ScopeCatalogue, provider_basics,
+};
 
 use crate::api_error::QuotaPolicy;
-use crate::auth::{AuthDefaults, GoogleAuth};
+use crate::auth::{AuthDefaults, GOOGLE_AUTH, GoogleAuth};
 use crate::catalogue::{GOOGLE_DEFAULT_SCOPES, GOOGLE_IMPLICIT_SCOPES, GOOGLE_SCOPES};
-use crate::scopes::{catalogue, scope_set};
 use crate::token;
+
+/// Google (Calendar, Drive, Gmail, Tasks): Google's OAuth with the Google scope table and
+/// the `test_call` option.
+pub const GOOGLE: ProviderDescriptor = ProviderDescriptor {
+    kind: ProviderKind::Google,
+    options: &[
+        "client_auth",
+        "prompt",
+        "include_granted_scopes",
+        "require_iss",
+        "test_call",
+    ],
+    scopes: ScopeCatalogue::Table(GOOGLE_SCOPES),
+    default_scopes: &GOOGLE_DEFAULT_SCOPES,
+    implicit_scopes: &GOOGLE_IMPLICIT_SCOPES,
+    ..GOOGLE_AUTH
+};
 
 /// The proxy base: Calendar, Drive, Gmail and Tasks all answer under it.
 pub const DEFAULT_API_BASE: &str = "https://www.googleapis.com";
@@ -87,7 +105,8 @@ impl GoogleProvider {
             api_base: DEFAULT_API_BASE,
             include_granted_scopes: true,
         };
-        let auth = GoogleAuth::from_settings(settings, http, defaults, &["test_call"])?;
+        let auth = GoogleAuth::from_settings(settings, http, defaults, &["test_call"])?
+            .described_by(&GOOGLE);
         Ok(Self {
             auth,
             test_call: TestCall::parse(settings.option("test_call"))?,
@@ -100,43 +119,15 @@ impl GoogleProvider {
     }
 }
 
+impl Described for GoogleProvider {
+    fn base(&self) -> &ProviderBase {
+        self.auth.base()
+    }
+}
+
 #[async_trait]
 impl Provider for GoogleProvider {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Google
-    }
-
-    fn instance(&self) -> &str {
-        self.auth.instance()
-    }
-
-    fn endpoints(&self) -> &ProviderEndpoints {
-        self.auth.endpoints()
-    }
-
-    fn client(&self) -> &ClientCredentials {
-        self.auth.client()
-    }
-
-    fn client_auth_method(&self) -> ClientAuthMethod {
-        self.auth.client_auth_method()
-    }
-
-    fn capabilities(&self) -> ProviderCapabilities {
-        self.auth.capabilities()
-    }
-
-    fn default_scopes(&self) -> ScopeSet {
-        scope_set(&GOOGLE_DEFAULT_SCOPES)
-    }
-
-    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
-        catalogue(ProviderKind::Google, GOOGLE_SCOPES)
-    }
-
-    fn implicit_scopes(&self) -> ScopeSet {
-        scope_set(&GOOGLE_IMPLICIT_SCOPES)
-    }
+    provider_basics!();
 
     fn authorize_params(&self, ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
         self.auth.authorize_params(ctx)

@@ -1,21 +1,52 @@
 //! Reads and checks the Microsoft settings: the tenant, the endpoints built on it, and the
 //! authorize options.
 
-use tether_core::provider::{ProviderEndpoints, ProviderError, ProviderSettings};
+use tether_core::ProviderKind;
+use tether_core::provider::{
+    ClientAuthMethod, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings,
+};
+use tether_provider_common::{EndpointSpec, ProviderDescriptor, ScopeCatalogue};
 use url::Url;
 
-/// Endpoint names the settings may override.
-pub(crate) const ENDPOINT_NAMES: &[&str] = &["authorize", "token", "api_base", "userinfo"];
-/// Options the settings may set.
-pub(crate) const OPTION_NAMES: &[&str] = &["tenant", "prompt", "domain_hint"];
+use crate::{catalogue, scopes};
 
 /// Work/school and personal accounts: the broadest audience (the app registration must allow
 /// both, or Microsoft answers AADSTS50194 / AADSTS9002332 on the sign-in page).
 pub const DEFAULT_TENANT: &str = "common";
 
-const LOGIN_BASE: &str = "https://login.microsoftonline.com";
-const GRAPH_BASE: &str = "https://graph.microsoft.com/v1.0";
 const PROMPTS: &[&str] = &["select_account", "login", "consent"];
+
+/// Microsoft as data: PKCE, the secret in the form body (Microsoft's documented default for
+/// web apps), rotating refresh tokens, no revocation endpoint; Microsoft adds no `iss` to
+/// its authorization responses, and with `common` the issuer depends on the account's
+/// tenant, so none is compared.
+pub const MICROSOFT: ProviderDescriptor = ProviderDescriptor {
+    kind: ProviderKind::Microsoft,
+    client_auth: ClientAuthMethod::Post,
+    capabilities: ProviderCapabilities {
+        pkce: true,
+        revocation: false,
+        rotates_refresh_tokens: true,
+        requires_issuer_parameter: false,
+    },
+    endpoints: &[
+        EndpointSpec::new(
+            "authorize",
+            "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+        ),
+        EndpointSpec::new(
+            "token",
+            "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        ),
+        EndpointSpec::new("api_base", "https://graph.microsoft.com/v1.0"),
+        EndpointSpec::new("userinfo", "{api_base}/me"),
+    ],
+    options: &["tenant", "prompt", "domain_hint"],
+    scopes: ScopeCatalogue::Built(catalogue::catalogue),
+    default_scopes: scopes::DEFAULTS,
+    implicit_scopes: scopes::IMPLICIT,
+    secret_required: Some("Tether is a confidential web client"),
+};
 
 /// The checked Microsoft settings.
 #[derive(Debug, Clone)]
@@ -36,17 +67,7 @@ fn misconfigured(message: impl Into<String>) -> ProviderError {
 
 impl Config {
     pub(crate) fn read(settings: &ProviderSettings) -> Result<Self, ProviderError> {
-        settings.check_known(ENDPOINT_NAMES, OPTION_NAMES)?;
-        if settings.client.client_id.trim().is_empty() {
-            return Err(misconfigured(
-                "microsoft: the client id (application id) is empty",
-            ));
-        }
-        if settings.client.client_secret.is_none() {
-            return Err(misconfigured(
-                "microsoft: a client secret is required (Tether is a confidential web client)",
-            ));
-        }
+        MICROSOFT.check(settings)?;
         let tenant = settings
             .option("tenant")
             .unwrap_or(DEFAULT_TENANT)
@@ -68,47 +89,18 @@ impl Config {
                 "microsoft: option `domain_hint` must be a domain or tenant id without spaces",
             ));
         }
-
-        let authorize = checked_url(
-            settings,
-            "authorize",
-            &format!("{LOGIN_BASE}/{tenant}/oauth2/v2.0/authorize"),
-        )?;
-        let token = checked_url(
-            settings,
-            "token",
-            &format!("{LOGIN_BASE}/{tenant}/oauth2/v2.0/token"),
-        )?;
-        let api_base = checked_url(settings, "api_base", GRAPH_BASE)?;
-        let api_base = api_base.as_str().trim_end_matches('/').to_owned();
-        let me_url = checked_url(settings, "userinfo", &format!("{api_base}/me"))?;
+        let endpoints = MICROSOFT.resolve_endpoints(settings, &[("tenant", tenant.clone())])?;
+        let me = endpoints.userinfo_url.as_deref().unwrap_or_default();
+        let me_url =
+            Url::parse(me).map_err(|e| misconfigured(format!("endpoint `userinfo`: {e}")))?;
         Ok(Self {
-            endpoints: ProviderEndpoints {
-                authorize_url: Some(authorize.to_string()),
-                token_url: token.to_string(),
-                revocation_url: None,
-                userinfo_url: Some(me_url.to_string()),
-                api_base_url: api_base,
-                // Microsoft adds no `iss` to its authorization responses, and with `common`
-                // the issuer depends on the account's tenant.
-                issuer: None,
-            },
+            endpoints,
             tenant,
             prompt,
             domain_hint,
             me_url,
         })
     }
-}
-
-/// The endpoint's URL, checked by the core rule (absolute http(s)).
-fn checked_url(
-    settings: &ProviderSettings,
-    name: &str,
-    default: &str,
-) -> Result<Url, ProviderError> {
-    let text = settings.endpoint_url(name, default)?;
-    Url::parse(&text).map_err(|e| misconfigured(format!("endpoint `{name}`: {e}")))
 }
 
 /// `common`, `organizations`, `consumers`, a GUID or a domain name: it goes into URL paths,

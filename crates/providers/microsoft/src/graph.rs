@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tether_core::provider::ProviderError;
 use tether_core::secret::AccessToken;
+use tether_provider_common::http;
 use url::Url;
 
 use crate::errors::clip;
@@ -18,50 +19,14 @@ pub(crate) async fn get_json(
     what: &str,
     token: &AccessToken,
 ) -> Result<Value, ProviderError> {
-    let response = http
-        .get(url.clone())
-        .bearer_auth(token.expose_secret())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| network(what, &e))?;
-    let status = response.status().as_u16();
-    let retry_after = retry_after(response.headers());
-    let body = response.bytes().await.map_err(|e| network(what, &e))?;
-    if !(200..300).contains(&status) {
-        return Err(classify_graph_error(what, status, retry_after, &body));
-    }
-    serde_json::from_slice(&body).map_err(|_| ProviderError::Upstream {
-        status: Some(status),
-        retry_after: None,
-        message: format!("Microsoft Graph {what} answered with something that is not JSON"),
-    })
-}
-
-/// Never the URL or the request: only what kind of failure it was.
-fn network(what: &str, e: &reqwest::Error) -> ProviderError {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    ProviderError::Network {
-        message: format!("Microsoft Graph {what}: {kind}"),
-    }
-}
-
-/// `Retry-After` in seconds (Graph sends seconds), capped at an hour.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs.min(3600)))
+    let target = format!("Microsoft Graph {what}");
+    http::get_json(
+        &target,
+        http.get(url.clone()),
+        token,
+        |status, retry_after, body| classify_graph_error(what, status, retry_after, body),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]

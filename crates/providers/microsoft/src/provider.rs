@@ -5,34 +5,30 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use tether_core::provider::{
-    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
-    Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderKind,
-    ProviderSettings, RawTokenResponse,
+    AccountIdentity, AuthorizeContext, ConnectionReport, Provider, ProviderError, ProviderSettings,
+    RawTokenResponse,
 };
-use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
 use tether_core::{Scope, ScopeSet};
+use tether_provider_common::{Described, ProviderBase, provider_basics};
 
-use crate::config::Config;
-use crate::{catalogue, errors, graph, identity, scopes};
+use crate::config::{Config, MICROSOFT};
+use crate::{errors, graph, identity, scopes};
 
 /// Microsoft identity platform v2.0 + Microsoft Graph (see the crate docs for endpoints and
 /// options).
 #[derive(Debug, Clone)]
 pub struct MicrosoftProvider {
+    base: ProviderBase,
     config: Config,
-    client: ClientCredentials,
-    http: reqwest::Client,
 }
 
 impl MicrosoftProvider {
     /// Builds the provider; a bad tenant, option or endpoint is `Misconfigured`, naming it.
     pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
-        Ok(Self {
-            config: Config::read(settings)?,
-            client: settings.client.clone(),
-            http,
-        })
+        let config = Config::read(settings)?;
+        let base = ProviderBase::new(&MICROSOFT, settings, config.endpoints.clone(), http);
+        Ok(Self { base, config })
     }
 
     /// The configured tenant (`common`, `organizations`, `consumers`, an id or a domain).
@@ -43,7 +39,7 @@ impl MicrosoftProvider {
     /// `https://graph.example/` for the configured API base: the prefix Microsoft puts on
     /// Graph scopes it reports.
     fn graph_origin(&self) -> String {
-        url::Url::parse(&self.config.endpoints.api_base_url)
+        url::Url::parse(&self.base.endpoints.api_base_url)
             .map(|u| format!("{}/", u.origin().ascii_serialization()))
             .unwrap_or_default()
     }
@@ -55,50 +51,20 @@ impl MicrosoftProvider {
     }
 }
 
+impl Described for MicrosoftProvider {
+    fn base(&self) -> &ProviderBase {
+        &self.base
+    }
+}
+
 #[async_trait]
 impl Provider for MicrosoftProvider {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Microsoft
-    }
-
-    fn endpoints(&self) -> &ProviderEndpoints {
-        &self.config.endpoints
-    }
-
-    fn client(&self) -> &ClientCredentials {
-        &self.client
-    }
-
-    /// The secret in the form body: Microsoft's documented default for web apps.
-    fn client_auth_method(&self) -> ClientAuthMethod {
-        ClientAuthMethod::Post
-    }
-
-    fn capabilities(&self) -> ProviderCapabilities {
-        ProviderCapabilities {
-            pkce: true,
-            revocation: false,
-            rotates_refresh_tokens: true,
-            requires_issuer_parameter: false,
-        }
-    }
-
-    fn default_scopes(&self) -> ScopeSet {
-        scopes::default_scopes()
-    }
-
-    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
-        catalogue::catalogue()
-    }
-
-    fn implicit_scopes(&self) -> ScopeSet {
-        scopes::implicit_scopes()
-    }
+    provider_basics!();
 
     /// `offline_access` and `openid` are never reported back: the refresh token and the ID
     /// token are their evidence.
     fn grants(&self, granted: &ScopeSet, wanted: &Scope) -> bool {
-        granted.contains(wanted) || scopes::implicit_scopes().contains(wanted)
+        granted.contains(wanted) || self.implicit_scopes().contains(wanted)
     }
 
     fn authorize_params(&self, ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
@@ -164,22 +130,27 @@ impl Provider for MicrosoftProvider {
             })?;
         let claims = identity::id_claims(id_token.expose_secret())?;
         // Fail before calling Graph when the ID token cannot name the account.
-        identity::subject(&claims, &self.client.client_id)?;
+        identity::subject(&claims, &self.base.client.client_id)?;
         let me = graph::get_json(
-            &self.http,
+            &self.base.http,
             &self.me_with("id,displayName,mail,userPrincipalName"),
             "/me",
             access_token,
         )
         .await?;
-        identity::account(&claims, &self.client.client_id, &me, &self.config.tenant)
+        identity::account(
+            &claims,
+            &self.base.client.client_id,
+            &me,
+            &self.config.tenant,
+        )
     }
 
     async fn test_connection(
         &self,
         access_token: &AccessToken,
     ) -> Result<ConnectionReport, ProviderError> {
-        let me = graph::get_json(&self.http, &self.me_with("id"), "/me", access_token).await?;
+        let me = graph::get_json(&self.base.http, &self.me_with("id"), "/me", access_token).await?;
         let id = me.get("id").and_then(Value::as_str).unwrap_or("?");
         Ok(ConnectionReport {
             detail: format!("Microsoft Graph /me answered for user {id}"),

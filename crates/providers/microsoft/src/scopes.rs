@@ -1,13 +1,11 @@
 //! The Microsoft scope sets (defaults, implicit) and the normalisation of the `scope`
 //! Microsoft reports back.
 
-use tether_core::{Scope, ScopeSet};
-
 use crate::catalogue::canonical;
 
 /// Requested when the caller names none: sign-in, the profile, and read access to calendar,
 /// mail and files (scopes a personal account can grant too).
-const DEFAULTS: &[&str] = &[
+pub(crate) const DEFAULTS: &[&str] = &[
     "openid",
     "profile",
     "email",
@@ -20,21 +18,19 @@ const DEFAULTS: &[&str] = &[
 
 /// Always requested, never required back: refresh tokens, and the ID token that names the
 /// account.
-const IMPLICIT: &[&str] = &["offline_access", "openid"];
+pub(crate) const IMPLICIT: &[&str] = &["offline_access", "openid"];
 
 /// Microsoft Graph's application id, the resource part of some resource-qualified scopes.
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
-fn set_of(names: &[&str]) -> ScopeSet {
-    names.iter().filter_map(|s| Scope::parse(*s).ok()).collect()
+#[cfg(test)]
+pub(crate) fn default_scopes() -> tether_core::ScopeSet {
+    tether_provider_common::scope_set(DEFAULTS)
 }
 
-pub(crate) fn default_scopes() -> ScopeSet {
-    set_of(DEFAULTS)
-}
-
-pub(crate) fn implicit_scopes() -> ScopeSet {
-    set_of(IMPLICIT)
+#[cfg(test)]
+pub(crate) fn implicit_scopes() -> tether_core::ScopeSet {
+    tether_provider_common::scope_set(IMPLICIT)
 }
 
 /// One reported scope in the form it was requested: URL-decoded, without the Graph resource

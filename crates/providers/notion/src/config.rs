@@ -1,19 +1,42 @@
 //! Reads and checks the Notion settings: endpoints, the pinned `Notion-Version`, PKCE.
 
-use tether_core::provider::{ProviderEndpoints, ProviderError, ProviderSettings};
+use tether_core::ProviderKind;
+use tether_core::provider::{
+    ClientAuthMethod, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings,
+};
+use tether_provider_common::{EndpointSpec, ProviderDescriptor, ScopeCatalogue};
 use url::Url;
-
-/// Endpoint names the settings may override.
-pub(crate) const ENDPOINT_NAMES: &[&str] =
-    &["authorize", "token", "revocation", "api_base", "userinfo"];
-/// Options the settings may set.
-pub(crate) const OPTION_NAMES: &[&str] = &["notion_version", "pkce"];
 
 /// The newest API version PROVIDERS.md lists (§4.10). Pin an older one (`2025-09-03`, the
 /// JavaScript SDK v5 default; `2022-06-28`) with the `notion_version` option.
 pub const DEFAULT_NOTION_VERSION: &str = "2026-03-11";
 
-const API_BASE: &str = "https://api.notion.com/v1";
+/// Notion as data: a JSON body with HTTP Basic at the token endpoint, refresh tokens that
+/// rotate, revocation; PKCE only when the `pkce` option asks (Notion does not document it);
+/// no OAuth scopes (capabilities are set on the connection in Notion's developer portal and
+/// pages are picked by the user); Notion does not name itself in authorization responses.
+pub const NOTION: ProviderDescriptor = ProviderDescriptor {
+    kind: ProviderKind::Notion,
+    client_auth: ClientAuthMethod::JsonBodyWithBasic,
+    capabilities: ProviderCapabilities {
+        pkce: false,
+        revocation: true,
+        rotates_refresh_tokens: true,
+        requires_issuer_parameter: false,
+    },
+    endpoints: &[
+        EndpointSpec::new("authorize", "https://api.notion.com/v1/oauth/authorize"),
+        EndpointSpec::new("token", "https://api.notion.com/v1/oauth/token"),
+        EndpointSpec::new("revocation", "https://api.notion.com/v1/oauth/revoke"),
+        EndpointSpec::new("api_base", "https://api.notion.com/v1"),
+        EndpointSpec::new("userinfo", "{api_base}/users/me"),
+    ],
+    options: &["notion_version", "pkce"],
+    scopes: ScopeCatalogue::Table(&[]),
+    default_scopes: &[],
+    implicit_scopes: &[],
+    secret_required: Some("HTTP Basic at the token endpoint"),
+};
 
 /// The checked Notion settings.
 #[derive(Debug, Clone)]
@@ -33,15 +56,7 @@ fn misconfigured(message: impl Into<String>) -> ProviderError {
 
 impl Config {
     pub(crate) fn read(settings: &ProviderSettings) -> Result<Self, ProviderError> {
-        settings.check_known(ENDPOINT_NAMES, OPTION_NAMES)?;
-        if settings.client.client_id.trim().is_empty() {
-            return Err(misconfigured("notion: the OAuth client id is empty"));
-        }
-        if settings.client.client_secret.is_none() {
-            return Err(misconfigured(
-                "notion: the OAuth client secret is required (HTTP Basic at the token endpoint)",
-            ));
-        }
+        NOTION.check(settings)?;
         let notion_version = settings
             .option("notion_version")
             .unwrap_or(DEFAULT_NOTION_VERSION)
@@ -53,42 +68,17 @@ impl Config {
             )));
         }
         let pkce = settings.flag("pkce", false)?;
-
-        let api_base = checked_url(settings, "api_base", API_BASE)?;
-        let api_base = api_base.as_str().trim_end_matches('/').to_owned();
-        let authorize = checked_url(
-            settings,
-            "authorize",
-            &format!("{API_BASE}/oauth/authorize"),
-        )?;
-        let token = checked_url(settings, "token", &format!("{API_BASE}/oauth/token"))?;
-        let revocation = checked_url(settings, "revocation", &format!("{API_BASE}/oauth/revoke"))?;
-        let me_url = checked_url(settings, "userinfo", &format!("{api_base}/users/me"))?;
+        let endpoints = NOTION.resolve_endpoints(settings, &[])?;
+        let me = endpoints.userinfo_url.as_deref().unwrap_or_default();
+        let me_url =
+            Url::parse(me).map_err(|e| misconfigured(format!("endpoint `userinfo`: {e}")))?;
         Ok(Self {
-            endpoints: ProviderEndpoints {
-                authorize_url: Some(authorize.to_string()),
-                token_url: token.to_string(),
-                revocation_url: Some(revocation.to_string()),
-                userinfo_url: Some(me_url.to_string()),
-                api_base_url: api_base,
-                // Notion does not name itself in authorization responses (RFC 9207).
-                issuer: None,
-            },
+            endpoints,
             notion_version,
             pkce,
             me_url,
         })
     }
-}
-
-/// The endpoint's URL, checked by the core rule (absolute http(s)).
-fn checked_url(
-    settings: &ProviderSettings,
-    name: &str,
-    default: &str,
-) -> Result<Url, ProviderError> {
-    let text = settings.endpoint_url(name, default)?;
-    Url::parse(&text).map_err(|e| misconfigured(format!("endpoint `{name}`: {e}")))
 }
 
 /// `YYYY-MM-DD`: the header value goes on every request, so nothing else gets through.

@@ -6,33 +6,30 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tether_core::ScopeSet;
 use tether_core::provider::{
-    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
-    Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderKind,
-    ProviderSettings, RawTokenResponse,
+    AccountIdentity, AuthorizeContext, ConnectionReport, Provider, ProviderError, ProviderSettings,
+    RawTokenResponse,
 };
-use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
+use tether_provider_common::{Described, ProviderBase, provider_basics};
 
-use crate::config::Config;
+use crate::config::{Config, NOTION};
 use crate::errors::{Origin, classify};
 use crate::{api, identity};
 
 /// Notion public connections (see the crate docs for endpoints and options).
 #[derive(Debug, Clone)]
 pub struct NotionProvider {
+    base: ProviderBase,
     config: Config,
-    client: ClientCredentials,
-    http: reqwest::Client,
 }
 
 impl NotionProvider {
     /// Builds the provider; a bad option or endpoint is `Misconfigured`, naming it.
     pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
-        Ok(Self {
-            config: Config::read(settings)?,
-            client: settings.client.clone(),
-            http,
-        })
+        let config = Config::read(settings)?;
+        let mut base = ProviderBase::new(&NOTION, settings, config.endpoints.clone(), http);
+        base.capabilities.pkce = config.pkce;
+        Ok(Self { base, config })
     }
 
     /// The `Notion-Version` header value for API calls made with this connection's tokens
@@ -43,7 +40,7 @@ impl NotionProvider {
 
     async fn bot_user(&self, access_token: &AccessToken) -> Result<Value, ProviderError> {
         api::get_json(
-            &self.http,
+            &self.base.http,
             &self.config.me_url,
             &self.config.notion_version,
             access_token,
@@ -52,42 +49,15 @@ impl NotionProvider {
     }
 }
 
+impl Described for NotionProvider {
+    fn base(&self) -> &ProviderBase {
+        &self.base
+    }
+}
+
 #[async_trait]
 impl Provider for NotionProvider {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Notion
-    }
-
-    fn endpoints(&self) -> &ProviderEndpoints {
-        &self.config.endpoints
-    }
-
-    fn client(&self) -> &ClientCredentials {
-        &self.client
-    }
-
-    fn client_auth_method(&self) -> ClientAuthMethod {
-        ClientAuthMethod::JsonBodyWithBasic
-    }
-
-    fn capabilities(&self) -> ProviderCapabilities {
-        ProviderCapabilities {
-            pkce: self.config.pkce,
-            revocation: true,
-            rotates_refresh_tokens: true,
-            requires_issuer_parameter: false,
-        }
-    }
-
-    /// Notion has no OAuth scopes: capabilities are set on the connection in Notion's
-    /// developer portal and pages are picked by the user.
-    fn default_scopes(&self) -> ScopeSet {
-        ScopeSet::new()
-    }
-
-    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
-        Vec::new()
-    }
+    provider_basics!();
 
     fn authorize_params(&self, _ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
         vec![("owner".to_owned(), "user".to_owned())]

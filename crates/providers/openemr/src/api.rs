@@ -7,14 +7,10 @@ use std::time::Duration;
 use serde_json::Value;
 use tether_core::provider::ProviderError;
 use tether_core::secret::AccessToken;
+use tether_provider_common::http;
 
 /// A raw answer.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub status: u16,
-    pub retry_after: Option<Duration>,
-    pub body: Vec<u8>,
-}
+pub(crate) use tether_provider_common::Answer;
 
 /// GETs `url` as FHIR/JSON, with the bearer token when given. Only transport failures are
 /// errors here; the caller reads the status.
@@ -34,53 +30,7 @@ pub(crate) async fn get(
 }
 
 pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, ProviderError> {
-    let response = request.send().await.map_err(|e| network(&e))?;
-    let status = response.status().as_u16();
-    let retry_after = parse_retry_after(response.headers());
-    let body = response.bytes().await.map_err(|e| network(&e))?.to_vec();
-    Ok(Answer {
-        status,
-        retry_after,
-        body,
-    })
-}
-
-/// A transport failure, without the URL (query strings can carry secrets).
-pub(crate) fn network(e: &reqwest::Error) -> ProviderError {
-    let message = if e.is_timeout() {
-        "the request to the OpenEMR site timed out".to_owned()
-    } else if e.is_connect() {
-        "could not connect to the OpenEMR site (address, DNS, firewall or TLS certificate)"
-            .to_owned()
-    } else {
-        // reqwest's own text names the URL: report the innermost cause instead.
-        let mut last = "transport error".to_owned();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            last = s.to_string();
-            source = s.source();
-        }
-        format!("request to the OpenEMR site failed: {last}")
-    };
-    ProviderError::Network { message }
-}
-
-/// `Retry-After` as seconds or an HTTP date, capped at an hour.
-pub(crate) fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    let secs = match value.parse::<u64>() {
-        Ok(secs) => secs,
-        Err(_) => {
-            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-            u64::try_from((at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds())
-                .unwrap_or(0)
-        }
-    };
-    Some(Duration::from_secs(secs.min(3600)))
+    http::send("the OpenEMR site", request).await
 }
 
 /// OpenEMR's own words from an error body: the OAuth fields, or an OperationOutcome's

@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
+use tether_core::ProviderKind;
 use tether_core::provider::{
-    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
-    Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings,
-    RawTokenResponse,
+    AccountIdentity, AuthorizeContext, ClientAuthMethod, ConnectionReport, Provider,
+    ProviderCapabilities, ProviderError, ProviderSettings, RawTokenResponse,
 };
-use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
-use tether_core::{ProviderKind, ScopeSet};
+use tether_provider_common::{
+    Described, EndpointSpec, ProviderBase, ProviderDescriptor, ScopeCatalogue, provider_basics,
+};
 
 use crate::config::{self, Resolved};
 use crate::discovery::{self, SmartConfiguration};
@@ -21,14 +22,42 @@ use crate::scopes::{self, ScopeSyntax};
 use crate::site::{Site, misconfigured};
 use crate::{api, connection};
 
+/// OpenEMR as data: PKCE, rotating refresh tokens, a confidential client. Every endpoint
+/// depends on the site (and its SMART configuration), so the defaults are resolved by
+/// `config::resolve` (override → discovered → documented path), not by templates here; the
+/// client authentication, revocation and `iss` requirement follow the options and discovery.
+pub const OPENEMR: ProviderDescriptor = ProviderDescriptor {
+    kind: ProviderKind::Openemr,
+    client_auth: ClientAuthMethod::Post,
+    capabilities: ProviderCapabilities {
+        pkce: true,
+        revocation: false,
+        rotates_refresh_tokens: true,
+        requires_issuer_parameter: false,
+    },
+    endpoints: &[
+        EndpointSpec::optional("authorize"),
+        EndpointSpec::optional("token"),
+        EndpointSpec::optional("revocation"),
+        EndpointSpec::optional("userinfo"),
+        EndpointSpec::optional("api_base"),
+        EndpointSpec::optional("issuer"),
+        EndpointSpec::optional("fhir_base"),
+        EndpointSpec::optional("registration"),
+    ],
+    options: &config::OPTION_NAMES,
+    scopes: ScopeCatalogue::Built(scopes::catalogue),
+    default_scopes: &[],
+    implicit_scopes: &[],
+    secret_required: Some("Tether uses OpenEMR as a confidential (private) client"),
+};
+
 /// One configured OpenEMR site.
 #[derive(Debug, Clone)]
 pub struct OpenEmrProvider {
-    instance: String,
+    base: ProviderBase,
     resolved: Resolved,
-    client: ClientCredentials,
     discovered: Option<SmartConfiguration>,
-    http: reqwest::Client,
 }
 
 impl OpenEmrProvider {
@@ -74,12 +103,15 @@ impl OpenEmrProvider {
                 "the client secret is missing: Tether uses OpenEMR as a confidential (private) client",
             ));
         }
+        let mut base = ProviderBase::new(&OPENEMR, settings, resolved.endpoints.clone(), http);
+        base.client_auth = resolved.client_auth;
+        base.capabilities.revocation = resolved.endpoints.revocation_url.is_some();
+        base.capabilities.requires_issuer_parameter = resolved.requires_issuer_parameter;
+        base.default_scopes = scopes::default_scopes(resolved.scope_syntax);
         Ok(Self {
-            instance: settings.instance.clone(),
+            base,
             resolved,
-            client: settings.client.clone(),
             discovered,
-            http,
         })
     }
 
@@ -108,10 +140,10 @@ impl OpenEmrProvider {
 
     /// A label for the site in messages: the instance name, or the site's address.
     fn site_label(&self) -> &str {
-        if self.instance.is_empty() {
+        if self.base.instance.is_empty() {
             self.resolved.site.base()
         } else {
-            &self.instance
+            &self.base.instance
         }
     }
 
@@ -122,7 +154,7 @@ impl OpenEmrProvider {
             .userinfo_url
             .as_deref()
             .unwrap_or_default();
-        let answer = api::get(&self.http, url, Some(token)).await?;
+        let answer = api::get(&self.base.http, url, Some(token)).await?;
         if !(200..300).contains(&answer.status) {
             return Err(api::classify_api_error(
                 answer.status,
@@ -140,44 +172,15 @@ impl OpenEmrProvider {
     }
 }
 
+impl Described for OpenEmrProvider {
+    fn base(&self) -> &ProviderBase {
+        &self.base
+    }
+}
+
 #[async_trait]
 impl Provider for OpenEmrProvider {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Openemr
-    }
-
-    fn instance(&self) -> &str {
-        &self.instance
-    }
-
-    fn endpoints(&self) -> &ProviderEndpoints {
-        &self.resolved.endpoints
-    }
-
-    fn client(&self) -> &ClientCredentials {
-        &self.client
-    }
-
-    fn client_auth_method(&self) -> ClientAuthMethod {
-        self.resolved.client_auth
-    }
-
-    fn capabilities(&self) -> ProviderCapabilities {
-        ProviderCapabilities {
-            pkce: true,
-            revocation: self.resolved.endpoints.revocation_url.is_some(),
-            rotates_refresh_tokens: true,
-            requires_issuer_parameter: self.resolved.requires_issuer_parameter,
-        }
-    }
-
-    fn default_scopes(&self) -> ScopeSet {
-        scopes::default_scopes(self.resolved.scope_syntax)
-    }
-
-    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
-        scopes::catalogue()
-    }
+    provider_basics!();
 
     /// SMART requires `aud`: the FHIR base the token is for.
     fn authorize_params(&self, _ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
@@ -205,7 +208,7 @@ impl Provider for OpenEmrProvider {
         access_token: &AccessToken,
         response: &RawTokenResponse,
     ) -> Result<AccountIdentity, ProviderError> {
-        let mut claims = identity::id_token_claims(response, &self.client.client_id)?;
+        let mut claims = identity::id_token_claims(response, &self.base.client.client_id)?;
         if !claims.identifies() {
             claims = self.userinfo(access_token).await?;
         }
@@ -227,7 +230,7 @@ impl Provider for OpenEmrProvider {
         access_token: &AccessToken,
     ) -> Result<ConnectionReport, ProviderError> {
         connection::test(
-            &self.http,
+            &self.base.http,
             &self.resolved.fhir_base,
             self.site_label(),
             access_token,

@@ -9,24 +9,7 @@ use tether_core::secret::AccessToken;
 
 use crate::api::{self, Answer};
 use crate::provider::OrangeProvider;
-
-/// One SMS bundle/contract and what is left on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmsContract {
-    pub contract_id: Option<String>,
-    /// ISO 3166 alpha-3 country code (`CIV`, `SEN`, …).
-    pub country: Option<String>,
-    /// The offer or service (`SMS_OCB`, …).
-    pub service: Option<String>,
-    /// SMS units left.
-    pub available_units: Option<u64>,
-    /// When the bundle expires, as Orange wrote it.
-    pub expires: Option<String>,
-    /// `expires` when it is an RFC 3339 time.
-    pub expires_at: Option<DateTime<Utc>>,
-    pub status: Option<String>,
-    pub description: Option<String>,
-}
+pub use tether_core::sms::SmsContract;
 
 fn text(v: &Value, keys: &[&str]) -> Option<String> {
     keys.iter().find_map(|k| match v.get(*k) {
@@ -46,34 +29,32 @@ fn units(v: &Value) -> Option<u64> {
     }
 }
 
-impl SmsContract {
-    fn from_value(v: &Value, parent: Option<&Value>) -> Option<Self> {
-        v.as_object()?;
-        let expires = text(v, &["expirationDate", "expires", "expiryDate"]);
-        Some(Self {
-            contract_id: text(v, &["contractId", "id"]),
-            country: text(v, &["country"]),
-            service: text(v, &["service", "offerName"])
-                .or_else(|| parent.and_then(|p| text(p, &["service", "offerName"]))),
-            available_units: units(v),
-            expires_at: expires
-                .as_deref()
-                .and_then(|e| DateTime::parse_from_rfc3339(e).ok())
-                .map(|at| at.with_timezone(&Utc)),
-            expires,
-            status: text(v, &["status"]),
-            description: text(v, &["scDescription", "description", "contractDescription"])
-                .or_else(|| parent.and_then(|p| text(p, &["contractDescription"]))),
-        })
-    }
+/// One contract of an answer, from its JSON object (and its parent contract's).
+fn contract_from(v: &Value, parent: Option<&Value>) -> Option<SmsContract> {
+    v.as_object()?;
+    let expires = text(v, &["expirationDate", "expires", "expiryDate"]);
+    Some(SmsContract {
+        contract_id: text(v, &["contractId", "id"]),
+        country: text(v, &["country"]),
+        service: text(v, &["service", "offerName"])
+            .or_else(|| parent.and_then(|p| text(p, &["service", "offerName"]))),
+        available_units: units(v),
+        expires_at: expires
+            .as_deref()
+            .and_then(|e| DateTime::parse_from_rfc3339(e).ok())
+            .map(|at| at.with_timezone(&Utc)),
+        expires,
+        status: text(v, &["status"]),
+        description: text(v, &["scDescription", "description", "contractDescription"])
+            .or_else(|| parent.and_then(|p| text(p, &["contractDescription"]))),
+    })
 }
-
 /// Both documented shapes (and a lone contract object); anything else is an upstream error.
 pub(crate) fn parse_contracts(body: &Value) -> Result<Vec<SmsContract>, ProviderError> {
     if let Some(items) = body.as_array() {
         return Ok(items
             .iter()
-            .filter_map(|c| SmsContract::from_value(c, None))
+            .filter_map(|c| contract_from(c, None))
             .collect());
     }
     if let Some(contracts) = body
@@ -88,12 +69,12 @@ pub(crate) fn parse_contracts(body: &Value) -> Result<Vec<SmsContract>, Provider
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                    .filter_map(move |sc| SmsContract::from_value(sc, Some(contract)))
+                    .filter_map(move |sc| contract_from(sc, Some(contract)))
             })
             .collect());
     }
     if body.get("availableUnits").is_some() {
-        return Ok(SmsContract::from_value(body, None).into_iter().collect());
+        return Ok(contract_from(body, None).into_iter().collect());
     }
     Err(ProviderError::Upstream {
         status: None,
@@ -104,7 +85,7 @@ pub(crate) fn parse_contracts(body: &Value) -> Result<Vec<SmsContract>, Provider
 
 fn read(answer: Answer) -> Result<Vec<SmsContract>, ProviderError> {
     if !answer.is_success() {
-        return Err(answer.into_error());
+        return Err(api::into_error(answer));
     }
     let body: Value =
         serde_json::from_slice(&answer.body).map_err(|_| ProviderError::Upstream {
@@ -117,7 +98,7 @@ fn read(answer: Answer) -> Result<Vec<SmsContract>, ProviderError> {
 
 impl OrangeProvider {
     fn contracts_request(&self) -> reqwest::RequestBuilder {
-        self.http
+        self.http()
             .get(format!("{}/sms/admin/v1/contracts", self.api_base()))
     }
 

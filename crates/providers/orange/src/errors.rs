@@ -7,27 +7,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tether_core::provider::ProviderError;
+pub(crate) use tether_provider_common::error_body::{clip, json, text_field as str_field};
 
 use crate::request_error;
 
 /// Orange's gateway code for an expired access token: renew and retry once.
 pub(crate) const EXPIRED_TOKEN_CODE: i64 = 42;
-
-pub(crate) fn clip(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(300).collect()
-}
-
-fn json(body: &[u8]) -> Option<Value> {
-    serde_json::from_slice(body).ok()
-}
-
-pub(crate) fn str_field<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
-    value
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
 
 /// The gateway's numeric `code`, if the body is a gateway error.
 pub(crate) fn gateway_code(body: &[u8]) -> Option<i64> {

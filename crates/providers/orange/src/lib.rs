@@ -43,6 +43,7 @@ mod provider;
 mod request_error;
 mod segments;
 mod sms;
+mod sms_sender;
 
 pub use contracts::SmsContract;
 pub use provider::{ENDPOINT_NAMES, OPTION_NAMES, OrangeProvider};

@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::json;
+use tether_core::ProviderKind;
 use tether_core::provider::{
-    AccountIdentity, ClientAuthMethod, ClientCredentials, ConnectionReport, Provider,
-    ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings, RawTokenResponse,
+    AccountIdentity, ClientAuthMethod, ConnectionReport, Provider, ProviderCapabilities,
+    ProviderError, ProviderSettings, RawTokenResponse,
 };
-use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
-use tether_core::{ProviderKind, ScopeSet};
+use tether_provider_common::{
+    Described, EndpointSpec, ProviderBase, ProviderDescriptor, ScopeCatalogue, provider_basics,
+};
 
 use crate::errors;
 use crate::phone::to_tel_uri;
@@ -22,36 +24,42 @@ pub const ENDPOINT_NAMES: [&str; 2] = ["token", "api_base"];
 /// Options a configuration may set.
 pub const OPTION_NAMES: [&str; 2] = ["sender_address", "sender_name"];
 
-const TOKEN_URL: &str = "https://api.orange.com/oauth/v3/token";
-const API_BASE: &str = "https://api.orange.com";
+/// Orange SMS as data: client credentials only (no authorize, refresh, revocation or
+/// userinfo), HTTP Basic (the portal's ready-made `Authorization: Basic …` header), and no
+/// OAuth scopes (access comes from the app's API subscriptions).
+pub const ORANGE: ProviderDescriptor = ProviderDescriptor {
+    kind: ProviderKind::Orange,
+    client_auth: ClientAuthMethod::Basic,
+    capabilities: ProviderCapabilities {
+        pkce: false,
+        revocation: false,
+        rotates_refresh_tokens: false,
+        requires_issuer_parameter: false,
+    },
+    endpoints: &[
+        EndpointSpec::new("token", "https://api.orange.com/oauth/v3/token"),
+        EndpointSpec::new("api_base", "https://api.orange.com"),
+    ],
+    options: &OPTION_NAMES,
+    scopes: ScopeCatalogue::Table(&[]),
+    default_scopes: &[],
+    implicit_scopes: &[],
+    secret_required: Some("sent with the client id as HTTP Basic"),
+};
 
 /// Orange's SMS API (Africa & Middle East) with an app token.
 #[derive(Debug, Clone)]
 pub struct OrangeProvider {
-    instance: String,
-    endpoints: ProviderEndpoints,
-    client: ClientCredentials,
+    pub(crate) base: ProviderBase,
     pub(crate) default_sender: Option<String>,
     pub(crate) default_sender_name: Option<String>,
-    pub(crate) http: reqwest::Client,
 }
 
 impl OrangeProvider {
     /// Builds the provider; refuses unknown endpoint names and options, invalid URLs, a
     /// missing client secret and a `sender_address` that is not E.164.
     pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
-        settings.check_known(&ENDPOINT_NAMES, &OPTION_NAMES)?;
-        if settings.client.client_id.trim().is_empty() {
-            return Err(ProviderError::Misconfigured {
-                message: "Orange needs a client id".to_owned(),
-            });
-        }
-        if settings.client.client_secret.is_none() {
-            return Err(ProviderError::Misconfigured {
-                message: "Orange needs a client secret (sent with the client id as HTTP Basic)"
-                    .to_owned(),
-            });
-        }
+        let base = ProviderBase::configure(&ORANGE, settings, http, &[])?;
         let default_sender = settings
             .option("sender_address")
             .map(|s| to_tel_uri(s, "option `sender_address`"))
@@ -64,73 +72,31 @@ impl OrangeProvider {
             .map(str::trim)
             .filter(|n| !n.is_empty())
             .map(str::to_owned);
-        let token_url = settings.endpoint_url("token", TOKEN_URL)?;
-        let api_base = settings
-            .endpoint_url("api_base", API_BASE)?
-            .trim_end_matches('/')
-            .to_owned();
         Ok(Self {
-            instance: settings.instance.clone(),
-            endpoints: ProviderEndpoints {
-                authorize_url: None,
-                token_url,
-                revocation_url: None,
-                userinfo_url: None,
-                api_base_url: api_base,
-                issuer: None,
-            },
-            client: settings.client.clone(),
+            base,
             default_sender,
             default_sender_name,
-            http,
         })
     }
 
     pub(crate) fn api_base(&self) -> &str {
-        &self.endpoints.api_base_url
+        &self.base.endpoints.api_base_url
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.base.http
+    }
+}
+
+impl Described for OrangeProvider {
+    fn base(&self) -> &ProviderBase {
+        &self.base
     }
 }
 
 #[async_trait]
 impl Provider for OrangeProvider {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Orange
-    }
-
-    fn instance(&self) -> &str {
-        &self.instance
-    }
-
-    fn endpoints(&self) -> &ProviderEndpoints {
-        &self.endpoints
-    }
-
-    fn client(&self) -> &ClientCredentials {
-        &self.client
-    }
-
-    /// The portal's ready-made `Authorization: Basic …` header.
-    fn client_auth_method(&self) -> ClientAuthMethod {
-        ClientAuthMethod::Basic
-    }
-
-    fn capabilities(&self) -> ProviderCapabilities {
-        ProviderCapabilities {
-            pkce: false,
-            revocation: false,
-            rotates_refresh_tokens: false,
-            requires_issuer_parameter: false,
-        }
-    }
-
-    /// Orange has no OAuth scopes: access comes from the app's API subscriptions.
-    fn default_scopes(&self) -> ScopeSet {
-        ScopeSet::new()
-    }
-
-    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
-        Vec::new()
-    }
+    provider_basics!();
 
     fn classify_error(
         &self,
@@ -147,9 +113,10 @@ impl Provider for OrangeProvider {
         _access_token: &AccessToken,
         _response: &RawTokenResponse,
     ) -> Result<AccountIdentity, ProviderError> {
+        let client_id = &self.base.client.client_id;
         Ok(AccountIdentity {
-            subject: self.client.client_id.clone(),
-            label: Some(format!("Orange SMS application {}", self.client.client_id)),
+            subject: client_id.clone(),
+            label: Some(format!("Orange SMS application {client_id}")),
             metadata: json!({ "grant": "client_credentials" }),
         })
     }

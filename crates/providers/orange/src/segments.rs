@@ -3,18 +3,13 @@
 //! in one SMS, 153 per part when concatenated), UCS-2 otherwise (70 UTF-16 units in one SMS,
 //! 67 per part). An escape pair or a surrogate pair is never split across parts.
 
+pub use tether_core::sms::SmsEncoding;
+
 /// The GSM 03.38 basic alphabet (without the escape character).
 const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
 ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 /// The extension table: each costs an escape plus the character.
 const GSM_EXTENSION: &str = "\u{0C}^{}\\[~]|€";
-
-/// The character set a text is sent in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmsEncoding {
-    Gsm7,
-    Ucs2,
-}
 
 /// A text's size in SMS terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

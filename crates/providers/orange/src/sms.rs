@@ -8,50 +8,8 @@ use tether_core::provider::{AppTokenSource, ProviderError};
 use crate::api;
 use crate::phone::to_tel_uri;
 use crate::provider::OrangeProvider;
-use crate::segments::{SmsEncoding, count_segments};
-
-/// An SMS to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmsRequest {
-    /// The recipient in E.164 (`+22507000000`, or `tel:+22507000000`).
-    pub to: String,
-    pub message: String,
-    /// The sender number in E.164; the `sender_address` option when `None`.
-    pub sender: Option<String>,
-    /// An approved sender name shown instead of the number; the `sender_name` option when
-    /// `None`.
-    pub sender_name: Option<String>,
-}
-
-impl SmsRequest {
-    pub fn new(to: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            to: to.into(),
-            message: message.into(),
-            sender: None,
-            sender_name: None,
-        }
-    }
-}
-
-/// What Orange accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmsSent {
-    /// The request id (last segment of `resourceURL`); `None` if Orange named none, which
-    /// still means accepted — resending would send twice.
-    pub message_id: Option<String>,
-    pub resource_url: Option<String>,
-    pub encoding: SmsEncoding,
-    /// How many SMS Orange sends and bills for this text.
-    pub segments: u32,
-}
-
-impl SmsSent {
-    /// Sent as several concatenated SMS (more than 160 GSM-7 septets or 70 UCS-2 units).
-    pub fn is_multipart(&self) -> bool {
-        self.segments > 1
-    }
-}
+use crate::segments::count_segments;
+pub use tether_core::sms::{SmsRequest, SmsSent};
 
 fn resource_url(body: &[u8], location: Option<String>) -> Option<String> {
     let value: Option<Value> = serde_json::from_slice(body).ok();
@@ -120,9 +78,9 @@ impl OrangeProvider {
             "{}/smsmessaging/v1/outbound/{encoded}/requests",
             self.api_base()
         );
-        let answer = api::with_app_token(tokens, || self.http.post(&url).json(&body)).await?;
+        let answer = api::with_app_token(tokens, || self.http().post(&url).json(&body)).await?;
         if !answer.is_success() {
-            return Err(answer.into_error());
+            return Err(api::into_error(answer));
         }
         let resource_url = resource_url(&answer.body, answer.location);
         Ok(SmsSent {

@@ -48,4 +48,4 @@ pub use catalogue::{
     CHANNEL_READ_SCOPES, YOUTUBE_DEFAULT_SCOPES, YOUTUBE_IMPLICIT_SCOPES, YOUTUBE_SCOPES,
 };
 pub use channel::{Channel, NO_CHANNEL_REASON, YOUTUBE_QUOTA, own_channel};
-pub use provider::{DEFAULT_API_BASE, YoutubeProvider};
+pub use provider::{DEFAULT_API_BASE, YOUTUBE, YoutubeProvider};

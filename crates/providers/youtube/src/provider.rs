@@ -5,17 +5,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
+use tether_core::ProviderKind;
 use tether_core::provider::{
-    AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
-    Provider, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings,
+    AccountIdentity, AuthorizeContext, ConnectionReport, Provider, ProviderError, ProviderSettings,
     RawTokenResponse,
 };
-use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::secret::AccessToken;
-use tether_core::{ProviderKind, Scope, ScopeSet};
+use tether_core::{Scope, ScopeSet};
+use tether_provider_common::{
+    Described, ProviderBase, ProviderDescriptor, ScopeCatalogue, provider_basics,
+};
 use tether_provider_google::{
-    ApiFailure, AuthDefaults, GoogleAuth, catalogue, classify_token_error, parse_token_response,
-    scope_set,
+    ApiFailure, AuthDefaults, GOOGLE_AUTH, GoogleAuth, classify_token_error, parse_token_response,
 };
 
 use crate::catalogue::{
@@ -25,6 +26,15 @@ use crate::channel::{NO_CHANNEL_REASON, own_channel};
 
 /// The YouTube Data API v3 base (the proxy base).
 pub const DEFAULT_API_BASE: &str = "https://www.googleapis.com/youtube/v3";
+
+/// YouTube: Google's OAuth with the YouTube scope table (and no option of its own).
+pub const YOUTUBE: ProviderDescriptor = ProviderDescriptor {
+    kind: ProviderKind::Youtube,
+    scopes: ScopeCatalogue::Table(YOUTUBE_SCOPES),
+    default_scopes: &YOUTUBE_DEFAULT_SCOPES,
+    implicit_scopes: &YOUTUBE_IMPLICIT_SCOPES,
+    ..GOOGLE_AUTH
+};
 
 /// A configured YouTube provider.
 #[derive(Debug, Clone)]
@@ -44,7 +54,7 @@ impl YoutubeProvider {
             include_granted_scopes: false,
         };
         Ok(Self {
-            auth: GoogleAuth::from_settings(settings, http, defaults, &[])?,
+            auth: GoogleAuth::from_settings(settings, http, defaults, &[])?.described_by(&YOUTUBE),
         })
     }
 }
@@ -58,43 +68,15 @@ fn may_read_channel(response: &RawTokenResponse) -> bool {
     })
 }
 
+impl Described for YoutubeProvider {
+    fn base(&self) -> &ProviderBase {
+        self.auth.base()
+    }
+}
+
 #[async_trait]
 impl Provider for YoutubeProvider {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Youtube
-    }
-
-    fn instance(&self) -> &str {
-        self.auth.instance()
-    }
-
-    fn endpoints(&self) -> &ProviderEndpoints {
-        self.auth.endpoints()
-    }
-
-    fn client(&self) -> &ClientCredentials {
-        self.auth.client()
-    }
-
-    fn client_auth_method(&self) -> ClientAuthMethod {
-        self.auth.client_auth_method()
-    }
-
-    fn capabilities(&self) -> ProviderCapabilities {
-        self.auth.capabilities()
-    }
-
-    fn default_scopes(&self) -> ScopeSet {
-        scope_set(&YOUTUBE_DEFAULT_SCOPES)
-    }
-
-    fn scope_catalogue(&self) -> Vec<ScopeCatalogEntry> {
-        catalogue(ProviderKind::Youtube, YOUTUBE_SCOPES)
-    }
-
-    fn implicit_scopes(&self) -> ScopeSet {
-        scope_set(&YOUTUBE_IMPLICIT_SCOPES)
-    }
+    provider_basics!();
 
     fn authorize_params(&self, ctx: &AuthorizeContext<'_>) -> Vec<(String, String)> {
         self.auth.authorize_params(ctx)

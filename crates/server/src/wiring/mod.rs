@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
+#[cfg(feature = "sandbox")]
 use rand::RngCore;
 use sea_orm::DatabaseConnection;
 use tether_api::auth::{ApiKeys, JwtConfig, JwtKeys, JwtVerifier};
@@ -18,11 +19,15 @@ use tether_api::{ApiConfig, ApiState, ApiStores, Limiters, ProviderSource};
 use tether_broker::{
     Broker, BrokerConfig, BrokerStores, ProviderHttp, ReturnToAllowlist, SchedulerConfig,
 };
+#[cfg(feature = "sandbox")]
 use tether_core::ProviderKind;
 use tether_core::ports::ScopeCatalogRepository;
 use tether_core::state::{FlowStateStore, LockManager};
 use tether_core::token::RefreshTiming;
-use tether_sandbox::{ClientConfig, SandboxConfig, SandboxState};
+#[cfg(feature = "sandbox")]
+pub use tether_sandbox::SandboxState;
+#[cfg(feature = "sandbox")]
+use tether_sandbox::{ClientConfig, SandboxConfig};
 use tether_state::{RedisState, RedisStateConfig, SqlFlowStore, SqlLocks, spawn_flow_state_purger};
 use tether_storage::{SqlStore, TokenCipher};
 use tokio::task::JoinHandle;
@@ -65,12 +70,19 @@ pub fn public_url(config: &Config, bound: SocketAddr) -> ServerResult<url::Url> 
         .map_err(|e| ServerError::Startup(format!("cannot build the public URL: {e}")))
 }
 
+#[cfg(feature = "sandbox")]
 fn random_secret() -> String {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
 }
 
+/// Without the `sandbox` feature there is no sandbox to serve: nothing of this type exists.
+#[cfg(not(feature = "sandbox"))]
+#[derive(Debug, Clone)]
+pub enum SandboxState {}
+
+#[cfg(feature = "sandbox")]
 fn sandbox_state(public: &url::Url) -> ServerResult<(SandboxState, SandboxClients)> {
     let base = public.as_str().trim_end_matches('/');
     let clients = SandboxClients {
@@ -137,8 +149,17 @@ pub async fn wire(
     let provider_http = ProviderHttp::new(Duration::from_secs(10))
         .map_err(|e| ServerError::Startup(e.to_string()))?;
     let http = provider_http.client().clone();
-    let sandbox = match api.sandbox {
+    let sandbox: Option<(SandboxState, SandboxClients)> = match api.sandbox {
+        #[cfg(feature = "sandbox")]
         SandboxMode::On => Some(sandbox_state(&public)?),
+        #[cfg(not(feature = "sandbox"))]
+        SandboxMode::On => {
+            return Err(ServerError::Startup(
+                "setting `sandbox`: this build has no sandbox (built without the `sandbox` \
+                 feature); set TETHER_SANDBOX=off and configure real provider credentials"
+                    .into(),
+            ));
+        }
         SandboxMode::Off => None,
     };
     let providers = Arc::new(ServerProviders {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tether_api::ProviderSource;
-use tether_broker::{ProviderRegistry, SandboxProvider};
+use tether_broker::ProviderRegistry;
 use tether_core::ProviderKind;
 use tether_core::ports::ProviderConfigRepository;
 use tether_core::provider::{ClientCredentials, ProviderError, ProviderSettings};
@@ -66,7 +66,7 @@ pub fn build_into(
         ProviderKind::Openemr => registry.register(Arc::new(
             tether_provider_openemr::OpenEmrProvider::new(settings, http)?,
         )),
-        ProviderKind::Orange => registry.register_concrete(Arc::new(
+        ProviderKind::Orange => registry.register_sms(Arc::new(
             tether_provider_orange::OrangeProvider::new(settings, http)?,
         )),
     }
@@ -121,10 +121,11 @@ impl ProviderSource for ServerProviders {
                 }
             }
         }
+        #[cfg(feature = "sandbox")]
         if let Some(sandbox) = &self.sandbox {
             for kind in ProviderKind::ALL {
                 if !configured.contains(&(*kind, String::new())) {
-                    registry.register(Arc::new(SandboxProvider::new(
+                    registry.register(Arc::new(tether_provider_sandbox::SandboxProvider::new(
                         *kind,
                         &sandbox.issuer,
                         &SandboxClients::client_id(*kind),
