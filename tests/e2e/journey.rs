@@ -193,7 +193,61 @@ async fn providers_are_listed_as_sandbox_with_their_catalogue(mode: Mode) {
     );
 }
 
+async fn a_caller_that_needs_an_ungranted_scope_gets_403_naming_it(mode: Mode) {
+    let server = TestServer::start(mode).await;
+    let alice = user_jwt("alice");
+    let service = server.api_key("service").await;
+    let http = client();
+    let id = connect(&server, &browser(), &alice, "google", "alice")
+        .await
+        .integration_id;
+    let read = |query: &str| {
+        http.get(server.url(&format!("/api/v1/integrations/{id}/token?{query}")))
+            .bearer_auth(&service)
+            .send()
+    };
+    let granted = read("require_scopes=items.read,profile").await.unwrap();
+    assert_eq!(granted.status(), StatusCode::OK);
+
+    let refused = read("require_scopes=items.read%20items.delete")
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "insufficient_scopes");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("items.delete") && !message.contains("items.read"),
+        "{message}"
+    );
+    assert!(message.contains("reconnect"), "{message}");
+
+    let malformed = read("require_scopes=%22quoted%22").await.unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+
+    let proxied = http
+        .get(server.url(&format!("/api/v1/integrations/{id}/proxy/me")))
+        .header("X-Tether-Require-Scopes", "items.delete")
+        .bearer_auth(&service)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), StatusCode::FORBIDDEN);
+    let body: Value = proxied.json().await.unwrap();
+    assert_eq!(body["code"], "insufficient_scopes");
+    let allowed = http
+        .get(server.url(&format!("/api/v1/integrations/{id}/proxy/me")))
+        .header("X-Tether-Require-Scopes", "items.read")
+        .bearer_auth(&service)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+}
+
 crate::both_modes!(
+    a_caller_that_needs_an_ungranted_scope_gets_403_naming_it,
     the_whole_journey_works_over_http,
     providers_are_listed_as_sandbox_with_their_catalogue,
 );

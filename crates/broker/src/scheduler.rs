@@ -116,7 +116,7 @@ impl Broker {
         &self,
         limit: u64,
         lease: Duration,
-        skip: &[ProviderKind],
+        only: &[ProviderKind],
     ) -> BrokerResult<Vec<Integration>> {
         let now = Utc::now();
         let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
@@ -124,7 +124,7 @@ impl Broker {
             .inner
             .stores
             .integrations
-            .claim_due(now, limit, until, skip)
+            .claim_due(now, limit, until, only)
             .await?;
         if let Some(observer) = self.observer()
             && !claimed.is_empty()

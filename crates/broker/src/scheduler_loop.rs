@@ -1,8 +1,9 @@
-//! The scheduler's drain loop and its supervisor. While work is due, the loop keeps up to
-//! `concurrency` refreshes in flight, claiming more whenever a quarter of the slots are free,
-//! with no pause between batches; idle, it looks again every `interval`. A provider at its
-//! cap, or one that answered 429, is left out of claims until it has room (or its
-//! `Retry-After` passed), so it cannot starve the others. The supervisor restarts a loop that panicked or
+//! The scheduler's drain loop and its supervisor. Each provider has a lane: while it has due
+//! work, the loop keeps up to its cap of refreshes in flight (within `concurrency` in all),
+//! claiming more of its integrations whenever a quarter of its slots are free, with no pause
+//! between batches; idle, a lane looks again every `interval`. A provider that answered 429
+//! is left alone for its `Retry-After`, and one at its cap waits for its own slots, so a slow
+//! or throttling provider cannot starve the others. The supervisor restarts a loop that panicked or
 //! stopped, logs and counts it, and reports whether the loop is running.
 
 use std::collections::HashMap;
@@ -19,25 +20,41 @@ use crate::scheduler::{Outcome, SchedulerConfig};
 /// How long the supervisor waits before restarting a loop that died.
 const RESTART_DELAY: Duration = Duration::from_secs(1);
 
+/// One provider's share of the loop: its refreshes in flight, when to look for its due
+/// integrations again, and a pause after it answered 429.
+#[derive(Debug, Clone, Copy)]
+struct Lane {
+    running: usize,
+    next_look: Instant,
+    paused_until: Option<Instant>,
+}
+
 struct DrainLoop {
     broker: Broker,
     config: SchedulerConfig,
     in_flight: JoinSet<(ProviderKind, Outcome)>,
-    per_provider: HashMap<ProviderKind, usize>,
-    paused_until: HashMap<ProviderKind, Instant>,
-    /// When to claim again although slots are free (set when a claim found nothing more due).
-    next_look: Instant,
+    lanes: HashMap<ProviderKind, Lane>,
 }
 
 impl DrainLoop {
     fn new(broker: Broker, config: SchedulerConfig) -> Self {
+        let now = Instant::now();
+        let lanes = ProviderKind::ALL
+            .iter()
+            .map(|p| {
+                let lane = Lane {
+                    running: 0,
+                    next_look: now,
+                    paused_until: None,
+                };
+                (*p, lane)
+            })
+            .collect();
         Self {
             broker,
             config,
             in_flight: JoinSet::new(),
-            per_provider: HashMap::new(),
-            paused_until: HashMap::new(),
-            next_look: Instant::now(),
+            lanes,
         }
     }
 
@@ -47,138 +64,117 @@ impl DrainLoop {
         interval + Duration::from_millis(rand::rng().random_range(0..=tenth))
     }
 
-    /// Providers that must not be claimed now: at their cap, or paused after a 429.
-    fn skipped_providers(&mut self, now: Instant) -> Vec<ProviderKind> {
-        self.paused_until.retain(|_, until| *until > now);
-        ProviderKind::ALL
-            .iter()
-            .copied()
-            .filter(|p| self.paused_until.contains_key(p) || self.room(*p) == 0)
-            .collect()
-    }
-
-    fn room(&self, provider: ProviderKind) -> usize {
-        let running = self.per_provider.get(&provider).copied().unwrap_or(0);
-        self.config.cap(provider).saturating_sub(running)
-    }
-
-    /// How many integrations a claim now may take: the free slots, no more than the batch
-    /// or the room of the roomiest provider that is not paused (so a claim rarely takes rows
-    /// a capped provider cannot run yet).
-    fn claim_limit(&self, skip: &[ProviderKind]) -> usize {
-        let free = self.config.concurrency.saturating_sub(self.in_flight.len());
-        let roomiest = ProviderKind::ALL
-            .iter()
-            .filter(|p| !skip.contains(p))
-            .map(|p| self.room(*p))
-            .max()
-            .unwrap_or(0);
-        free.min(roomiest)
-            .min(usize::try_from(self.config.batch).unwrap_or(usize::MAX))
-    }
-
-    /// Whether enough slots are free to be worth a claim: a quarter of what one claim could
-    /// take at most, or anything when nothing runs.
-    fn worth_a_claim(&mut self) -> bool {
-        if Instant::now() < self.next_look {
-            return false;
+    /// How many of `provider`'s due integrations to claim now (0: none), given the free
+    /// slots: only when at least a quarter of what it could run at once is free, so claims
+    /// come in batches rather than one per finished refresh.
+    fn claim_size(&self, provider: ProviderKind, lane: &Lane, now: Instant) -> usize {
+        if now < lane.next_look || lane.paused_until.is_some_and(|until| now < until) {
+            return 0;
         }
-        let skip = self.skipped_providers(Instant::now());
-        let limit = self.claim_limit(&skip);
-        let widest = self
-            .config
-            .concurrency
-            .min(usize::try_from(self.config.batch).unwrap_or(usize::MAX))
-            .min(self.config.provider_concurrency.max(1));
-        limit > 0 && (self.in_flight.is_empty() || limit >= (widest / 4).max(1))
+        let batch = usize::try_from(self.config.batch).unwrap_or(usize::MAX);
+        let cap = self.config.cap(provider);
+        let free = self.config.concurrency.saturating_sub(self.in_flight.len());
+        let limit = cap.saturating_sub(lane.running).min(free).min(batch);
+        let widest = cap.min(batch).min(self.config.concurrency);
+        if lane.running == 0 || limit >= (widest / 4).max(1) {
+            limit
+        } else {
+            0
+        }
     }
 
-    /// Claims as many due integrations as there is room for and starts their refreshes.
+    /// Claims due integrations for every provider with room and starts their refreshes.
     async fn fill(&mut self) {
-        let now = Instant::now();
-        let skip = self.skipped_providers(now);
-        let limit = u64::try_from(self.claim_limit(&skip)).unwrap_or(u64::MAX);
-        let claimed = match self.broker.claim_due(limit, self.config.lease, &skip).await {
-            Ok(claimed) => claimed,
-            Err(e) => {
-                tracing::warn!(error = %e, "the refresh scheduler could not claim due integrations");
-                self.next_look = now + self.jittered_interval();
-                return;
-            }
-        };
-        let got = claimed.len();
-        let drained = u64::try_from(got).unwrap_or(u64::MAX) < limit;
-        let mut over_cap = Vec::new();
-        for integration in claimed {
-            let provider = integration.provider;
-            let running = self.per_provider.entry(provider).or_default();
-            if *running >= self.config.cap(provider) {
-                over_cap.push(integration.id);
+        for provider in ProviderKind::ALL {
+            let now = Instant::now();
+            let lane = self.lanes.get(provider).copied().unwrap_or(Lane {
+                running: 0,
+                next_look: now,
+                paused_until: None,
+            });
+            let limit = self.claim_size(*provider, &lane, now);
+            if limit == 0 {
                 continue;
             }
-            *running += 1;
-            let broker = self.broker.clone();
-            self.in_flight.spawn(async move {
-                let outcome = broker.refresh_claimed(integration).await;
-                (provider, outcome)
-            });
-        }
-        if !over_cap.is_empty()
-            && let Err(e) = self
+            let claimed = match self
                 .broker
-                .inner
-                .stores
-                .integrations
-                .release_claims(&over_cap)
+                .claim_due(
+                    u64::try_from(limit).unwrap_or(u64::MAX),
+                    self.config.lease,
+                    &[*provider],
+                )
                 .await
-        {
-            tracing::warn!(error = %e, "could not release claims; they will lapse");
+            {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the refresh scheduler could not claim due integrations");
+                    Vec::new()
+                }
+            };
+            // Fewer than asked: nothing more is due for this provider for now.
+            let next_look = if claimed.len() < limit {
+                now + self.jittered_interval()
+            } else {
+                now
+            };
+            let started = claimed.len();
+            for integration in claimed {
+                let broker = self.broker.clone();
+                self.in_flight.spawn(async move {
+                    let provider = integration.provider;
+                    (provider, broker.refresh_claimed(integration).await)
+                });
+            }
+            if let Some(lane) = self.lanes.get_mut(provider) {
+                lane.running += started;
+                lane.next_look = next_look;
+            }
         }
-        // Nothing more due: look again after the interval (sooner while a provider is only
-        // held back by its cap or a pause, which may end).
-        self.next_look = match (got, drained, skip.is_empty()) {
-            (0, _, false) => now + self.jittered_interval().min(Duration::from_secs(1)),
-            (_, true, true) | (0, _, _) => now + self.jittered_interval(),
-            _ => now,
-        };
     }
 
     fn finished(&mut self, provider: ProviderKind, outcome: Outcome) {
-        if let Some(running) = self.per_provider.get_mut(&provider) {
-            *running = running.saturating_sub(1);
-        }
+        let Some(lane) = self.lanes.get_mut(&provider) else {
+            return;
+        };
+        lane.running = lane.running.saturating_sub(1);
         if let Outcome::RateLimited(wait) = outcome {
             tracing::info!(%provider, wait_secs = wait.as_secs(), "provider rate-limited refreshes; pausing its claims");
-            self.paused_until.insert(provider, Instant::now() + wait);
+            lane.paused_until = Some(Instant::now() + wait);
         }
+    }
+
+    /// When the loop must look again although nothing finished.
+    fn next_wake(&self) -> Instant {
+        self.lanes
+            .values()
+            .map(|lane| match lane.paused_until {
+                Some(until) => lane.next_look.max(until),
+                None => lane.next_look,
+            })
+            .min()
+            .unwrap_or_else(|| Instant::now() + self.config.interval)
+            .max(Instant::now() + Duration::from_millis(20))
     }
 
     async fn run(mut self) {
         loop {
-            if self.worth_a_claim() {
-                self.fill().await;
-            }
-            if self.in_flight.is_empty() {
-                let wake = self
-                    .next_look
-                    .max(Instant::now() + Duration::from_millis(50));
-                tokio::time::sleep_until(wake).await;
-                continue;
-            }
+            self.fill().await;
+            let wake = self.next_wake();
             let done = tokio::select! {
-                done = self.in_flight.join_next() => done,
-                () = tokio::time::sleep_until(self.next_look), if self.next_look > Instant::now() => continue,
+                Some(done) = self.in_flight.join_next() => done,
+                () = tokio::time::sleep_until(wake) => continue,
             };
             match done {
-                Some(Ok((provider, outcome))) => self.finished(provider, outcome),
-                Some(Err(e)) => {
-                    // A refresh task panicked: its provider slot cannot be known, so recount.
+                Ok((provider, outcome)) => self.finished(provider, outcome),
+                Err(e) => {
+                    // A refresh task panicked: its provider is unknown, so start counting anew.
                     tracing::error!(error = %e, "a scheduled refresh task failed");
-                    self.per_provider.clear();
                     self.in_flight.abort_all();
                     while self.in_flight.join_next().await.is_some() {}
+                    for lane in self.lanes.values_mut() {
+                        lane.running = 0;
+                    }
                 }
-                None => {}
             }
         }
     }

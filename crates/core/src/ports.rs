@@ -57,15 +57,16 @@ pub trait IntegrationRepository: Send + Sync {
     /// (else `VersionConflict`); returns the row with its new version.
     async fn update(&self, integration: &Integration) -> StorageResult<Integration>;
     /// The refresh scheduler's claim: up to `limit` usable integrations due at or before `now`
-    /// that no one holds (never claimed, or the claim lapsed before `now`), of providers not in
-    /// `skip`, soonest due first; each is claimed until `claim_until`. Concurrent claimers get
+    /// that no one holds (never claimed, or the claim lapsed before `now`), of the providers in
+    /// `only` (every provider when empty), soonest due first; each is claimed until
+    /// `claim_until`. Concurrent claimers get
     /// disjoint rows (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite serialises writers).
     async fn claim_due(
         &self,
         now: DateTime<Utc>,
         limit: u64,
         claim_until: DateTime<Utc>,
-        skip: &[ProviderKind],
+        only: &[ProviderKind],
     ) -> StorageResult<Vec<Integration>>;
     /// Ends the scheduler's claims on these integrations, so any replica may take them again.
     async fn release_claims(&self, ids: &[IntegrationId]) -> StorageResult<()>;

@@ -19,7 +19,7 @@ pub(super) async fn claim_due(
     now: DateTime<Utc>,
     limit: u64,
     claim_until: DateTime<Utc>,
-    skip: &[ProviderKind],
+    only: &[ProviderKind],
 ) -> StorageResult<Vec<Integration>> {
     if limit == 0 {
         return Ok(Vec::new());
@@ -40,10 +40,10 @@ pub(super) async fn claim_due(
         )
         .order_by(Column::NextRefreshAt, sea_orm::Order::Asc)
         .limit(limit);
-    if !skip.is_empty() {
+    if !only.is_empty() {
         due.and_where(
             Column::Provider
-                .is_not_in(skip.iter().map(|p| p.as_str()))
+                .is_in(only.iter().map(|p| p.as_str()))
                 .into(),
         );
     }

@@ -70,6 +70,9 @@ pub(super) async fn update_versioned<C: ConnectionTrait>(
         failure_count: Set(i.failure_count),
         last_error: Set(i.last_error.clone()),
         updated_at: Set(now()),
+        // A state change (a refresh stored, a failure recorded) ends the scheduler's claim, so
+        // the integration can be claimed again as soon as it is due again.
+        refresh_claimed_until: Set(None),
         ..Default::default()
     };
     let stmt = Entity::update_many()
@@ -182,9 +185,9 @@ impl IntegrationRepository for SqlStore {
         now: DateTime<Utc>,
         limit: u64,
         claim_until: DateTime<Utc>,
-        skip: &[ProviderKind],
+        only: &[ProviderKind],
     ) -> StorageResult<Vec<Integration>> {
-        super::claims::claim_due(self.conn(), now, limit, claim_until, skip).await
+        super::claims::claim_due(self.conn(), now, limit, claim_until, only).await
     }
 
     async fn release_claims(&self, ids: &[IntegrationId]) -> StorageResult<()> {

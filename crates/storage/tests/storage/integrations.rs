@@ -169,6 +169,10 @@ async fn claims_take_due_usable_integrations_soonest_first_and_only_once(db: Tes
         .unwrap();
     assert!(skipping.is_empty(), "every row here is Google's");
     assert_eq!(claim(34, 10, 50).await, [id("soonest"), id("soon")]);
+    // A state change (a refresh stored) ends the claim: due again, it is claimed at once.
+    let refreshed = store.get(id("soon")).await.unwrap().unwrap();
+    store.update(&refreshed).await.unwrap();
+    assert_eq!(claim(35, 10, 60).await, [id("soon")]);
 }
 
 async fn concurrent_claims_get_disjoint_rows(db: TestDb) {
