@@ -31,7 +31,7 @@ pub(super) async fn claim_due(
     let mut due = Query::select();
     due.column(Column::Id)
         .from(Entity)
-        .and_where(Column::Status.is_in(usable).into())
+        .and_where(Column::Status.is_in(usable))
         .and_where(Expr::col(Column::NextRefreshAt).lte(now))
         .and_where(
             Expr::col(Column::RefreshClaimedUntil)
@@ -41,17 +41,13 @@ pub(super) async fn claim_due(
         .order_by(Column::NextRefreshAt, sea_orm::Order::Asc)
         .limit(limit);
     if !only.is_empty() {
-        due.and_where(
-            Column::Provider
-                .is_in(only.iter().map(|p| p.as_str()))
-                .into(),
-        );
+        due.and_where(Column::Provider.is_in(only.iter().map(|p| p.as_str())));
     }
     if conn.get_database_backend() == DatabaseBackend::Postgres {
         due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let mut claim = Entity::update_many()
-        .col_expr(Column::RefreshClaimedUntil, Expr::val(claim_until).into())
+        .col_expr(Column::RefreshClaimedUntil, Expr::val(claim_until))
         .filter(Column::Id.in_subquery(due))
         .into_query();
     claim.returning_all();
@@ -79,7 +75,7 @@ pub(super) async fn release_claims(
     Entity::update_many()
         .col_expr(
             Column::RefreshClaimedUntil,
-            Expr::val(None::<DateTime<Utc>>).into(),
+            Expr::val(None::<DateTime<Utc>>),
         )
         .filter(Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
         .exec(conn)
