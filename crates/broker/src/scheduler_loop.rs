@@ -29,6 +29,33 @@ struct Lane {
     paused_until: Option<Instant>,
 }
 
+/// How many of `provider`'s due integrations to claim now (0: none) with `in_flight`
+/// refreshes running in all: none while its lane waits or is paused after a 429; never more
+/// than its free slots under its cap, the free slots overall, or a batch; and only once at
+/// least a quarter of what it could run at once is free, so claims come in batches rather
+/// than one per finished refresh.
+fn claim_size(
+    config: &SchedulerConfig,
+    in_flight: usize,
+    provider: ProviderKind,
+    lane: &Lane,
+    now: Instant,
+) -> usize {
+    if now < lane.next_look || lane.paused_until.is_some_and(|until| now < until) {
+        return 0;
+    }
+    let batch = usize::try_from(config.batch).unwrap_or(usize::MAX);
+    let cap = config.cap(provider);
+    let free = config.concurrency.saturating_sub(in_flight);
+    let limit = cap.saturating_sub(lane.running).min(free).min(batch);
+    let widest = cap.min(batch).min(config.concurrency);
+    if lane.running == 0 || limit >= (widest / 4).max(1) {
+        limit
+    } else {
+        0
+    }
+}
+
 struct DrainLoop {
     broker: Broker,
     config: SchedulerConfig,
@@ -64,23 +91,8 @@ impl DrainLoop {
         interval + Duration::from_millis(rand::rng().random_range(0..=tenth))
     }
 
-    /// How many of `provider`'s due integrations to claim now (0: none), given the free
-    /// slots: only when at least a quarter of what it could run at once is free, so claims
-    /// come in batches rather than one per finished refresh.
     fn claim_size(&self, provider: ProviderKind, lane: &Lane, now: Instant) -> usize {
-        if now < lane.next_look || lane.paused_until.is_some_and(|until| now < until) {
-            return 0;
-        }
-        let batch = usize::try_from(self.config.batch).unwrap_or(usize::MAX);
-        let cap = self.config.cap(provider);
-        let free = self.config.concurrency.saturating_sub(self.in_flight.len());
-        let limit = cap.saturating_sub(lane.running).min(free).min(batch);
-        let widest = cap.min(batch).min(self.config.concurrency);
-        if lane.running == 0 || limit >= (widest / 4).max(1) {
-            limit
-        } else {
-            0
-        }
+        claim_size(&self.config, self.in_flight.len(), provider, lane, now)
     }
 
     /// Claims due integrations for every provider with room and starts their refreshes.
@@ -218,5 +230,89 @@ impl Broker {
                 tokio::time::sleep(RESTART_DELAY).await;
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> SchedulerConfig {
+        SchedulerConfig {
+            batch: 200,
+            concurrency: 128,
+            provider_concurrency: 64,
+            provider_caps: [(ProviderKind::Dexcom, 4)].into_iter().collect(),
+            ..SchedulerConfig::default()
+        }
+    }
+
+    fn lane(running: usize, now: Instant) -> Lane {
+        Lane {
+            running,
+            next_look: now,
+            paused_until: None,
+        }
+    }
+
+    #[test]
+    fn a_provider_claims_up_to_its_cap_and_the_free_slots() {
+        let (c, now) = (config(), Instant::now());
+        assert_eq!(
+            claim_size(&c, 0, ProviderKind::Google, &lane(0, now), now),
+            64
+        );
+        assert_eq!(
+            claim_size(&c, 0, ProviderKind::Dexcom, &lane(0, now), now),
+            4
+        );
+        // At its cap a provider waits for its own slots, whatever the others do.
+        assert_eq!(
+            claim_size(&c, 64, ProviderKind::Google, &lane(64, now), now),
+            0
+        );
+        assert_eq!(
+            claim_size(&c, 64, ProviderKind::Microsoft, &lane(0, now), now),
+            64
+        );
+        // All slots taken by others: nothing more, even for an idle provider.
+        assert_eq!(
+            claim_size(&c, 128, ProviderKind::Notion, &lane(0, now), now),
+            0
+        );
+    }
+
+    #[test]
+    fn claims_wait_for_a_quarter_of_the_slots_rather_than_one_per_refresh() {
+        let (c, now) = (config(), Instant::now());
+        assert_eq!(
+            claim_size(&c, 63, ProviderKind::Google, &lane(63, now), now),
+            0
+        );
+        assert_eq!(
+            claim_size(&c, 48, ProviderKind::Google, &lane(48, now), now),
+            16
+        );
+    }
+
+    #[test]
+    fn a_rate_limited_or_drained_provider_is_left_alone_until_its_time() {
+        let (c, now) = (config(), Instant::now());
+        let mut paused = lane(0, now);
+        paused.paused_until = Some(now + Duration::from_secs(30));
+        assert_eq!(claim_size(&c, 0, ProviderKind::Google, &paused, now), 0);
+        assert_eq!(
+            claim_size(
+                &c,
+                0,
+                ProviderKind::Google,
+                &paused,
+                now + Duration::from_secs(31)
+            ),
+            64
+        );
+        let mut drained = lane(0, now);
+        drained.next_look = now + Duration::from_secs(10);
+        assert_eq!(claim_size(&c, 0, ProviderKind::Google, &drained, now), 0);
     }
 }
