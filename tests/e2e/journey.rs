@@ -131,6 +131,8 @@ async fn the_whole_journey_works_over_http(mode: Mode) {
         r#"tether_token_reads_total{provider="google",outcome="ok"}"#,
         r#"tether_token_reads_total{provider="google",outcome="reauth_required"} 1"#,
         r#"tether_http_requests_total{method="GET",status="2xx"}"#,
+        "tether_scheduler_running 1",
+        "tether_scheduler_restarts_total 0",
     ] {
         assert!(
             metrics.contains(line),

@@ -211,16 +211,7 @@ pub async fn wire(
         locks,
     )
     .map_err(|e| ServerError::Startup(e.to_string()))?;
-    if lifecycle.scheduler_enabled {
-        background.push(broker.spawn_refresh_scheduler(SchedulerConfig {
-            interval: lifecycle.scheduler_interval,
-            batch: lifecycle.scheduler_batch,
-            concurrency: lifecycle.scheduler_concurrency,
-            provider_concurrency: lifecycle.scheduler_provider_concurrency,
-            provider_caps: lifecycle.scheduler_provider_caps.clone(),
-            lease: lifecycle.scheduler_lease,
-        }));
-    }
+    let scheduled = broker.clone();
 
     let jwt = JwtVerifier::new(
         JwtConfig {
@@ -267,7 +258,18 @@ pub async fn wire(
         checks,
         http,
     );
+    // After the observer is attached, so the scheduler's first reports reach /metrics.
     state.observe_broker();
+    if lifecycle.scheduler_enabled {
+        background.push(scheduled.spawn_refresh_scheduler(SchedulerConfig {
+            interval: lifecycle.scheduler_interval,
+            batch: lifecycle.scheduler_batch,
+            concurrency: lifecycle.scheduler_concurrency,
+            provider_concurrency: lifecycle.scheduler_provider_concurrency,
+            provider_caps: lifecycle.scheduler_provider_caps.clone(),
+            lease: lifecycle.scheduler_lease,
+        }));
+    }
     Ok(Wired {
         state: web::Data::new(state),
         limiters,
