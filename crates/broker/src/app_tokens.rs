@@ -40,7 +40,7 @@ impl Broker {
     pub async fn app_token(&self, kind: ProviderKind, instance: &str) -> BrokerResult<AppGrant> {
         let owner = self.app_owner(kind, instance)?;
         if let Some(stored) = self.inner.stores.tokens.get(&owner).await?
-            && stored.tokens.is_fresh_at(Utc::now(), self.app_buffer())
+            && self.still_good(&stored, None)
         {
             return Ok(AppGrant::from_stored(kind, &stored));
         }

@@ -1,7 +1,8 @@
 //! Token reads, the hot path: one indexed query for the integration and its token row and
 //! one decrypt (the access token) while the token is before its refresh point; a refresh
-//! (see `lifecycle`) otherwise. A caller may name the scopes it needs. Nothing is written inline: the audit record is batched and
-//! `last_used_at` is recorded in memory and flushed every few seconds.
+//! (see `lifecycle`) otherwise. A caller may name the scopes it needs. Nothing is written
+//! inline: the audit record is batched and `last_used_at` is recorded in memory and flushed
+//! every few seconds.
 
 use std::sync::Arc;
 
@@ -78,8 +79,8 @@ impl Broker {
             .ok_or(BrokerError::IntegrationNotFound)
     }
 
-    /// A valid access token for the integration, refreshing first when it expires within the
-    /// buffer. Every read is audited with the actor and purpose (batched: see [`Broker::flush`]).
+    /// A valid access token for the integration, refreshing first when it reached its refresh
+    /// point. Every read is audited with the actor and purpose (batched: see [`Broker::flush`]).
     pub async fn access_token(
         &self,
         id: IntegrationId,

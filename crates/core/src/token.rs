@@ -130,13 +130,6 @@ pub struct StoredAccess {
     pub issued_at: DateTime<Utc>,
 }
 
-impl StoredAccess {
-    /// Same rule as [`TokenSet::is_fresh_at`].
-    pub fn is_fresh_at(&self, now: DateTime<Utc>, buffer: Duration) -> bool {
-        fresh_at(self.expires_at, now, buffer)
-    }
-}
-
 /// What a token read loads in one query: the integration and, when it has a token row, the
 /// access half of it.
 #[derive(Debug, Clone, PartialEq)]
