@@ -257,9 +257,7 @@ async fn a_missing_required_scope_gives_insufficient_scopes_and_stores_nothing(m
             .as_str()
             .contains("outcome=insufficient_scopes")
     );
-    for table in ["integrations", "tokens", "consents"] {
-        assert_eq!(h.count(table).await, 0, "{table} must stay empty");
-    }
+    assert_nothing_stored(&h).await;
 }
 
 async fn the_same_account_connected_twice_is_one_integration_with_the_same_id(mode: Mode) {
@@ -424,6 +422,13 @@ fn with_required_implicit_scope(h: &mut Harness) {
     }));
 }
 
+/// A refused connection leaves no integration, token or consent behind.
+async fn assert_nothing_stored(h: &Harness) {
+    for table in ["integrations", "tokens", "consents"] {
+        assert_eq!(h.count(table).await, 0, "{table} must stay empty");
+    }
+}
+
 async fn callback(h: &Harness, scopes: &str, granted: &[&str]) -> tether_broker::CallbackResult {
     let pending = h.begin("alice", Google, Some(scopes)).await;
     let params = h.consent(&pending, "alice", Some(granted)).await;
@@ -444,9 +449,7 @@ async fn a_required_scope_added_to_every_request_must_still_be_granted(mode: Mod
         result.message
     );
     assert!(result.message.contains("profile"), "{}", result.message);
-    for table in ["integrations", "tokens", "consents"] {
-        assert_eq!(h.count(table).await, 0, "{table} must stay empty");
-    }
+    assert_nothing_stored(&h).await;
 }
 
 async fn a_reconnect_that_loses_a_required_scope_leaves_the_integration_insufficient(mode: Mode) {
