@@ -99,11 +99,9 @@ impl DrainLoop {
     async fn fill(&mut self) {
         for provider in ProviderKind::ALL {
             let now = Instant::now();
-            let lane = self.lanes.get(provider).copied().unwrap_or(Lane {
-                running: 0,
-                next_look: now,
-                paused_until: None,
-            });
+            let Some(lane) = self.lanes.get(provider).copied() else {
+                continue;
+            };
             let limit = self.claim_size(*provider, &lane, now);
             if limit == 0 {
                 continue;
