@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::integration::{Integration, IntegrationStatus};
+use tether_core::ports::RefreshWrite;
 use tether_core::provider::{Provider, ProviderError};
 use tether_core::secret::OpaqueSecret;
-use tether_core::token::{RefreshTiming, StoredTokens, TokenOwner, TokenSet};
+use tether_core::token::{RefreshTiming, StoredTokens, TokenSet};
 use tether_core::{IntegrationId, ScopeSet, StorageError};
 
 use crate::broker::Broker;
@@ -187,26 +188,21 @@ impl Broker {
         }
     }
 
-    /// The integration and its tokens, failing when it cannot hand out tokens.
+    /// The integration and its tokens (one query), failing when it cannot hand out tokens.
     async fn load_usable(&self, id: IntegrationId) -> BrokerResult<(Integration, StoredTokens)> {
-        let inner = &self.inner;
-        let integration = inner
+        let (integration, stored) = self
+            .inner
             .stores
-            .integrations
-            .get(id)
+            .tokens
+            .read_for_refresh(id)
             .await?
             .ok_or(BrokerError::IntegrationNotFound)?;
         if !integration.status.is_usable() {
             return Err(self.unusable(&integration));
         }
-        let stored = inner
-            .stores
-            .tokens
-            .get(&TokenOwner::Integration(id))
-            .await?
-            .ok_or(BrokerError::ReauthRequired {
-                status: "no_tokens",
-            })?;
+        let stored = stored.ok_or(BrokerError::ReauthRequired {
+            status: "no_tokens",
+        })?;
         Ok((integration, stored))
     }
 
@@ -323,6 +319,7 @@ impl Broker {
             .await
     }
 
+    /// Stores the new pair and the integration's state after it in one transaction.
     async fn persist_refresh(
         &self,
         integration: Integration,
@@ -331,50 +328,52 @@ impl Broker {
         provider: &dyn Provider,
     ) -> BrokerResult<AccessGrant> {
         let inner = &self.inner;
-        let owner = TokenOwner::Integration(integration.id);
-        let saved = match inner
-            .stores
-            .tokens
-            .save(&owner, &tokens, Some(stored.version))
-            .await
-        {
-            Ok(saved) => saved,
-            Err(StorageError::VersionConflict { .. }) => {
-                // Someone else stored a newer pair (their write won the version check):
-                // theirs is the current pair.
-                let current = inner
-                    .stores
-                    .tokens
-                    .get(&owner)
-                    .await?
-                    .ok_or(BrokerError::IntegrationNotFound)?;
-                return Ok(AccessGrant::from_stored(&integration, &current));
-            }
-            Err(StorageError::NotFound { .. }) => return Err(BrokerError::IntegrationNotFound),
-            Err(e) => return Err(e.into()),
-        };
-        self.forget_read(integration.id);
         let previous = integration.status;
-        let mut updated = integration;
-        updated.status = IntegrationStatus::Active;
-        updated.failure_count = 0;
-        updated.last_error = None;
-        updated.last_refreshed_at = Some(saved.updated_at);
-        updated.next_refresh_at = self.next_refresh_at(&tokens, saved.updated_at);
+        let issued_at = Utc::now();
+        let mut wanted = integration;
+        wanted.status = IntegrationStatus::Active;
+        wanted.failure_count = 0;
+        wanted.last_error = None;
+        wanted.last_refreshed_at = Some(issued_at);
+        wanted.next_refresh_at = self.next_refresh_at(&tokens, issued_at);
         if let Some(scope) = &tokens.scope {
-            updated.granted_scopes = scope.clone();
-            let lost = lost_required_scopes(provider, &updated.requested_scopes, scope);
+            wanted.granted_scopes = scope.clone();
+            let lost = lost_required_scopes(provider, &wanted.requested_scopes, scope);
             if !lost.is_empty() {
                 // The user withdrew a permission the integration needs.
-                updated.status = IntegrationStatus::InsufficientScopes;
-                updated.next_refresh_at = None;
-                updated.last_error = Some(format!(
+                wanted.status = IntegrationStatus::InsufficientScopes;
+                wanted.next_refresh_at = None;
+                wanted.last_error = Some(format!(
                     "the provider no longer grants required permissions: {}",
                     lost.to_delimited()
                 ));
             }
         }
-        let updated = self.update_integration(updated).await?;
+        self.forget_read(wanted.id);
+        let write = RefreshWrite {
+            integration: &wanted,
+            token_id: stored.id,
+            expected_version: stored.version,
+            tokens: &tokens,
+        };
+        let (updated, saved) = match inner.stores.integrations.save_refresh(write).await {
+            Ok(written) => written,
+            Err(StorageError::VersionConflict { .. }) => {
+                // Someone else stored a newer pair (their write won the version check):
+                // theirs is the current pair.
+                let (current, tokens) = inner
+                    .stores
+                    .tokens
+                    .read_for_refresh(wanted.id)
+                    .await?
+                    .ok_or(BrokerError::IntegrationNotFound)?;
+                let tokens = tokens.ok_or(BrokerError::IntegrationNotFound)?;
+                return Ok(AccessGrant::from_stored(&current, &tokens));
+            }
+            Err(StorageError::NotFound { .. }) => return Err(BrokerError::IntegrationNotFound),
+            Err(e) => return Err(e.into()),
+        };
+        self.forget_read(updated.id);
         let mut event = AuditEvent::new(Actor::System, AuditAction::TokenRefreshed);
         event.integration_id = Some(updated.id);
         event.user_id = Some(updated.user_id.clone());

@@ -9,7 +9,7 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::consent::{Consent, NewConsent};
 use crate::error::StorageResult;
-use crate::ids::{ApiKeyId, AuditId, IntegrationId, UserId};
+use crate::ids::{ApiKeyId, AuditId, IntegrationId, TokenId, UserId};
 use crate::integration::{Integration, NewIntegration};
 use crate::provider::ProviderKind;
 use crate::provider_config::{ProviderConfig, ProviderConfigInput};
@@ -31,6 +31,19 @@ pub struct ConnectionWrite {
     pub integration: IntegrationWrite,
     pub tokens: TokenSet,
     pub consent: NewConsent,
+}
+
+/// A refreshed token pair and the integration's state after it, stored together
+/// ([`IntegrationRepository::save_refresh`]).
+#[derive(Debug)]
+pub struct RefreshWrite<'a> {
+    /// Its lifecycle fields are written: status, failure count, last error, refresh times and
+    /// granted scopes.
+    pub integration: &'a Integration,
+    /// The token row the refresh read, and the version it had then.
+    pub token_id: TokenId,
+    pub expected_version: i64,
+    pub tokens: &'a TokenSet,
 }
 
 #[async_trait]
@@ -77,6 +90,14 @@ pub trait IntegrationRepository: Send + Sync {
         &self,
         write: ConnectionWrite,
     ) -> StorageResult<(Integration, StoredTokens, Consent)>;
+    /// A refresh's result in one transaction: the integration's lifecycle fields (see
+    /// [`RefreshWrite`]; the scheduler's claim ends) and the new token pair, only while the
+    /// token row still has `expected_version` (else `VersionConflict`, and nothing is
+    /// written) and the integration is not revoked (else `NotFound`).
+    async fn save_refresh(
+        &self,
+        write: RefreshWrite<'_>,
+    ) -> StorageResult<(Integration, StoredTokens)>;
     /// The local half of a disconnect, in one transaction: delete the tokens, set the status
     /// to `revoked`, set `revoked_at` on the consents still in force.
     async fn mark_revoked(
@@ -92,6 +113,12 @@ pub trait TokenRepository: Send + Sync {
     /// The token read's hot path: the integration and its token row in one indexed query,
     /// decrypting only the access token. `None` when the integration does not exist.
     async fn read_for_access(&self, id: IntegrationId) -> StorageResult<Option<AccessRead>>;
+    /// A refresh's read: the integration and its whole token row (refresh token included) in
+    /// one query. `None` when the integration does not exist; no tokens when it has none.
+    async fn read_for_refresh(
+        &self,
+        id: IntegrationId,
+    ) -> StorageResult<Option<(Integration, Option<StoredTokens>)>>;
     /// When the access token of each of these integrations expires, in one query and without
     /// decrypting anything. Integrations without tokens are absent; a token with no known
     /// expiry maps to `None`.

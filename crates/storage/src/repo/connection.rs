@@ -1,12 +1,14 @@
-//! The two multi-table steps of an integration's life, each in one transaction: saving a
-//! connection (integration + tokens + consent) and marking it revoked.
+//! The multi-table steps of an integration's life, each in one transaction: saving a
+//! connection (integration + tokens + consent), saving a refresh (integration + tokens) and
+//! marking it revoked. Each writes the integration row first, then its tokens, so two of them
+//! never wait on each other's locks in opposite orders.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryTrait};
 use tether_core::consent::Consent;
 use tether_core::integration::{Integration, IntegrationStatus};
-use tether_core::ports::{ConnectionWrite, IntegrationWrite};
+use tether_core::ports::{ConnectionWrite, IntegrationWrite, RefreshWrite};
 use tether_core::token::StoredTokens;
 use tether_core::{IntegrationId, StorageError, StorageResult};
 
@@ -39,6 +41,38 @@ pub(super) async fn save_connection(
     let consent = consents::insert(&txn, write.consent).await?;
     txn.commit().await.map_err(backend)?;
     Ok((integration, stored, consent))
+}
+
+pub(super) async fn save_refresh(
+    store: &SqlStore,
+    write: RefreshWrite<'_>,
+) -> StorageResult<(Integration, StoredTokens)> {
+    let txn = write_txn(store.conn()).await?;
+    let Some(integration) = integrations::update_lifecycle(&txn, write.integration).await? else {
+        return Err(StorageError::NotFound {
+            entity: "integration",
+        });
+    };
+    let token_id = write.token_id.as_uuid();
+    let Some(stored) = tokens::rewrite(
+        &txn,
+        store.cipher(),
+        token_id,
+        write.tokens,
+        Some(write.expected_version),
+    )
+    .await?
+    else {
+        // Someone stored a newer pair, or the row is gone: write nothing (the rollback
+        // undoes the integration's update).
+        return Err(StorageError::VersionConflict {
+            entity: "tokens",
+            id: token_id.to_string(),
+            expected: write.expected_version,
+        });
+    };
+    txn.commit().await.map_err(backend)?;
+    Ok((integration, stored))
 }
 
 pub(super) async fn mark_revoked(

@@ -8,8 +8,8 @@ use sea_orm::{
     QueryFilter, QueryOrder, QueryTrait,
 };
 use tether_core::consent::Consent;
-use tether_core::integration::{Integration, NewIntegration};
-use tether_core::ports::{ConnectionWrite, IntegrationRepository};
+use tether_core::integration::{Integration, IntegrationStatus, NewIntegration};
+use tether_core::ports::{ConnectionWrite, IntegrationRepository, RefreshWrite};
 use tether_core::token::StoredTokens;
 use tether_core::{IntegrationId, ProviderKind, StorageError, StorageResult, UserId};
 
@@ -88,6 +88,38 @@ pub(super) async fn update_versioned<C: ConnectionTrait>(
         Some(model) => model.try_into(),
         None => Err(missing_or_conflict(conn, i.id, i.version).await),
     }
+}
+
+/// A refresh's write of the lifecycle fields (status, failure count, last error, refresh
+/// times, granted scopes), bumping the version and ending the scheduler's claim, whatever
+/// the version: the refresh holds the integration's refresh lock, and other writers change
+/// other fields. `None` when the integration is gone or revoked (a disconnect wins).
+pub(super) async fn update_lifecycle<C: ConnectionTrait>(
+    conn: &C,
+    i: &Integration,
+) -> StorageResult<Option<Integration>> {
+    let changes = ActiveModel {
+        status: Set(i.status.as_str().to_owned()),
+        granted_scopes: Set(scopes_to_json(&i.granted_scopes)),
+        last_refreshed_at: Set(i.last_refreshed_at),
+        next_refresh_at: Set(i.next_refresh_at),
+        failure_count: Set(i.failure_count),
+        last_error: Set(i.last_error.clone()),
+        updated_at: Set(now()),
+        refresh_claimed_until: Set(None),
+        ..Default::default()
+    };
+    let stmt = Entity::update_many()
+        .set(changes)
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(Column::Id.eq(i.id.as_uuid()))
+        .filter(Column::Status.ne(IntegrationStatus::Revoked.as_str()))
+        .into_query();
+    update_returning::<Entity, _>(conn, stmt)
+        .await
+        .map_err(backend)?
+        .map(Integration::try_from)
+        .transpose()
 }
 
 async fn missing_or_conflict<C: ConnectionTrait>(
@@ -216,6 +248,13 @@ impl IntegrationRepository for SqlStore {
                 .map_err(backend)?;
         }
         txn.commit().await.map_err(backend)
+    }
+
+    async fn save_refresh(
+        &self,
+        write: RefreshWrite<'_>,
+    ) -> StorageResult<(Integration, StoredTokens)> {
+        super::connection::save_refresh(self, write).await
     }
 
     async fn save_connection(

@@ -1,13 +1,14 @@
 //! The token read's hot path: an integration and the access half of its token row in one
 //! indexed query (`integrations` by primary key, left-joined to `tokens` on its unique
-//! `integration_id`), decrypting only the access token.
+//! `integration_id`), decrypting only the access token; and a refresh's read, the same join
+//! with the whole token row.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, JoinType, Query};
-use sea_orm::{ConnectionTrait, ExprTrait, FromQueryResult, Iterable, QueryResult};
+use sea_orm::sea_query::{Alias, Expr, JoinType, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, ExprTrait, FromQueryResult, IdenStatic, Iterable, QueryResult};
 use tether_core::integration::Integration;
 use tether_core::secret::AccessToken;
-use tether_core::token::{AccessRead, StoredAccess};
+use tether_core::token::{AccessRead, StoredAccess, StoredTokens};
 use tether_core::{IntegrationId, StorageResult};
 use uuid::Uuid;
 
@@ -24,23 +25,12 @@ const T_SCOPE: &str = "t_scope";
 const T_VERSION: &str = "t_version";
 const T_UPDATED: &str = "t_updated_at";
 
-/// One row: every integration column, and the token columns a read needs (never the
-/// refresh token or launch context, which this path must not decrypt).
-async fn select_row<C: ConnectionTrait>(
-    conn: &C,
-    id: IntegrationId,
-) -> StorageResult<Option<QueryResult>> {
-    let token_col = |c: tokens::Column| Expr::col((tokens::Entity, c));
+/// Every integration column of integration `id`, left-joined to its token row; the caller
+/// adds the token columns it needs.
+fn joined(id: IntegrationId) -> SelectStatement {
     let mut query = Query::select();
     query
         .columns(integrations::Column::iter().map(|c| (integrations::Entity, c)))
-        .expr_as(token_col(tokens::Column::Id), T_ID)
-        .expr_as(token_col(tokens::Column::AccessToken), T_ACCESS)
-        .expr_as(token_col(tokens::Column::TokenType), T_TYPE)
-        .expr_as(token_col(tokens::Column::ExpiresAt), T_EXPIRES)
-        .expr_as(token_col(tokens::Column::Scope), T_SCOPE)
-        .expr_as(token_col(tokens::Column::Version), T_VERSION)
-        .expr_as(token_col(tokens::Column::UpdatedAt), T_UPDATED)
         .from(integrations::Entity)
         .join(
             JoinType::LeftJoin,
@@ -49,6 +39,25 @@ async fn select_row<C: ConnectionTrait>(
                 .equals((integrations::Entity, integrations::Column::Id)),
         )
         .and_where(Expr::col((integrations::Entity, integrations::Column::Id)).eq(id.as_uuid()));
+    query
+}
+
+/// One row: every integration column, and the token columns a read needs (never the
+/// refresh token or launch context, which this path must not decrypt).
+async fn select_row<C: ConnectionTrait>(
+    conn: &C,
+    id: IntegrationId,
+) -> StorageResult<Option<QueryResult>> {
+    let token_col = |c: tokens::Column| Expr::col((tokens::Entity, c));
+    let mut query = joined(id);
+    query
+        .expr_as(token_col(tokens::Column::Id), T_ID)
+        .expr_as(token_col(tokens::Column::AccessToken), T_ACCESS)
+        .expr_as(token_col(tokens::Column::TokenType), T_TYPE)
+        .expr_as(token_col(tokens::Column::ExpiresAt), T_EXPIRES)
+        .expr_as(token_col(tokens::Column::Scope), T_SCOPE)
+        .expr_as(token_col(tokens::Column::Version), T_VERSION)
+        .expr_as(token_col(tokens::Column::UpdatedAt), T_UPDATED);
     conn.query_one(&query).await.map_err(backend)
 }
 
@@ -92,4 +101,40 @@ pub(super) async fn read_for_access<C: ConnectionTrait>(
         integration,
         access,
     }))
+}
+
+/// Prefix of the token columns in [`read_for_refresh`]'s row.
+const T_PREFIX: &str = "t_";
+
+/// A refresh's read: every integration column and every token column (prefixed `t_`), in
+/// the same one indexed query as the hot path, decrypting the whole token row.
+pub(super) async fn read_for_refresh<C: ConnectionTrait>(
+    conn: &C,
+    cipher: &TokenCipher,
+    id: IntegrationId,
+) -> StorageResult<Option<(Integration, Option<StoredTokens>)>> {
+    let mut query = joined(id);
+    for column in tokens::Column::iter() {
+        query.expr_as(
+            Expr::col((tokens::Entity, column)),
+            Alias::new(format!("{T_PREFIX}{}", column.as_str())),
+        );
+    }
+    let Some(row) = conn.query_one(&query).await.map_err(backend)? else {
+        return Ok(None);
+    };
+    let integration: Integration = integrations::Model::from_query_result(&row, "")
+        .map_err(backend)?
+        .try_into()?;
+    let has_tokens = row
+        .try_get::<Option<Uuid>>(T_PREFIX, tokens::Column::Id.as_str())
+        .map_err(backend)?
+        .is_some();
+    let stored = if has_tokens {
+        let model = tokens::Model::from_query_result(&row, T_PREFIX).map_err(backend)?;
+        Some(super::tokens::to_domain(cipher, model)?)
+    } else {
+        None
+    };
+    Ok(Some((integration, stored)))
 }

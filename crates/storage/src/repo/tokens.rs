@@ -11,6 +11,7 @@ use sea_orm::{
     ExprTrait, QueryFilter, QuerySelect, QueryTrait,
 };
 use tether_core::ids::TokenId;
+use tether_core::integration::Integration;
 use tether_core::ports::TokenRepository;
 use tether_core::secret::{AccessToken, OpaqueSecret, RefreshToken};
 use tether_core::token::{AccessRead, StoredTokens, TokenOwner, TokenSet};
@@ -150,7 +151,7 @@ pub(super) async fn insert<C: ConnectionTrait>(
 
 /// Rewrites row `id` with `tokens`, bumping the version; with `expected` only if the stored
 /// version matches. `None` when no row matched.
-async fn rewrite<C: ConnectionTrait>(
+pub(super) async fn rewrite<C: ConnectionTrait>(
     conn: &C,
     cipher: &TokenCipher,
     id: Uuid,
@@ -219,6 +220,13 @@ impl TokenRepository for SqlStore {
 
     async fn read_for_access(&self, id: IntegrationId) -> StorageResult<Option<AccessRead>> {
         super::token_read::read_for_access(self.conn(), self.cipher(), id).await
+    }
+
+    async fn read_for_refresh(
+        &self,
+        id: IntegrationId,
+    ) -> StorageResult<Option<(Integration, Option<StoredTokens>)>> {
+        super::token_read::read_for_refresh(self.conn(), self.cipher(), id).await
     }
 
     async fn expiries(

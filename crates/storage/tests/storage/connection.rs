@@ -1,10 +1,11 @@
-//! save_connection and mark_revoked: several tables, one transaction each.
+//! save_connection, save_refresh and mark_revoked: several tables, one transaction each.
 
-use tether_core::integration::IntegrationStatus;
+use tether_core::integration::{Integration, IntegrationStatus};
 use tether_core::ports::{
-    ConnectionWrite, ConsentRepository, IntegrationRepository, IntegrationWrite, TokenRepository,
+    ConnectionWrite, ConsentRepository, IntegrationRepository, IntegrationWrite, RefreshWrite,
+    TokenRepository,
 };
-use tether_core::token::TokenOwner;
+use tether_core::token::{StoredTokens, TokenOwner};
 use tether_core::{IntegrationId, StorageError};
 use tether_testkit::TestDb;
 
@@ -186,8 +187,138 @@ async fn mark_revoked_deletes_tokens_and_revokes_consents(db: TestDb) {
     assert!(matches!(err, StorageError::NotFound { .. }), "{err:?}");
 }
 
+async fn connected(store: &tether_storage::SqlStore) -> (Integration, StoredTokens) {
+    let new = new_integration("u1", "acct");
+    let (integration, tokens, _) = store
+        .save_connection(ConnectionWrite {
+            integration: IntegrationWrite::Create(new.clone()),
+            tokens: token_set("access-1", Some("refresh-1")),
+            consent: consent_for(&new),
+        })
+        .await
+        .unwrap();
+    (integration, tokens)
+}
+
+async fn save_refresh_writes_the_pair_and_the_lifecycle_fields_together(db: TestDb) {
+    let store = store(&db);
+    let (integration, tokens) = connected(&store).await;
+    let (refreshed_at, next) = (at(5), at(50));
+    let mut wanted = integration.clone();
+    wanted.status = IntegrationStatus::Active;
+    wanted.failure_count = 0;
+    wanted.last_refreshed_at = Some(refreshed_at);
+    wanted.next_refresh_at = Some(next);
+    wanted.granted_scopes = scopes("openid email");
+    // Not a lifecycle field: a refresh must not overwrite it.
+    wanted.account_label = Some("changed by the refresher".to_owned());
+    let refreshed = token_set("access-2", Some("refresh-2"));
+    let (updated, saved) = store
+        .save_refresh(RefreshWrite {
+            integration: &wanted,
+            token_id: tokens.id,
+            expected_version: tokens.version,
+            tokens: &refreshed,
+        })
+        .await
+        .unwrap();
+    assert_eq!(updated.version, integration.version + 1);
+    assert_eq!(updated.last_refreshed_at, Some(refreshed_at));
+    assert_eq!(updated.next_refresh_at, Some(next));
+    assert_eq!(updated.granted_scopes, scopes("openid email"));
+    assert_eq!(updated.account_label, integration.account_label);
+    assert_eq!(saved.version, tokens.version + 1);
+    assert_eq!(
+        saved.tokens.refresh_token.as_ref().unwrap().expose_secret(),
+        "refresh-2"
+    );
+
+    let (read, read_tokens) = store
+        .read_for_refresh(integration.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, updated);
+    assert_eq!(read_tokens.unwrap(), saved);
+}
+
+async fn save_refresh_with_a_stale_token_version_writes_nothing(db: TestDb) {
+    let store = store(&db);
+    let (integration, tokens) = connected(&store).await;
+    // Someone else stored a newer pair meanwhile.
+    let newer = store
+        .save(
+            &TokenOwner::Integration(integration.id),
+            &token_set("access-other", Some("refresh-other")),
+            Some(tokens.version),
+        )
+        .await
+        .unwrap();
+    let mut wanted = integration.clone();
+    wanted.next_refresh_at = Some(at(50));
+    wanted.failure_count = 7;
+    let err = store
+        .save_refresh(RefreshWrite {
+            integration: &wanted,
+            token_id: tokens.id,
+            expected_version: tokens.version,
+            tokens: &token_set("access-2", Some("refresh-2")),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StorageError::VersionConflict { .. }),
+        "{err:?}"
+    );
+    let (read, read_tokens) = store
+        .read_for_refresh(integration.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read, integration,
+        "the integration's update was rolled back"
+    );
+    assert_eq!(read_tokens.unwrap(), newer);
+}
+
+async fn save_refresh_after_a_disconnect_is_refused(db: TestDb) {
+    let store = store(&db);
+    let (integration, tokens) = connected(&store).await;
+    let revoked = store.mark_revoked(integration.id, at(1)).await.unwrap();
+    let mut wanted = integration.clone();
+    wanted.status = IntegrationStatus::Active;
+    let err = store
+        .save_refresh(RefreshWrite {
+            integration: &wanted,
+            token_id: tokens.id,
+            expected_version: tokens.version,
+            tokens: &token_set("access-2", Some("refresh-2")),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::NotFound { .. }), "{err:?}");
+    let (read, read_tokens) = store
+        .read_for_refresh(integration.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, revoked);
+    assert!(read_tokens.is_none());
+    assert!(
+        store
+            .read_for_refresh(IntegrationId::new())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 tether_testkit::engine_tests!(
     save_connection_writes_integration_tokens_and_consent,
+    save_refresh_writes_the_pair_and_the_lifecycle_fields_together,
+    save_refresh_with_a_stale_token_version_writes_nothing,
+    save_refresh_after_a_disconnect_is_refused,
     reconnecting_keeps_the_integration_and_token_row_and_adds_a_consent,
     save_connection_is_all_or_nothing,
     mark_revoked_deletes_tokens_and_revokes_consents,
