@@ -10,7 +10,7 @@ use sea_orm_migration::MigratorTrait;
 use tether_migrations::Migrator;
 use tether_testkit::{Engine, TestDb};
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 11] = [
     "integrations",
     "tokens",
     "scopes",
@@ -20,6 +20,8 @@ const TABLES: [&str; 9] = [
     "provider_configs",
     "api_keys",
     "locks",
+    "events",
+    "app_token_states",
 ];
 
 async fn table_names(db: &TestDb) -> Vec<String> {

@@ -60,6 +60,7 @@ where
                 .service(integrations::get_one)
                 .service(integrations::disconnect)
                 .service(audit::query)
+                .service(events::feed)
                 .service(sms::send)
                 .service(sms::balance)
                 .service(admin_providers::list)

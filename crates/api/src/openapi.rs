@@ -27,6 +27,7 @@ Every error has the body `{\"code\", \"message\"}` with a stable `code`."
         (name = "integrations", description = "Connected accounts"),
         (name = "tokens", description = "Valid tokens for backend services"),
         (name = "audit", description = "The audit trail"),
+        (name = "events", description = "Status-change events: the feed (webhooks deliver the same events)"),
         (name = "proxy", description = "Calls to a provider's API as the user"),
         (name = "sms", description = "Orange SMS for backend services"),
         (name = "admin", description = "Provider configuration and API keys (admin keys)"),

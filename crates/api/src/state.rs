@@ -6,8 +6,8 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use tether_broker::{Broker, ProviderRegistry};
 use tether_core::ports::{
-    AuditRepository, ConsentRepository, IntegrationRepository, ProviderConfigRepository,
-    ScopeCatalogRepository,
+    AuditRepository, ConsentRepository, EventRepository, IntegrationRepository,
+    ProviderConfigRepository, ScopeCatalogRepository,
 };
 
 use crate::auth::{ApiKeys, JwtVerifier};
@@ -19,6 +19,7 @@ pub struct ApiStores {
     pub integrations: Arc<dyn IntegrationRepository>,
     pub consents: Arc<dyn ConsentRepository>,
     pub audit: Arc<dyn AuditRepository>,
+    pub events: Arc<dyn EventRepository>,
     pub provider_configs: Arc<dyn ProviderConfigRepository>,
     pub scopes: Arc<dyn ScopeCatalogRepository>,
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
+use tether_core::events::AppTokenStatus;
 use tether_core::provider::GrantKind;
 use tether_core::secret::AccessToken;
 use tether_core::token::{StoredTokens, TokenOwner};
@@ -181,7 +182,8 @@ impl Broker {
                             attempt += 1;
                         }
                         None => {
-                            self.audit_app_token(kind, Some(&e.to_string())).await;
+                            self.app_token_outcome(kind, instance, Some(&e.to_string()))
+                                .await;
                             return Err(BrokerError::ProviderUnavailable {
                                 retry_after: e.retry_after(),
                                 message: e.to_string(),
@@ -190,7 +192,8 @@ impl Broker {
                     }
                 }
                 Err(e) => {
-                    self.audit_app_token(kind, Some(&e.to_string())).await;
+                    self.app_token_outcome(kind, instance, Some(&e.to_string()))
+                        .await;
                     return Err(BrokerError::Provider(e));
                 }
             }
@@ -211,17 +214,37 @@ impl Broker {
                 .ok_or_else(|| BrokerError::Internal("app token vanished".to_owned()))?,
             Err(e) => return Err(e.into()),
         };
-        self.audit_app_token(kind, None).await;
+        self.app_token_outcome(kind, instance, None).await;
         Ok(AppGrant::from_stored(kind, &saved))
     }
 
-    async fn audit_app_token(&self, kind: ProviderKind, error: Option<&str>) {
+    /// Audits a token request and records the app token's status (with its event when it
+    /// changed: `app_token.failed` / `app_token.recovered`).
+    async fn app_token_outcome(&self, kind: ProviderKind, instance: &str, error: Option<&str>) {
         let mut event = AuditEvent::new(Actor::System, AuditAction::AppTokenFetched);
         event.provider = Some(kind);
         if let Some(error) = error {
             event = event.failed(error);
         }
         self.inner.audit.record(event).await;
+        let status = match error {
+            None => AppTokenStatus::Ok,
+            Some(_) => AppTokenStatus::Failed,
+        };
+        let instance = if instance.is_empty() {
+            "default"
+        } else {
+            instance
+        };
+        if let Err(e) = self
+            .inner
+            .stores
+            .events
+            .record_app_token_status(kind, instance, status, Utc::now())
+            .await
+        {
+            tracing::warn!(provider = %kind, error = %e, "could not record the app token's status");
+        }
     }
 }
 

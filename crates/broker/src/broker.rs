@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tether_core::IntegrationId;
 use tether_core::ports::{
-    AuditRepository, ConsentRepository, IntegrationRepository, TokenRepository,
+    AuditRepository, ConsentRepository, EventRepository, IntegrationRepository, TokenRepository,
 };
 use tether_core::state::{FlowStateStore, LockManager};
 
@@ -26,6 +26,7 @@ pub struct BrokerStores {
     pub tokens: Arc<dyn TokenRepository>,
     pub consents: Arc<dyn ConsentRepository>,
     pub audit: Arc<dyn AuditRepository>,
+    pub events: Arc<dyn EventRepository>,
 }
 
 impl std::fmt::Debug for BrokerStores {
@@ -35,16 +36,22 @@ impl std::fmt::Debug for BrokerStores {
 }
 
 impl BrokerStores {
-    /// All four ports from one store that implements them (the SQL store does).
+    /// All the ports from one store that implements them (the SQL store does).
     pub fn from_store<S>(store: Arc<S>) -> Self
     where
-        S: IntegrationRepository + TokenRepository + ConsentRepository + AuditRepository + 'static,
+        S: IntegrationRepository
+            + TokenRepository
+            + ConsentRepository
+            + AuditRepository
+            + EventRepository
+            + 'static,
     {
         Self {
             integrations: store.clone(),
             tokens: store.clone(),
             consents: store.clone(),
-            audit: store,
+            audit: store.clone(),
+            events: store,
         }
     }
 }

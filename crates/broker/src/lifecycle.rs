@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
+use tether_core::events::ReasonCode;
 use tether_core::integration::{Integration, IntegrationStatus};
 use tether_core::ports::RefreshWrite;
 use tether_core::provider::{Provider, ProviderError};
@@ -267,7 +268,8 @@ impl Broker {
                 )));
             }
             let message = "the access token expired and the provider issued no refresh token";
-            self.mark_reauth_required(integration, message).await?;
+            self.mark_reauth_required(integration, message, ReasonCode::NoRefreshToken)
+                .await?;
             return Err(BrokerError::ReauthRequired {
                 status: IntegrationStatus::ReauthRequired.as_str(),
             });
@@ -330,7 +332,8 @@ impl Broker {
         let inner = &self.inner;
         let previous = integration.status;
         let issued_at = Utc::now();
-        let mut wanted = integration;
+        let mut wanted = integration.clone();
+        let mut reason = ReasonCode::RefreshSucceeded;
         wanted.status = IntegrationStatus::Active;
         wanted.failure_count = 0;
         wanted.last_error = None;
@@ -347,11 +350,14 @@ impl Broker {
                     "the provider no longer grants required permissions: {}",
                     lost.to_delimited()
                 ));
+                reason = ReasonCode::ScopesWithdrawn;
             }
         }
         self.forget_read(wanted.id);
         let write = RefreshWrite {
+            before: &integration,
             integration: &wanted,
+            reason,
             token_id: stored.id,
             expected_version: stored.version,
             tokens: &tokens,
@@ -419,14 +425,15 @@ impl Broker {
         }
 
         if error.needs_reauth() {
-            self.mark_reauth_required(integration, &message).await?;
+            self.mark_reauth_required(integration, &message, ReasonCode::GrantRefused)
+                .await?;
             return Ok(Refreshed::Failed {
                 error,
                 fallback: None,
             });
         }
         let previous = integration.status;
-        let mut updated = integration;
+        let mut updated = integration.clone();
         updated.failure_count = updated.failure_count.saturating_add(1);
         updated.last_error = Some(message.clone());
         if error.is_transient() && updated.failure_count >= inner.config.degraded_after_failures {
@@ -446,7 +453,9 @@ impl Broker {
         };
         updated.next_refresh_at =
             Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
-        let updated = self.update_integration(updated).await?;
+        let updated = self
+            .update_integration(&integration, updated, ReasonCode::ProviderUnavailable)
+            .await?;
         if updated.status != previous {
             self.audit_status_change(&updated, previous, Some(&message))
                 .await;
@@ -463,13 +472,16 @@ impl Broker {
         &self,
         integration: Integration,
         message: &str,
+        reason: ReasonCode,
     ) -> BrokerResult<()> {
         let previous = integration.status;
-        let mut updated = integration;
+        let mut updated = integration.clone();
         updated.status = IntegrationStatus::ReauthRequired;
         updated.last_error = Some(message.to_owned());
         updated.next_refresh_at = None;
-        let updated = self.update_integration(updated).await?;
+        let updated = self
+            .update_integration(&integration, updated, reason)
+            .await?;
         if previous != IntegrationStatus::ReauthRequired {
             self.audit_status_change(&updated, previous, Some(message))
                 .await;
@@ -477,32 +489,23 @@ impl Broker {
         Ok(())
     }
 
-    /// Writes the integration; on a concurrent change, re-applies the lifecycle fields to the
-    /// newer row once.
+    /// Writes the lifecycle fields of `wanted` onto the integration read as `before` (or a
+    /// newer row), with the events of the change (`reason`), in one transaction.
     pub(crate) async fn update_integration(
         &self,
+        before: &Integration,
         wanted: Integration,
+        reason: ReasonCode,
     ) -> BrokerResult<Integration> {
         self.forget_read(wanted.id);
         let repo = &self.inner.stores.integrations;
-        match repo.update(&wanted).await {
-            Err(StorageError::VersionConflict { .. }) => {
-                let mut current = repo
-                    .get(wanted.id)
-                    .await?
-                    .ok_or(BrokerError::IntegrationNotFound)?;
-                if current.status == IntegrationStatus::Revoked {
-                    return Ok(current);
-                }
-                current.status = wanted.status;
-                current.failure_count = wanted.failure_count;
-                current.last_error = wanted.last_error;
-                current.last_refreshed_at = wanted.last_refreshed_at;
-                current.next_refresh_at = wanted.next_refresh_at;
-                current.granted_scopes = wanted.granted_scopes;
-                Ok(repo.update(&current).await?)
-            }
-            other => Ok(other?),
+        match repo.update_lifecycle(before, &wanted, reason).await? {
+            Some(updated) => Ok(updated),
+            // Disconnected meanwhile: the disconnect wins.
+            None => repo
+                .get(wanted.id)
+                .await?
+                .ok_or(BrokerError::IntegrationNotFound),
         }
     }
 

@@ -9,6 +9,7 @@ use chrono::Utc;
 use serde_json::json;
 use tether_core::IntegrationId;
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
+use tether_core::events::ReasonCode;
 use tether_core::integration::{Integration, IntegrationStatus};
 use tether_core::token::TokenOwner;
 
@@ -117,7 +118,16 @@ impl Broker {
         };
 
         let previous = integration.status;
-        let revoked = inner.stores.integrations.mark_revoked(id, Utc::now()).await;
+        let reason = match actor {
+            Actor::User(_) => ReasonCode::DisconnectedByUser,
+            Actor::ApiKey(_) => ReasonCode::DisconnectedByService,
+            Actor::System => ReasonCode::DisconnectedByOperator,
+        };
+        let revoked = inner
+            .stores
+            .integrations
+            .mark_revoked(id, Utc::now(), reason)
+            .await;
         self.forget_read(id);
         if let Some(lock) = lock {
             lock.release().await;

@@ -8,6 +8,7 @@ pub mod audit;
 mod closed_enum;
 pub mod consent;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod integration;
 pub mod ports;

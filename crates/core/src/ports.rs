@@ -9,6 +9,7 @@ use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::consent::{Consent, NewConsent};
 use crate::error::StorageResult;
+use crate::events::{AppTokenStatus, Event, EventType, ReasonCode};
 use crate::ids::{ApiKeyId, AuditId, IntegrationId, TokenId, UserId};
 use crate::integration::{Integration, NewIntegration};
 use crate::provider::ProviderKind;
@@ -37,9 +38,13 @@ pub struct ConnectionWrite {
 /// ([`IntegrationRepository::save_refresh`]).
 #[derive(Debug)]
 pub struct RefreshWrite<'a> {
+    /// The integration as the refresh read it (its version and status decide the events).
+    pub before: &'a Integration,
     /// Its lifecycle fields are written: status, failure count, last error, refresh times and
     /// granted scopes.
     pub integration: &'a Integration,
+    /// Why the status changes, if it does (the events' reason).
+    pub reason: ReasonCode,
     /// The token row the refresh read, and the version it had then.
     pub token_id: TokenId,
     pub expected_version: i64,
@@ -85,7 +90,8 @@ pub trait IntegrationRepository: Send + Sync {
     async fn release_claims(&self, ids: &[IntegrationId]) -> StorageResult<()>;
     /// Batched `last_used_at` updates; does not bump `version` (it is not a state change).
     async fn record_usage(&self, used: &[(IntegrationId, DateTime<Utc>)]) -> StorageResult<()>;
-    /// The connect step, in one transaction (see [`ConnectionWrite`]).
+    /// The connect step, in one transaction (see [`ConnectionWrite`]), with its events
+    /// (`integration.connected`, or `insufficient_scopes`, and `scopes_changed`).
     async fn save_connection(
         &self,
         write: ConnectionWrite,
@@ -98,12 +104,24 @@ pub trait IntegrationRepository: Send + Sync {
         &self,
         write: RefreshWrite<'_>,
     ) -> StorageResult<(Integration, StoredTokens)>;
+    /// Writes the lifecycle fields of `wanted` (as [`RefreshWrite`] does, without tokens)
+    /// onto the integration read as `before`, re-applying them to a newer row if it changed
+    /// meanwhile, with the events of the change (`reason`), in one transaction. `None` when
+    /// the integration is gone or revoked (a disconnect wins).
+    async fn update_lifecycle(
+        &self,
+        before: &Integration,
+        wanted: &Integration,
+        reason: ReasonCode,
+    ) -> StorageResult<Option<Integration>>;
     /// The local half of a disconnect, in one transaction: delete the tokens, set the status
-    /// to `revoked`, set `revoked_at` on the consents still in force.
+    /// to `revoked`, set `revoked_at` on the consents still in force, and record the
+    /// `integration.revoked` event (`reason`) unless it was revoked already.
     async fn mark_revoked(
         &self,
         id: IntegrationId,
         at: DateTime<Utc>,
+        reason: ReasonCode,
     ) -> StorageResult<Integration>;
 }
 
@@ -254,4 +272,35 @@ pub trait LockRepository: Send + Sync {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StorageResult<bool>;
+}
+
+/// An event in the outbox, with its position in the feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Rises with every event, in commit order: a consumer's cursor.
+    pub seq: i64,
+    pub event: Event,
+}
+
+#[async_trait]
+pub trait EventRepository: Send + Sync {
+    /// Events after position `after` (0 for the oldest kept), oldest first, at most `limit`,
+    /// of the given types (every type when empty).
+    async fn list_after(
+        &self,
+        after: i64,
+        limit: u64,
+        types: &[EventType],
+    ) -> StorageResult<Vec<StoredEvent>>;
+    /// Deletes the events that occurred before `before`; returns how many.
+    async fn prune(&self, before: DateTime<Utc>) -> StorageResult<u64>;
+    /// Records the status of the app token of `provider` / `key` and, in the same
+    /// transaction, the event of its change if it is one (a first success is not).
+    async fn record_app_token_status(
+        &self,
+        provider: ProviderKind,
+        key: &str,
+        status: AppTokenStatus,
+        at: DateTime<Utc>,
+    ) -> StorageResult<Option<Event>>;
 }

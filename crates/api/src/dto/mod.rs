@@ -2,9 +2,11 @@
 //! conversion from domain types. No entity or secret type is ever serialized here except
 //! the token read answer, which exists to carry a token.
 
+mod events;
 mod integrations;
 mod providers;
 
+pub use events::{EventDataOut, EventOut, EventPageOut, ScopeChangeOut};
 pub use integrations::{
     AuditRecordOut, ConsentOut, DisconnectOut, IntegrationOut, TestConnectionOut, TokenOut,
 };

@@ -3,6 +3,7 @@
 pub mod admin_keys;
 pub mod admin_providers;
 pub mod audit;
+pub mod events;
 pub mod health;
 pub mod home;
 pub mod integrations;

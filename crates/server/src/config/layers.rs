@@ -56,6 +56,7 @@ pub(super) struct RawConfig {
     pub scheduler_provider_concurrency: Option<u64>,
     pub scheduler_provider_caps: Option<String>,
     pub scheduler_lease_secs: Option<u64>,
+    pub events_retention_days: Option<u64>,
     /// `[providers.<name>]` (or `[providers."<name>:<instance>"]`) tables.
     pub providers: Option<BTreeMap<String, RawProvider>>,
     /// `provider_<name>_client_id` / `_client_secret` / `_client_secret_file`.

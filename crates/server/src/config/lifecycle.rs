@@ -1,6 +1,7 @@
 //! The token-lifecycle settings: when tokens are refreshed (buffer, lifetime fraction,
 //! keep-alive) and how the refresh scheduler runs (interval, batch, concurrency, per-provider
-//! caps, claim lease), validated with messages that name the setting.
+//! caps, claim lease) and how long status-change events are kept, validated with messages
+//! that name the setting.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,6 +24,8 @@ pub struct LifecycleSettings {
     pub scheduler_provider_concurrency: usize,
     pub scheduler_provider_caps: BTreeMap<ProviderKind, usize>,
     pub scheduler_lease: Duration,
+    /// How long events stay in the outbox (the feed's and redelivery's horizon).
+    pub events_retention: Duration,
 }
 
 /// The raw values, moved out of the raw configuration before the rest is validated.
@@ -37,6 +40,7 @@ pub(super) struct LifecycleRaw {
     scheduler_provider_concurrency: Option<u64>,
     scheduler_provider_caps: Option<String>,
     scheduler_lease_secs: Option<u64>,
+    events_retention_days: Option<u64>,
 }
 
 impl LifecycleRaw {
@@ -52,6 +56,7 @@ impl LifecycleRaw {
             scheduler_provider_concurrency: raw.scheduler_provider_concurrency.take(),
             scheduler_provider_caps: raw.scheduler_provider_caps.take(),
             scheduler_lease_secs: raw.scheduler_lease_secs.take(),
+            events_retention_days: raw.events_retention_days.take(),
         }
     }
 }
@@ -122,6 +127,15 @@ pub(super) fn validate(raw: LifecycleRaw, origins: &Origins) -> ConfigResult<Lif
             10,
             3600,
         )?),
+        events_retention: Duration::from_secs(
+            within(
+                "events_retention_days",
+                raw.events_retention_days,
+                30,
+                1,
+                3650,
+            )? * 86_400,
+        ),
     })
 }
 

@@ -158,6 +158,10 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "events_retention_days",
+        secret: false,
+    },
+    Setting {
         name: "providers",
         secret: false,
     },

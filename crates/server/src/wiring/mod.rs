@@ -21,6 +21,7 @@ use tether_broker::{
 };
 #[cfg(feature = "sandbox")]
 use tether_core::ProviderKind;
+use tether_core::ports::EventRepository;
 use tether_core::ports::ScopeCatalogRepository;
 use tether_core::state::{FlowStateStore, LockManager};
 use tether_core::token::RefreshTiming;
@@ -248,6 +249,7 @@ pub async fn wire(
             integrations: store.clone(),
             consents: store.clone(),
             audit,
+            events: store.clone(),
             provider_configs: store.clone(),
             scopes: store.clone(),
         },
@@ -270,11 +272,39 @@ pub async fn wire(
             lease: lifecycle.scheduler_lease,
         }));
     }
+    background.push(spawn_event_pruner(
+        store.clone(),
+        lifecycle.events_retention,
+        Duration::from_secs(3600),
+    ));
     Ok(Wired {
         state: web::Data::new(state),
         limiters,
         sandbox: sandbox.map(|(state, _)| state),
         background,
+    })
+}
+
+/// Deletes events older than `retention` every `every` (from start-up on). Every replica
+/// runs it: the delete is idempotent, so two replicas pruning at once only repeat work.
+fn spawn_event_pruner(
+    store: Arc<SqlStore>,
+    retention: Duration,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let Ok(retention) = chrono::Duration::from_std(retention) else {
+                return;
+            };
+            match store.prune(chrono::Utc::now() - retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, "pruned events past their retention"),
+                Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+            }
+        }
     })
 }
 

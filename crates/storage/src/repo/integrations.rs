@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
-    QueryFilter, QueryOrder, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use tether_core::consent::Consent;
+use tether_core::events::ReasonCode;
 use tether_core::integration::{Integration, IntegrationStatus, NewIntegration};
 use tether_core::ports::{ConnectionWrite, IntegrationRepository, RefreshWrite};
 use tether_core::token::StoredTokens;
@@ -90,13 +91,13 @@ pub(super) async fn update_versioned<C: ConnectionTrait>(
     }
 }
 
-/// A refresh's write of the lifecycle fields (status, failure count, last error, refresh
-/// times, granted scopes), bumping the version and ending the scheduler's claim, whatever
-/// the version: the refresh holds the integration's refresh lock, and other writers change
-/// other fields. `None` when the integration is gone or revoked (a disconnect wins).
-pub(super) async fn update_lifecycle<C: ConnectionTrait>(
+/// `UPDATE` of the lifecycle fields (status, failure count, last error, refresh times,
+/// granted scopes) at `version`, bumping it and ending the scheduler's claim; `None` when
+/// no row matched (changed meanwhile, gone or revoked).
+async fn update_lifecycle_at<C: ConnectionTrait>(
     conn: &C,
     i: &Integration,
+    version: i64,
 ) -> StorageResult<Option<Integration>> {
     let changes = ActiveModel {
         status: Set(i.status.as_str().to_owned()),
@@ -113,9 +114,59 @@ pub(super) async fn update_lifecycle<C: ConnectionTrait>(
         .set(changes)
         .col_expr(Column::Version, Expr::col(Column::Version).add(1))
         .filter(Column::Id.eq(i.id.as_uuid()))
+        .filter(Column::Version.eq(version))
         .filter(Column::Status.ne(IntegrationStatus::Revoked.as_str()))
         .into_query();
     update_returning::<Entity, _>(conn, stmt)
+        .await
+        .map_err(backend)?
+        .map(Integration::try_from)
+        .transpose()
+}
+
+/// A lifecycle write (a refresh, a refresh failure) inside the caller's transaction: the
+/// lifecycle fields of `wanted` onto the row the caller read as `before`, or, when another
+/// writer changed the row since, onto the current row (locked first). The lifecycle writer
+/// holds the integration's refresh lock, and other writers change other fields, so its
+/// fields win. Returns the row before and after the write, which decide the events; `None`
+/// when the integration is gone or revoked (a disconnect wins).
+pub(super) async fn write_lifecycle<C: ConnectionTrait>(
+    conn: &C,
+    before: &Integration,
+    wanted: &Integration,
+) -> StorageResult<Option<(Integration, Integration)>> {
+    if let Some(after) = update_lifecycle_at(conn, wanted, before.version).await? {
+        return Ok(Some((before.clone(), after)));
+    }
+    let Some(current) = get_for_update(conn, wanted.id).await? else {
+        return Ok(None);
+    };
+    if current.status == IntegrationStatus::Revoked {
+        return Ok(None);
+    }
+    match update_lifecycle_at(conn, wanted, current.version).await? {
+        Some(after) => Ok(Some((current, after))),
+        // Only a writer that does not lock (SQLite serialises writers; PostgreSQL holds the
+        // row lock) could get here.
+        None => Err(StorageError::VersionConflict {
+            entity: ENTITY,
+            id: wanted.id.to_string(),
+            expected: current.version,
+        }),
+    }
+}
+
+/// The integration, locked until the transaction ends on PostgreSQL (`FOR UPDATE`; SQLite's
+/// write transaction already excludes other writers).
+pub(super) async fn get_for_update<C: ConnectionTrait>(
+    conn: &C,
+    id: IntegrationId,
+) -> StorageResult<Option<Integration>> {
+    let mut find = Entity::find_by_id(id.as_uuid());
+    if conn.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    find.one(conn)
         .await
         .map_err(backend)?
         .map(Integration::try_from)
@@ -264,11 +315,21 @@ impl IntegrationRepository for SqlStore {
         super::connection::save_connection(self, write).await
     }
 
+    async fn update_lifecycle(
+        &self,
+        before: &Integration,
+        wanted: &Integration,
+        reason: ReasonCode,
+    ) -> StorageResult<Option<Integration>> {
+        super::connection::update_lifecycle(self, before, wanted, reason).await
+    }
+
     async fn mark_revoked(
         &self,
         id: IntegrationId,
         at: DateTime<Utc>,
+        reason: ReasonCode,
     ) -> StorageResult<Integration> {
-        super::connection::mark_revoked(self, id, at).await
+        super::connection::mark_revoked(self, id, at, reason).await
     }
 }

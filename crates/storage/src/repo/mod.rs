@@ -6,6 +6,7 @@ mod audit;
 mod claims;
 mod connection;
 mod consents;
+mod events;
 mod integrations;
 mod locks;
 mod oauth_states;

@@ -1,5 +1,6 @@
 //! save_connection, save_refresh and mark_revoked: several tables, one transaction each.
 
+use tether_core::events::ReasonCode;
 use tether_core::integration::{Integration, IntegrationStatus};
 use tether_core::ports::{
     ConnectionWrite, ConsentRepository, IntegrationRepository, IntegrationWrite, RefreshWrite,
@@ -153,7 +154,10 @@ async fn mark_revoked_deletes_tokens_and_revokes_consents(db: TestDb) {
     store.record(other_consent).await.unwrap();
 
     let when = at(1);
-    let revoked = store.mark_revoked(integration.id, when).await.unwrap();
+    let revoked = store
+        .mark_revoked(integration.id, when, ReasonCode::DisconnectedByUser)
+        .await
+        .unwrap();
     assert_eq!(revoked.id, integration.id);
     assert_eq!(revoked.status, IntegrationStatus::Revoked);
     assert_eq!(revoked.version, integration.version + 1);
@@ -181,7 +185,7 @@ async fn mark_revoked_deletes_tokens_and_revokes_consents(db: TestDb) {
     );
 
     let err = store
-        .mark_revoked(IntegrationId::new(), when)
+        .mark_revoked(IntegrationId::new(), when, ReasonCode::DisconnectedByUser)
         .await
         .unwrap_err();
     assert!(matches!(err, StorageError::NotFound { .. }), "{err:?}");
@@ -215,7 +219,9 @@ async fn save_refresh_writes_the_pair_and_the_lifecycle_fields_together(db: Test
     let refreshed = token_set("access-2", Some("refresh-2"));
     let (updated, saved) = store
         .save_refresh(RefreshWrite {
+            before: &integration,
             integration: &wanted,
+            reason: ReasonCode::RefreshSucceeded,
             token_id: tokens.id,
             expected_version: tokens.version,
             tokens: &refreshed,
@@ -259,7 +265,9 @@ async fn save_refresh_with_a_stale_token_version_writes_nothing(db: TestDb) {
     wanted.failure_count = 7;
     let err = store
         .save_refresh(RefreshWrite {
+            before: &integration,
             integration: &wanted,
+            reason: ReasonCode::RefreshSucceeded,
             token_id: tokens.id,
             expected_version: tokens.version,
             tokens: &token_set("access-2", Some("refresh-2")),
@@ -285,12 +293,17 @@ async fn save_refresh_with_a_stale_token_version_writes_nothing(db: TestDb) {
 async fn save_refresh_after_a_disconnect_is_refused(db: TestDb) {
     let store = store(&db);
     let (integration, tokens) = connected(&store).await;
-    let revoked = store.mark_revoked(integration.id, at(1)).await.unwrap();
+    let revoked = store
+        .mark_revoked(integration.id, at(1), ReasonCode::DisconnectedByUser)
+        .await
+        .unwrap();
     let mut wanted = integration.clone();
     wanted.status = IntegrationStatus::Active;
     let err = store
         .save_refresh(RefreshWrite {
+            before: &integration,
             integration: &wanted,
+            reason: ReasonCode::RefreshSucceeded,
             token_id: tokens.id,
             expected_version: tokens.version,
             tokens: &token_set("access-2", Some("refresh-2")),

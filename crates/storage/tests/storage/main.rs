@@ -13,6 +13,7 @@ mod connection;
 mod consents;
 mod encryption;
 mod enums;
+mod events;
 mod integrations;
 mod oauth_states;
 mod provider_configs;
