@@ -9,6 +9,7 @@
 mod support;
 
 mod bad_input;
+mod events;
 mod isolation;
 mod journey;
 mod openapi;
