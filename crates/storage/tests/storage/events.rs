@@ -270,6 +270,32 @@ async fn the_feed_pages_by_position_and_prunes_by_age(db: TestDb) {
     assert!(store.list_after(0, 10, &[]).await.unwrap().is_empty());
 }
 
+async fn concurrent_writers_of_one_transition_emit_one_event(db: TestDb) {
+    let store = store(&db);
+    let (integration, _) = connect(&store).await;
+    let mut degraded = integration.clone();
+    degraded.status = IntegrationStatus::Degraded;
+    // Eight writers that all read the integration while it was active.
+    let writers = (0..8).map(|_| {
+        let store = store.clone();
+        let before = integration.clone();
+        let wanted = degraded.clone();
+        tokio::spawn(async move {
+            store
+                .update_lifecycle(&before, &wanted, ReasonCode::ProviderUnavailable)
+                .await
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        let written = writer.await.unwrap().unwrap().unwrap();
+        assert_eq!(written.status, IntegrationStatus::Degraded);
+    }
+    assert_eq!(
+        types(&store).await,
+        ["integration.connected", "integration.degraded"]
+    );
+}
+
 tether_testkit::engine_tests!(
     connecting_and_reconnecting_emit_connected_and_scope_changes,
     lifecycle_transitions_emit_once_and_repeats_emit_nothing,
@@ -278,4 +304,5 @@ tether_testkit::engine_tests!(
     a_disconnect_emits_revoked_once,
     app_token_statuses_emit_on_change_only,
     the_feed_pages_by_position_and_prunes_by_age,
+    concurrent_writers_of_one_transition_emit_one_event,
 );
