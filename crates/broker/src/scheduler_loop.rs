@@ -199,41 +199,109 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// What the supervisor reports about the loop it watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Supervised {
+    /// The loop (re)started.
+    Running,
+    /// The loop died (panic, cancellation or return) and will be restarted.
+    Died,
+}
+
+/// Runs the future `start()` makes as its own task, and again after `RESTART_DELAY` each
+/// time it dies (a panic, a cancellation or a return), reporting each start and death. Runs
+/// until aborted; aborting it aborts the loop too.
+async fn supervise<F, Fut>(report: impl Fn(Supervised), start: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        report(Supervised::Running);
+        let mut guard = AbortOnDrop(tokio::spawn(start()));
+        let ended = (&mut guard.0).await;
+        report(Supervised::Died);
+        match ended {
+            Err(e) if e.is_panic() => {
+                tracing::error!(error = %e, "the refresh scheduler panicked; restarting it");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the refresh scheduler was cancelled; restarting it")
+            }
+            Ok(()) => tracing::error!("the refresh scheduler stopped; restarting it"),
+        }
+        tokio::time::sleep(RESTART_DELAY).await;
+    }
+}
+
 impl Broker {
     /// Runs the refresh scheduler until the returned task is aborted, restarting its loop
-    /// whenever it dies.
+    /// whenever it dies (counted in `/metrics`, and reported not running meanwhile).
     pub fn spawn_refresh_scheduler(&self, config: SchedulerConfig) -> tokio::task::JoinHandle<()> {
         let broker = self.clone();
-        tokio::spawn(async move {
-            loop {
+        let report = {
+            let broker = broker.clone();
+            move |state| {
                 if let Some(observer) = broker.observer() {
-                    observer.scheduler_running(true);
-                }
-                let drain = DrainLoop::new(broker.clone(), config.clone());
-                let mut guard = AbortOnDrop(tokio::spawn(drain.run()));
-                let ended = (&mut guard.0).await;
-                if let Some(observer) = broker.observer() {
-                    observer.scheduler_running(false);
-                    observer.scheduler_restarted();
-                }
-                match ended {
-                    Err(e) if e.is_panic() => {
-                        tracing::error!(error = %e, "the refresh scheduler panicked; restarting it");
+                    match state {
+                        Supervised::Running => observer.scheduler_running(true),
+                        Supervised::Died => {
+                            observer.scheduler_running(false);
+                            observer.scheduler_restarted();
+                        }
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e, "the refresh scheduler was cancelled; restarting it")
-                    }
-                    Ok(()) => tracing::error!("the refresh scheduler stopped; restarting it"),
                 }
-                tokio::time::sleep(RESTART_DELAY).await;
             }
-        })
+        };
+        tokio::spawn(supervise(report, move || {
+            DrainLoop::new(broker.clone(), config.clone()).run()
+        }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_supervisor_restarts_a_loop_that_panics_or_returns() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let starts = Arc::new(AtomicUsize::new(0));
+        let supervisor = tokio::spawn({
+            let reports = reports.clone();
+            let starts = starts.clone();
+            supervise(
+                move |state| reports.lock().unwrap().push(state),
+                move || {
+                    let run = starts.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        match run {
+                            0 => panic!("the first run dies"),
+                            1 => {} // the second returns
+                            _ => std::future::pending().await,
+                        }
+                    }
+                },
+            )
+        });
+        // Two deaths, each followed by the restart delay, then a run that keeps going.
+        tokio::time::sleep(RESTART_DELAY * 3).await;
+        assert_eq!(starts.load(Ordering::SeqCst), 3);
+        assert_eq!(
+            *reports.lock().unwrap(),
+            [
+                Supervised::Running,
+                Supervised::Died,
+                Supervised::Running,
+                Supervised::Died,
+                Supervised::Running
+            ]
+        );
+        supervisor.abort();
+    }
 
     fn config() -> SchedulerConfig {
         SchedulerConfig {
