@@ -142,7 +142,10 @@ async fn bad_jwts_and_keys_are_refused(mode: Mode) {
     wrong_audience.aud = "someone-else".into();
     let mut wrong_issuer = Claims::for_user("alice");
     wrong_issuer.iss = "https://evil.example.com/".into();
+    let mut not_yet_valid = Claims::for_user("alice");
+    not_yet_valid.nbf = Some(now + 3600);
     let tokens = [
+        sign(&not_yet_valid, JWT_SECRET),
         sign(&expired, JWT_SECRET),
         sign(&wrong_audience, JWT_SECRET),
         sign(&wrong_issuer, JWT_SECRET),
@@ -170,6 +173,17 @@ async fn bad_jwts_and_keys_are_refused(mode: Mode) {
         .await
         .unwrap();
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    // Within the leeway, and already valid, are accepted.
+    let mut valid_now = Claims::for_user("alice");
+    valid_now.nbf = Some(now - 5);
+    let (code, _) = status(
+        Method::GET,
+        server.url("/api/v1/integrations"),
+        &sign(&valid_now, JWT_SECRET),
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
 }
 
 crate::both_modes!(

@@ -48,6 +48,9 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub exp: i64,
+    /// Not valid before (absent when `None`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 impl Claims {
@@ -57,6 +60,7 @@ impl Claims {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             exp: chrono::Utc::now().timestamp() + 600,
+            nbf: None,
         }
     }
 }

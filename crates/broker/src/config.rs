@@ -43,7 +43,7 @@ impl ReturnToAllowlist {
             entry.scheme() == url.scheme()
                 && entry.host_str() == url.host_str()
                 && entry.port_or_known_default() == url.port_or_known_default()
-                && url.path().starts_with(entry.path())
+                && tether_core::paths::path_within(url.path(), entry.path())
         });
         if allowed { Ok(url) } else { Err(refused()) }
     }
@@ -161,6 +161,8 @@ mod tests {
             "http://app.example.com/settings",
             "https://app.example.com:8443/settings",
             "https://app.example.com/other",
+            "https://app.example.com/settings-evil",
+            "https://app.example.com/settingsx/integrations",
             "https://user@app.example.com/settings",
             "javascript:alert(1)",
             "//evil.com/settings",

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod integration;
+pub mod paths;
 pub mod ports;
 pub mod provider;
 pub mod provider_config;

@@ -100,6 +100,8 @@ impl JwtVerifier {
         validation.set_audience(&[&self.config.audience]);
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         validation.leeway = self.config.leeway.as_secs();
+        // A token not valid yet (`nbf` in the future, beyond the leeway) is refused.
+        validation.validate_nbf = true;
         validation
     }
 

@@ -66,7 +66,7 @@ pub(crate) fn target_url(base: &str, path: &str, query: &str) -> ApiResult<Url> 
     let same_place = url.scheme() == base.scheme()
         && url.host_str() == base.host_str()
         && url.port_or_known_default() == base.port_or_known_default()
-        && url.path().starts_with(base.path().trim_end_matches('/'));
+        && tether_core::paths::path_within(url.path(), base.path());
     if same_place { Ok(url) } else { Err(refused()) }
 }
 
@@ -301,6 +301,7 @@ mod tests {
             "https://evil.com/x",
             "a\\b",
             "me/%2e%2e/%2e%2e/beta",
+            "%2e%2e/v1.0-evil/me",
         ] {
             assert!(target_url(base, bad, "").is_err(), "{bad} must be refused");
         }
