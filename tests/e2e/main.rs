@@ -8,6 +8,7 @@
 
 mod support;
 
+mod abuse;
 mod bad_input;
 mod events;
 mod isolation;

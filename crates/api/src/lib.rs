@@ -2,6 +2,7 @@
 //! services and operators call. The server builds an [`ApiState`] and serves [`app`].
 
 pub mod auth;
+mod client_addr;
 pub mod dto;
 mod error;
 mod metrics;
@@ -20,6 +21,7 @@ use utoipa::OpenApi as _;
 use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
+pub use client_addr::TrustedProxies;
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use metrics::Metrics;
 pub use middleware::Limiters;

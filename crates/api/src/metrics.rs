@@ -30,6 +30,12 @@ pub struct Metrics {
     /// 1 while the refresh scheduler's loop runs, 0 between a crash and its restart.
     pub scheduler_running: Gauge,
     pub scheduler_restarts: Counter,
+    /// Database lookups of API keys (cache misses) since start.
+    pub api_key_lookups: Gauge,
+    /// API-key lookups held in the cache.
+    pub api_key_cache_entries: Gauge,
+    /// Keys held by the rate limiters (addresses, callers, blocks).
+    pub rate_limit_keys: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -47,6 +53,24 @@ impl Default for Metrics {
         let scheduler_lag_seconds = Gauge::default();
         let scheduler_running = Gauge::default();
         let scheduler_restarts = Counter::default();
+        let api_key_lookups = Gauge::default();
+        let api_key_cache_entries = Gauge::default();
+        let rate_limit_keys = Gauge::default();
+        registry.register(
+            "api_key_lookups",
+            "Database lookups of API keys (cache misses) since this replica started",
+            api_key_lookups.clone(),
+        );
+        registry.register(
+            "api_key_cache_entries",
+            "API-key lookups held in this replica's cache (bounded)",
+            api_key_cache_entries.clone(),
+        );
+        registry.register(
+            "rate_limit_keys",
+            "Client addresses, callers and blocks held by this replica's rate limiters (pruned)",
+            rate_limit_keys.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by method and status class",
@@ -85,6 +109,9 @@ impl Default for Metrics {
             scheduler_lag_seconds,
             scheduler_running,
             scheduler_restarts,
+            api_key_lookups,
+            api_key_cache_entries,
+            rate_limit_keys,
         }
     }
 }

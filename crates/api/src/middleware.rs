@@ -1,11 +1,15 @@
 //! Cross-cutting middleware: security headers on every response (errors included), request
-//! metrics, and rate limits (per client IP on the OAuth browser endpoints, per caller on the
-//! rest of the API), answering 429 with `Retry-After`.
+//! metrics, and rate limits (per client address on the OAuth browser endpoints, per caller on
+//! the rest of the API, and a per-address budget of failed authentications), answering 429
+//! with `Retry-After`.
 
+use std::collections::HashMap;
 use std::hash::Hasher;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -19,10 +23,32 @@ use crate::error::ApiError;
 use crate::metrics::RequestLabels;
 use crate::state::ApiState;
 
-/// The two rate-limit buckets.
+/// Most client addresses whose failed authentications are counted at once; beyond it the
+/// ended windows are dropped, then the oldest.
+const MAX_TRACKED_FAILURES: usize = 65_536;
+/// The window failed authentications are counted in.
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Limiter checks between two prunings of idle limiter state.
+const PRUNE_EVERY: u64 = 4_096;
+
+/// Failed authentications of one client address in the current window.
+#[derive(Clone, Copy)]
+struct FailureWindow {
+    started: Instant,
+    failures: u32,
+}
+
+/// The rate-limit buckets. The OAuth browser endpoints are limited per client address;
+/// authenticated API callers per caller (user or API key), after authentication; and every
+/// client address may fail authentication `auth_failures_per_minute` times a minute, after
+/// which its API requests are refused before any credential is looked at (so made-up API
+/// keys cost no database work) until the minute is over.
 pub struct Limiters {
-    oauth: DefaultKeyedRateLimiter<u64>,
-    api: DefaultKeyedRateLimiter<u64>,
+    oauth: DefaultKeyedRateLimiter<IpAddr>,
+    callers: DefaultKeyedRateLimiter<u64>,
+    failure_budget: u32,
+    failures: Mutex<HashMap<IpAddr, FailureWindow>>,
+    checks: AtomicU64,
 }
 
 impl std::fmt::Debug for Limiters {
@@ -36,12 +62,115 @@ fn quota(per_minute: u32) -> Quota {
     Quota::per_minute(n).allow_burst(n)
 }
 
+fn too_many(wait: Duration) -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Too many requests; slow down and retry after the time in Retry-After.",
+    )
+    .with_retry_after(Some(wait.max(Duration::from_secs(1))))
+}
+
 impl Limiters {
-    pub fn new(oauth_per_minute: u32, api_per_minute: u32) -> Arc<Self> {
+    pub fn new(
+        oauth_per_minute: u32,
+        api_per_minute: u32,
+        auth_failures_per_minute: u32,
+    ) -> Arc<Self> {
         Arc::new(Self {
             oauth: RateLimiter::keyed(quota(oauth_per_minute)),
-            api: RateLimiter::keyed(quota(api_per_minute)),
+            callers: RateLimiter::keyed(quota(api_per_minute)),
+            failure_budget: auth_failures_per_minute.max(1),
+            failures: Mutex::new(HashMap::new()),
+            checks: AtomicU64::new(0),
         })
+    }
+
+    /// Keys held by the limiters (bounded: idle state is pruned).
+    pub fn tracked_keys(&self) -> usize {
+        self.oauth.len() + self.callers.len() + self.failures.lock().map_or(0, |f| f.len())
+    }
+
+    /// Every few thousand checks, forget limiter state that is back to "fresh" and failure
+    /// windows that ended, so memory follows the active clients, not every client ever seen.
+    fn maybe_prune(&self) {
+        if !self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PRUNE_EVERY)
+        {
+            return;
+        }
+        self.oauth.retain_recent();
+        self.oauth.shrink_to_fit();
+        self.callers.retain_recent();
+        self.callers.shrink_to_fit();
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.retain(|_, w| w.started.elapsed() < FAILURE_WINDOW);
+            failures.shrink_to_fit();
+        }
+    }
+
+    fn check_oauth(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.maybe_prune();
+        self.oauth
+            .check_key(&ip)
+            .map_err(|not_until| too_many(not_until.wait_time_from(DefaultClock::default().now())))
+    }
+
+    /// An authenticated caller's request (`identity` names the user or API key).
+    pub(crate) fn check_caller(&self, identity: &str) -> Result<(), ApiError> {
+        self.maybe_prune();
+        self.callers
+            .check_key(&key_hash(identity))
+            .map_err(|not_until| too_many(not_until.wait_time_from(DefaultClock::default().now())))
+    }
+
+    /// Refused while the address has used up its failed authentications for the window.
+    fn check_failures(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.maybe_prune();
+        let window = self.failures.lock().ok().and_then(|f| f.get(&ip).copied());
+        match window {
+            Some(w) if w.failures >= self.failure_budget => {
+                let left = FAILURE_WINDOW.saturating_sub(w.started.elapsed());
+                if left.is_zero() {
+                    Ok(())
+                } else {
+                    Err(too_many(left))
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A request from `ip` failed authentication.
+    fn auth_failed(&self, ip: IpAddr) {
+        let Ok(mut failures) = self.failures.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        if failures.len() >= MAX_TRACKED_FAILURES && !failures.contains_key(&ip) {
+            failures.retain(|_, w| now.duration_since(w.started) < FAILURE_WINDOW);
+            if failures.len() >= MAX_TRACKED_FAILURES
+                && let Some(oldest) = failures
+                    .iter()
+                    .min_by_key(|(_, w)| w.started)
+                    .map(|(ip, _)| *ip)
+            {
+                failures.remove(&oldest);
+            }
+        }
+        let window = failures.entry(ip).or_insert(FailureWindow {
+            started: now,
+            failures: 0,
+        });
+        if now.duration_since(window.started) >= FAILURE_WINDOW {
+            *window = FailureWindow {
+                started: now,
+                failures: 0,
+            };
+        }
+        window.failures = window.failures.saturating_add(1);
     }
 }
 
@@ -52,7 +181,9 @@ fn key_hash(text: &str) -> u64 {
     hasher.finish()
 }
 
-/// Rate limits by bucket.
+/// Rate limits: per client address on the OAuth endpoints; elsewhere under `/api/v1/`, an
+/// address that failed authentication too often is refused before anything else runs, and
+/// each 401 spends its budget. (Authenticated callers are limited by the `Caller` extractor.)
 pub async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -64,46 +195,28 @@ pub async fn rate_limit(
             .map(ServiceResponse::map_into_boxed_body);
     };
     let path = req.path();
-    let (limiter, key) = if path.starts_with("/api/v1/oauth/") {
-        let ip = req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default();
-        (&limiters.oauth, key_hash(&ip))
-    } else if path.starts_with("/api/v1/") {
-        let key = match req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(credential) => key_hash(credential),
-            None => key_hash(
-                &req.peer_addr()
-                    .map(|a| a.ip().to_string())
-                    .unwrap_or_default(),
-            ),
-        };
-        (&limiters.api, key)
-    } else {
+    if !path.starts_with("/api/v1/") {
         return next
             .call(req)
             .await
             .map(ServiceResponse::map_into_boxed_body);
+    }
+    let ip = crate::routes::client_ip(req.request()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let oauth = path.starts_with("/api/v1/oauth/");
+    let refused = if oauth {
+        limiters.check_oauth(ip)
+    } else {
+        limiters.check_failures(ip)
     };
-    if let Err(not_until) = limiter.check_key(&key) {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        let error = ApiError::new(
-            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "Too many requests; slow down and retry after the time in Retry-After.",
-        )
-        .with_retry_after(Some(wait.max(Duration::from_secs(1))));
+    if let Err(error) = refused {
         let response = actix_web::ResponseError::error_response(&error);
         return Ok(req.into_response(response).map_into_boxed_body());
     }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_boxed_body)
+    let response = next.call(req).await?;
+    if !oauth && response.status() == actix_web::http::StatusCode::UNAUTHORIZED {
+        limiters.auth_failed(ip);
+    }
+    Ok(response.map_into_boxed_body())
 }
 
 /// Security headers on every response (handler and extractor errors already arrive here as

@@ -72,6 +72,10 @@ pub struct ApiConfig {
     pub oauth_rate_per_minute: u32,
     /// Requests per minute per caller on the rest of the API.
     pub api_rate_per_minute: u32,
+    /// Failed authentications per minute per client address before its requests are refused.
+    pub auth_failures_per_minute: u32,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client (default: none).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 impl ApiConfig {

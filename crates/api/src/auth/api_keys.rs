@@ -3,6 +3,7 @@
 //! `last_used_at` is written at most once a minute per key.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,8 @@ use tether_core::{ApiKeyId, StorageResult};
 /// The prefix that tells an API key from a JWT.
 pub const KEY_PREFIX: &str = "tk_";
 const CACHE_FOR: Duration = Duration::from_secs(30);
+/// Most cached lookups held at once.
+const CACHE_CAP: usize = 10_000;
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// Lower-case hex SHA-256 of a key.
@@ -56,6 +59,7 @@ pub struct ApiKeys {
     repo: Arc<dyn ApiKeyRepository>,
     cache: Mutex<HashMap<String, Cached>>,
     touched: Mutex<HashMap<ApiKeyId, Instant>>,
+    lookups: AtomicU64,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -70,6 +74,7 @@ impl ApiKeys {
             repo,
             cache: Mutex::new(HashMap::new()),
             touched: Mutex::new(HashMap::new()),
+            lookups: AtomicU64::new(0),
         }
     }
 
@@ -90,10 +95,15 @@ impl ApiKeys {
             self.touch(found.as_ref());
             return Ok(found);
         }
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         let found = self.repo.find_active_by_hash(&hash).await?;
         if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() > 10_000 {
+            // Bounded whatever keys clients make up: expired entries go first, then all.
+            if cache.len() >= CACHE_CAP {
                 cache.retain(|_, c| c.at.elapsed() < CACHE_FOR);
+                if cache.len() >= CACHE_CAP {
+                    cache.clear();
+                }
             }
             cache.insert(
                 hash,
@@ -105,6 +115,16 @@ impl ApiKeys {
         }
         self.touch(found.as_ref());
         Ok(found)
+    }
+
+    /// Database lookups made so far (cache misses).
+    pub fn lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
+    }
+
+    /// Lookups held in the cache.
+    pub fn cached(&self) -> usize {
+        self.cache.lock().map_or(0, |c| c.len())
     }
 
     /// Forgets cached lookups (after a revocation on this replica).

@@ -41,6 +41,14 @@ impl Caller {
         }
     }
 
+    /// Who this is, for per-caller rate limits: the user, or the API key.
+    fn identity(&self) -> String {
+        match self {
+            Caller::User(user) => format!("user:{user}"),
+            Caller::Key { key, .. } => format!("key:{}", key.id),
+        }
+    }
+
     fn role(&self) -> Option<ApiKeyRole> {
         match self {
             Caller::User(_) => None,
@@ -134,6 +142,15 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<ApiState>>().cloned();
+        let limiters = req
+            .app_data::<web::Data<std::sync::Arc<crate::middleware::Limiters>>>()
+            .cloned();
+        let authenticated = async move |caller: Caller| {
+            if let Some(limiters) = limiters {
+                limiters.check_caller(&caller.identity())?;
+            }
+            Ok(caller)
+        };
         let token = bearer(req);
         let acting_for = req
             .headers()
@@ -161,7 +178,7 @@ impl FromRequest for Caller {
                         ));
                     }
                 };
-                return Ok(Caller::Key { key, acting_for });
+                return authenticated(Caller::Key { key, acting_for }).await;
             }
             if acting_for.is_some() {
                 return Err(ApiError::bad_request(
@@ -170,7 +187,7 @@ impl FromRequest for Caller {
                 ));
             }
             let user = state.jwt.verify(&token).await?;
-            Ok(Caller::User(user))
+            authenticated(Caller::User(user)).await
         })
     }
 }

@@ -64,7 +64,21 @@ pub async fn readyz(state: web::Data<ApiState>) -> HttpResponse {
 /// Prometheus metrics.
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain")))]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<ApiState>) -> HttpResponse {
+pub async fn metrics(
+    state: web::Data<ApiState>,
+    limiters: Option<web::Data<std::sync::Arc<crate::middleware::Limiters>>>,
+) -> HttpResponse {
+    let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let metrics = &state.metrics;
+    metrics.api_key_lookups.set(gauge(state.api_keys.lookups()));
+    metrics
+        .api_key_cache_entries
+        .set(gauge(state.api_keys.cached() as u64));
+    if let Some(limiters) = limiters {
+        metrics
+            .rate_limit_keys
+            .set(gauge(limiters.tracked_keys() as u64));
+    }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.render())

@@ -13,11 +13,12 @@ pub mod proxy;
 pub mod sms;
 pub mod tokens;
 
-use actix_web::HttpRequest;
+use actix_web::{HttpRequest, web};
 use tether_broker::ClientInfo;
 use tether_core::{IntegrationId, ProviderKind, ScopeSet};
 
 use crate::error::{ApiError, ApiResult};
+use crate::state::ApiState;
 
 /// A `{provider}` path segment.
 pub(crate) fn provider(text: &str) -> ApiResult<ProviderKind> {
@@ -61,10 +62,19 @@ pub(crate) fn required_scopes(text: Option<&str>) -> ApiResult<ScopeSet> {
     })
 }
 
+/// The client's address: the peer, or behind trusted proxies the forwarded client.
+pub(crate) fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip());
+    match req.app_data::<web::Data<ApiState>>() {
+        Some(state) => state.config.trusted_proxies.client_ip(peer, req.headers()),
+        None => peer,
+    }
+}
+
 /// The client's address and user agent, for consent and audit records.
 pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
     ClientInfo {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: client_ip(req).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(actix_web::http::header::USER_AGENT)

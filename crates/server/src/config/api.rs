@@ -58,6 +58,8 @@ pub struct ApiSettings {
     pub hsts: Option<bool>,
     pub rate_limit_oauth_per_minute: u32,
     pub rate_limit_api_per_minute: u32,
+    pub rate_limit_auth_failures_per_minute: u32,
+    pub trusted_proxies: tether_api::TrustedProxies,
     pub sandbox: SandboxMode,
     pub allow_shared_accounts: bool,
     /// How long a valid token read may be served from memory.
@@ -95,6 +97,8 @@ pub(super) struct ApiRaw {
     hsts: Option<bool>,
     rate_limit_oauth_per_minute: Option<u32>,
     rate_limit_api_per_minute: Option<u32>,
+    rate_limit_auth_failures_per_minute: Option<u32>,
+    trusted_proxies: Option<String>,
     sandbox: Option<String>,
     allow_shared_accounts: Option<bool>,
     read_cache_ms: Option<u64>,
@@ -118,6 +122,8 @@ impl ApiRaw {
             hsts: raw.hsts.take(),
             rate_limit_oauth_per_minute: raw.rate_limit_oauth_per_minute.take(),
             rate_limit_api_per_minute: raw.rate_limit_api_per_minute.take(),
+            rate_limit_auth_failures_per_minute: raw.rate_limit_auth_failures_per_minute.take(),
+            trusted_proxies: raw.trusted_proxies.take(),
             sandbox: raw.sandbox.take(),
             allow_shared_accounts: raw.allow_shared_accounts.take(),
             read_cache_ms: raw.read_cache_ms.take(),
@@ -216,6 +222,15 @@ pub(super) fn validate(
             raw.rate_limit_api_per_minute,
             60_000,
         )?,
+        rate_limit_auth_failures_per_minute: rate(
+            "rate_limit_auth_failures_per_minute",
+            raw.rate_limit_auth_failures_per_minute,
+            60,
+        )?,
+        trusted_proxies: tether_api::TrustedProxies::parse(
+            raw.trusted_proxies.take().as_deref().unwrap_or_default(),
+        )
+        .map_err(|reason| invalid("trusted_proxies", reason))?,
         sandbox,
         allow_shared_accounts: raw.allow_shared_accounts.unwrap_or(false),
         read_cache: match raw.read_cache_ms {

@@ -43,6 +43,8 @@ pub(super) struct RawConfig {
     pub hsts: Option<bool>,
     pub rate_limit_oauth_per_minute: Option<u32>,
     pub rate_limit_api_per_minute: Option<u32>,
+    pub rate_limit_auth_failures_per_minute: Option<u32>,
+    pub trusted_proxies: Option<String>,
     pub sandbox: Option<String>,
     pub allow_shared_accounts: Option<bool>,
     pub read_cache_ms: Option<u64>,

@@ -106,6 +106,14 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "rate_limit_auth_failures_per_minute",
+        secret: false,
+    },
+    Setting {
+        name: "trusted_proxies",
+        secret: false,
+    },
+    Setting {
         name: "sandbox",
         secret: false,
     },

@@ -231,10 +231,13 @@ pub async fn wire(
         cors_origins: api.cors_origins.clone(),
         oauth_rate_per_minute: api.rate_limit_oauth_per_minute,
         api_rate_per_minute: api.rate_limit_api_per_minute,
+        auth_failures_per_minute: api.rate_limit_auth_failures_per_minute,
+        trusted_proxies: api.trusted_proxies.clone(),
     };
     let limiters = Limiters::new(
         api_config.oauth_rate_per_minute,
         api_config.api_rate_per_minute,
+        api_config.auth_failures_per_minute,
     );
     let mut checks: Vec<Arc<dyn tether_api::ReadinessCheck>> =
         vec![Arc::new(readiness::Database(conn))];
