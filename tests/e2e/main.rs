@@ -15,3 +15,4 @@ mod isolation;
 mod journey;
 mod openapi;
 mod secrets;
+mod tampering;

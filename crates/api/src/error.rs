@@ -12,6 +12,10 @@ use tether_broker::BrokerError;
 use tether_core::StorageError;
 use utoipa::ToSchema;
 
+/// The code of an error answer, attached to the response for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ErrorCode(pub &'static str);
+
 /// The body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -78,6 +82,22 @@ impl ApiError {
         )
     }
 
+    /// A stored secret that does not decrypt (moved to another row, altered, or no key
+    /// opens it): logged as an error with where it is (never the value), answered with its
+    /// own code so it stands out from ordinary failures, and counted in `/metrics`
+    /// (`tether_errors_total{code="stored_secret_unreadable"}`).
+    pub fn secret_unreadable(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(
+            error = %cause,
+            "a stored secret cannot be decrypted: possible tampering or a missing encryption key"
+        );
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "stored_secret_unreadable",
+            "A stored secret of this resource cannot be decrypted (it was altered, belongs to another record, or no configured key opens it). Nothing was handed out; operators have been alerted by the logs and metrics.",
+        )
+    }
+
     pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
         self.retry_after = wait;
         self
@@ -91,6 +111,8 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
+        // For the error counter in the metrics middleware.
+        response.extensions_mut().insert(ErrorCode(self.code));
         response.insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")));
         if let Some(wait) = self.retry_after {
             response.insert_header((RETRY_AFTER, wait.as_secs().max(1).to_string()));
@@ -156,6 +178,7 @@ impl From<BrokerError> for ApiError {
                 )
                 .with_retry_after(Some(Duration::from_secs(2)))
             }
+            BrokerError::SecretUnreadable(m) => Self::secret_unreadable(m),
             BrokerError::Storage(m) | BrokerError::Internal(m) => Self::internal(m),
         }
     }
@@ -177,6 +200,7 @@ impl From<StorageError> for ApiError {
                 "conflict",
                 "The resource changed meanwhile; read it again and retry.",
             ),
+            StorageError::Decrypt { .. } => Self::secret_unreadable(e),
             other => Self::internal(other),
         }
     }

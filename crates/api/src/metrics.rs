@@ -15,6 +15,12 @@ pub struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    /// The stable error code of the answer (a closed set, so label values stay few).
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProviderOutcome {
     pub provider: String,
     pub outcome: String,
@@ -23,6 +29,8 @@ pub struct ProviderOutcome {
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
+    /// Error answers by code.
+    pub errors: Family<ErrorLabels, Counter>,
     pub token_reads: Family<ProviderOutcome, Counter>,
     pub refreshes: Family<ProviderOutcome, Counter>,
     /// Seconds the oldest due integration waited at the last scheduler pass.
@@ -48,6 +56,12 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("tether");
         let requests = Family::<RequestLabels, Counter>::default();
+        let errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "errors",
+            "Error answers by code (stored_secret_unreadable means tampering or a missing key)",
+            errors.clone(),
+        );
         let token_reads = Family::<ProviderOutcome, Counter>::default();
         let refreshes = Family::<ProviderOutcome, Counter>::default();
         let scheduler_lag_seconds = Gauge::default();
@@ -104,6 +118,7 @@ impl Default for Metrics {
         Self {
             registry,
             requests,
+            errors,
             token_reads,
             refreshes,
             scheduler_lag_seconds,

@@ -20,7 +20,8 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::ApiError;
-use crate::metrics::RequestLabels;
+use crate::error::ErrorCode;
+use crate::metrics::{ErrorLabels, RequestLabels};
 use crate::state::ApiState;
 
 /// Most client addresses whose failed authentications are counted at once; beyond it the
@@ -250,6 +251,15 @@ pub async fn security_headers(
                 header::STRICT_TRANSPORT_SECURITY,
                 "max-age=31536000; includeSubDomains",
             );
+        }
+        if let Some(code) = response.response().extensions().get::<ErrorCode>() {
+            state
+                .metrics
+                .errors
+                .get_or_create(&ErrorLabels {
+                    code: code.0.to_owned(),
+                })
+                .inc();
         }
         let class = format!("{}xx", response.status().as_u16() / 100);
         state

@@ -45,13 +45,20 @@ pub enum BrokerError {
     StateUnavailable(String),
     #[error("storage error: {0}")]
     Storage(String),
+    /// A stored secret did not decrypt: it belongs to another row, was altered, or no
+    /// configured key opens it. Never expected; an operator must look.
+    #[error("a stored secret cannot be decrypted: {0}")]
+    SecretUnreadable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl From<StorageError> for BrokerError {
     fn from(e: StorageError) -> Self {
-        BrokerError::Storage(e.to_string())
+        match e {
+            StorageError::Decrypt { .. } => BrokerError::SecretUnreadable(e.to_string()),
+            other => BrokerError::Storage(other.to_string()),
+        }
     }
 }
 
