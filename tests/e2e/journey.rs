@@ -39,6 +39,7 @@ async fn the_whole_journey_works_over_http(mode: Mode) {
     let read = http
         .get(server.url(&format!("/api/v1/integrations/{id}/token?purpose=journey")))
         .bearer_auth(&service)
+        .header("user-agent", "calendar-sync/2.1")
         .send()
         .await
         .unwrap();
@@ -147,6 +148,15 @@ async fn the_whole_journey_works_over_http(mode: Mode) {
         .iter()
         .map(|r| r["action"].as_str().unwrap())
         .collect();
+    // The token read is audited with the caller's address and user agent, like the rest.
+    let token_read = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "token_read" && r["user_agent"] == "calendar-sync/2.1")
+        .unwrap_or_else(|| panic!("no token read by calendar-sync in {audit}"));
+    assert_eq!(token_read["ip_address"], "127.0.0.1");
+    assert_eq!(token_read["detail"]["purpose"], "journey");
     for expected in [
         "authorization_started",
         "connected",

@@ -1,5 +1,6 @@
 //! Coalescing token-read audit records before a batch is written: reads by the same actor of
-//! the same integration, with the same detail (the purpose) and the same outcome, become one record
+//! the same integration, with the same detail (the purpose), the same outcome and from the same
+//! client address and user agent, become one record
 //! carrying `count` and the times of the first and last read. Every read is still accounted
 //! for; a hot integration read a thousand times a second costs a handful of rows, not a
 //! thousand. Other actions are never merged.
@@ -15,7 +16,7 @@ fn key(event: &AuditEvent) -> Option<String> {
         return None;
     }
     Some(format!(
-        "{}|{}|{:?}|{:?}|{}|{:?}|{:?}",
+        "{}|{}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
         event.actor.kind(),
         event.actor.id_text().unwrap_or_default(),
         event.integration_id,
@@ -23,6 +24,8 @@ fn key(event: &AuditEvent) -> Option<String> {
         event.success,
         event.error_message,
         event.detail.as_ref().map(Value::to_string),
+        event.ip_address,
+        event.user_agent,
     ))
 }
 

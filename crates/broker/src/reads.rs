@@ -15,6 +15,7 @@ use tether_core::token::{AccessRead, StoredAccess, StoredTokens};
 use tether_core::{IntegrationId, ScopeSet};
 
 use crate::broker::Broker;
+use crate::callback::ClientInfo;
 use crate::error::{BrokerError, BrokerResult};
 use crate::lifecycle::RefreshWant;
 
@@ -87,13 +88,14 @@ impl Broker {
         actor: &Actor,
         purpose: Option<&str>,
     ) -> BrokerResult<AccessGrant> {
-        self.access_token_requiring(id, actor, purpose, &ScopeSet::new())
+        self.access_token_requiring(id, actor, purpose, &ScopeSet::new(), &ClientInfo::default())
             .await
     }
 
     /// [`Broker::access_token`] for a caller that needs `required` scopes: when the user has
     /// not granted one of them, the read fails with `InsufficientScopes` naming the missing
-    /// ones (the user must reconnect and grant them).
+    /// ones (the user must reconnect and grant them). The audit record carries the caller's
+    /// address and user agent (`client`).
     #[tracing::instrument(skip_all, fields(integration_id = %id))]
     pub async fn access_token_requiring(
         &self,
@@ -101,6 +103,7 @@ impl Broker {
         actor: &Actor,
         purpose: Option<&str>,
         required: &ScopeSet,
+        client: &ClientInfo,
     ) -> BrokerResult<AccessGrant> {
         let (read, cached) = match self.cached_read(id) {
             Some(read) => (read, true),
@@ -125,6 +128,8 @@ impl Broker {
         event.provider = Some(integration.provider);
         event.detail =
             purpose.map(|p| json!({ "purpose": p.chars().take(200).collect::<String>() }));
+        event.ip_address = client.ip.clone();
+        event.user_agent = client.user_agent.clone();
         let result = match self.check_required(integration, required) {
             Ok(()) => self.grant(read.clone(), cached).await,
             Err(e) => Err(e),

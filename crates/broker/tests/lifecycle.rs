@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Harness, Mode, Tweaked};
+use common::{Harness, Mode, Tweaked, client_info};
 use tether_broker::BrokerError;
 use tether_core::audit::{Actor, AuditAction, AuditQuery};
 use tether_core::integration::IntegrationStatus;
@@ -473,7 +473,13 @@ async fn a_caller_that_needs_a_scope_the_user_did_not_grant_is_refused_by_name(m
     let scopes = |s: &str| tether_core::ScopeSet::parse_delimited(s).unwrap();
     let refused = h
         .broker()
-        .access_token_requiring(id, &SERVICE, None, &scopes("items.read items.write"))
+        .access_token_requiring(
+            id,
+            &SERVICE,
+            None,
+            &scopes("items.read items.write"),
+            &client_info(),
+        )
         .await;
     match refused {
         Err(BrokerError::InsufficientScopes { missing, .. }) => {
@@ -489,7 +495,7 @@ async fn a_caller_that_needs_a_scope_the_user_did_not_grant_is_refused_by_name(m
     assert!(message.contains("reconnect"), "{message}");
     assert!(
         h.broker()
-            .access_token_requiring(id, &SERVICE, None, &scopes("items.read"))
+            .access_token_requiring(id, &SERVICE, None, &scopes("items.read"), &client_info())
             .await
             .is_ok(),
         "granted scopes are enough"

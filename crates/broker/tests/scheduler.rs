@@ -154,10 +154,20 @@ async fn running_schedulers_drain_a_backlog_without_pausing_between_batches(mode
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The provider answered every refresh; wait for the last ones to be stored.
     for id in &ids {
-        let integration = h.integration(*id).await;
-        assert_eq!(integration.status, IntegrationStatus::Active);
-        assert!(integration.next_refresh_at.unwrap() > chrono::Utc::now());
+        loop {
+            let integration = h.integration(*id).await;
+            assert_eq!(integration.status, IntegrationStatus::Active);
+            if integration.next_refresh_at.unwrap() > chrono::Utc::now() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "integration {id} was refreshed at the provider but never stored"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
     for task in tasks {
         task.abort();

@@ -12,7 +12,7 @@ use tether_core::provider::Provider;
 use url::Url;
 
 use super::integrations::actionable;
-use super::{integration_id, required_scopes};
+use super::{client_info, integration_id, required_scopes};
 use crate::auth::{ACT_FOR_HEADER, Caller, ServiceCaller};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::ApiState;
@@ -186,7 +186,7 @@ async fn proxy(
     )?;
 
     let mut grant = broker
-        .access_token_requiring(id, &actor, Some("proxy"), &required)
+        .access_token_requiring(id, &actor, Some("proxy"), &required, &client_info(&req))
         .await?;
     let mut retried = false;
     let (status, content_type, bytes) = loop {

@@ -2,12 +2,12 @@
 //! one indexed read and one decrypt while the token is valid, refreshed first otherwise.
 
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::integrations::actionable;
-use super::{integration_id, required_scopes};
+use super::{client_info, integration_id, required_scopes};
 use crate::auth::{Caller, ServiceCaller};
 use crate::dto::TokenOut;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -49,6 +49,7 @@ pub async fn read_token(
     state: web::Data<ApiState>,
     path: web::Path<String>,
     query: web::Query<TokenQuery>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let id = integration_id(&path)?;
     if matches!(
@@ -70,7 +71,7 @@ pub async fn read_token(
     let required = required_scopes(query.require_scopes.as_deref())?;
     let result = state
         .broker()
-        .access_token_requiring(id, &caller.actor(), purpose, &required)
+        .access_token_requiring(id, &caller.actor(), purpose, &required, &client_info(&req))
         .await;
     let grant = result?;
     Ok(HttpResponse::Ok()
