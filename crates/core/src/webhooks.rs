@@ -159,7 +159,7 @@ pub struct AutoDisable {
 pub enum Recorded {
     Recorded {
         /// The endpoint, when this attempt got it disabled.
-        disabled: Option<WebhookEndpoint>,
+        disabled: Option<Box<WebhookEndpoint>>,
     },
     /// The claim had been taken over (its lease lapsed and another worker attempted the
     /// delivery): nothing was written.
@@ -295,21 +295,14 @@ mod tests {
     #[test]
     fn delivery_statuses_round_trip_and_reject_unknown_text() {
         for status in DeliveryStatus::ALL {
-            assert_eq!(
-                status.as_str().parse::<DeliveryStatus>().unwrap(),
-                *status
-            );
+            assert_eq!(status.as_str().parse::<DeliveryStatus>().unwrap(), *status);
         }
         assert!("sent".parse::<DeliveryStatus>().is_err());
     }
 
     #[test]
     fn an_empty_filter_accepts_every_type_and_a_list_only_its_own() {
-        assert!(
-            EventType::ALL
-                .iter()
-                .all(|t| accepts(&[], *t))
-        );
+        assert!(EventType::ALL.iter().all(|t| accepts(&[], *t)));
         let only = [EventType::IntegrationRevoked];
         assert!(accepts(&only, EventType::IntegrationRevoked));
         assert!(!accepts(&only, EventType::IntegrationDegraded));

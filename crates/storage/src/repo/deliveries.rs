@@ -209,7 +209,9 @@ pub(super) async fn record(
             .await
             .map_err(backend)?;
         if let Some(rule) = disable {
-            disabled = disable_endpoint(&txn, endpoint, rule, record.at).await?;
+            disabled = disable_endpoint(&txn, endpoint, rule, record.at)
+                .await?
+                .map(Box::new);
         }
     }
     txn.commit().await.map_err(backend)?;

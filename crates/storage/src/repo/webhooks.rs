@@ -53,7 +53,8 @@ impl TryFrom<Model> for WebhookEndpoint {
             .map_err(|e| corrupt(TABLE, id, format!("bad event types: {e}")))?;
         Ok(Self {
             id: WebhookEndpointId::from_uuid(id),
-            url: url::Url::parse(&m.url).map_err(|e| corrupt(TABLE, id, format!("bad url: {e}")))?,
+            url: url::Url::parse(&m.url)
+                .map_err(|e| corrupt(TABLE, id, format!("bad url: {e}")))?,
             description: m.description,
             event_types: names
                 .iter()
@@ -111,7 +112,10 @@ async fn write<C: ConnectionTrait>(conn: &C, id: Uuid, model: ActiveModel) -> St
         .ok_or(tether_core::StorageError::NotFound { entity: ENTITY })
 }
 
-pub(super) async fn create(store: &SqlStore, new: NewWebhookEndpoint) -> StorageResult<WebhookEndpoint> {
+pub(super) async fn create(
+    store: &SqlStore,
+    new: NewWebhookEndpoint,
+) -> StorageResult<WebhookEndpoint> {
     let id = new.id.as_uuid();
     let model = ActiveModel {
         id: Set(id),
@@ -131,7 +135,11 @@ pub(super) async fn create(store: &SqlStore, new: NewWebhookEndpoint) -> Storage
         updated_at: Set(new.at),
         version: Set(1),
     };
-    model.insert(store.conn()).await.map_err(backend)?.try_into()
+    model
+        .insert(store.conn())
+        .await
+        .map_err(backend)?
+        .try_into()
 }
 
 pub(super) async fn list(store: &SqlStore) -> StorageResult<Vec<WebhookEndpoint>> {
@@ -223,7 +231,9 @@ pub(super) async fn rotate_secret(
     let old = cipher.decrypt(&ctx(current.id, SECRET), &current.secret)?;
     let model = ActiveModel {
         secret: Set(cipher.encrypt(&ctx(current.id, SECRET), secret.expose_secret())),
-        previous_secret: Set(Some(cipher.encrypt(&ctx(current.id, PREVIOUS_SECRET), &old))),
+        previous_secret: Set(Some(
+            cipher.encrypt(&ctx(current.id, PREVIOUS_SECRET), &old),
+        )),
         previous_secret_expires_at: Set(Some(previous_until)),
         updated_at: Set(at),
         ..Default::default()
@@ -322,9 +332,7 @@ pub(super) async fn fan_out<C: ConnectionTrait>(
 }
 
 /// `seq` of each inserted event row, by event id.
-pub(super) fn seqs_by_id(
-    rows: Vec<crate::entities::events::Model>,
-) -> HashMap<Uuid, i64> {
+pub(super) fn seqs_by_id(rows: Vec<crate::entities::events::Model>) -> HashMap<Uuid, i64> {
     rows.into_iter().map(|m| (m.id, m.seq)).collect()
 }
 

@@ -5,8 +5,8 @@ use tether_core::ports::{
 };
 use tether_core::provider_config::ProviderConfigInput;
 use tether_core::secret::{ClientSecret, EncryptionKey, OpaqueSecret, WebhookSecret};
-use tether_core::webhooks::{NewWebhookEndpoint, WebhookRepository};
 use tether_core::token::TokenOwner;
+use tether_core::webhooks::{NewWebhookEndpoint, WebhookRepository};
 use tether_core::{ProviderKind, StorageError, WebhookEndpointId};
 use tether_storage::{CipherContext, SqlStore, TokenCipher, check_keys, rotate_keys};
 use tether_testkit::TestDb;
@@ -79,7 +79,12 @@ async fn fill(store: &SqlStore) -> Vec<TokenOwner> {
         .await
         .unwrap();
     store
-        .rotate_secret(endpoint.id, &WebhookSecret::new("whsec_second"), at(60), at(0))
+        .rotate_secret(
+            endpoint.id,
+            &WebhookSecret::new("whsec_second"),
+            at(60),
+            at(0),
+        )
         .await
         .unwrap();
     owners

@@ -134,7 +134,10 @@ async fn a_change_that_rolls_back_leaves_no_delivery(db: TestDb) {
             tokens: &token_set("a2", Some("r2")),
         })
         .await;
-    assert!(matches!(conflict, Err(StorageError::VersionConflict { .. })));
+    assert!(matches!(
+        conflict,
+        Err(StorageError::VersionConflict { .. })
+    ));
     assert_eq!(
         types_delivered_to(&store, receiver.id).await,
         ["integration.connected", "integration.degraded"]
@@ -206,12 +209,20 @@ async fn a_claim_takes_the_earliest_pending_event_of_each_integration_only(db: T
 
     let claimed = store.claim_deliveries(now, 10, lease).await.unwrap();
     assert_eq!(claimed.len(), 2, "{:?}", claimed_types(&claimed));
-    assert!(claimed.iter().all(|c| c.event_type == EventType::IntegrationConnected));
+    assert!(
+        claimed
+            .iter()
+            .all(|c| c.event_type == EventType::IntegrationConnected)
+    );
     let of_first = claimed
         .iter()
         .find(|c| c.body.contains(&first.id.to_string()))
         .unwrap();
-    assert!(claimed.iter().any(|c| c.body.contains(&second.id.to_string())));
+    assert!(
+        claimed
+            .iter()
+            .any(|c| c.body.contains(&second.id.to_string()))
+    );
 
     // The first integration's connected event fails: its degraded event waits for it.
     let retry_at = now + Duration::seconds(5);
@@ -222,7 +233,13 @@ async fn a_claim_takes_the_earliest_pending_event_of_each_integration_only(db: T
             .unwrap(),
         Recorded::Recorded { disabled: None }
     );
-    assert!(store.claim_deliveries(now, 10, lease).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_deliveries(now, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let again = store
         .claim_deliveries(retry_at, 10, retry_at + Duration::seconds(60))
         .await
@@ -271,7 +288,11 @@ async fn a_claim_is_a_lease_and_a_late_record_does_not_overwrite_a_newer_one(db:
     assert_eq!(first.len(), 1);
     assert!(
         store
-            .claim_deliveries(now + Duration::seconds(59), 10, now + Duration::seconds(120))
+            .claim_deliveries(
+                now + Duration::seconds(59),
+                10,
+                now + Duration::seconds(120)
+            )
             .await
             .unwrap()
             .is_empty(),
@@ -455,7 +476,11 @@ async fn endpoints_are_changed_and_disabled_by_hand(db: TestDb) {
     assert_eq!(store.list_endpoints().await.unwrap(), [changed]);
     assert!(
         store
-            .update_endpoint(WebhookEndpointId::new(), &WebhookEndpointPatch::default(), at(1))
+            .update_endpoint(
+                WebhookEndpointId::new(),
+                &WebhookEndpointPatch::default(),
+                at(1)
+            )
             .await
             .unwrap()
             .is_none()
