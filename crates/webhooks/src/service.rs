@@ -145,6 +145,12 @@ impl Webhooks {
             ));
         }
         let url = Url::parse(text).map_err(|e| invalid(format!("url is not a valid URL: {e}.")))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid(
+                "url must not contain a user name or password: receivers authenticate Tether \
+                 by its signature.",
+            ));
+        }
         self.inner
             .sender
             .policy()
