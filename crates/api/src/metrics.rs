@@ -64,12 +64,9 @@ impl Default for Metrics {
         let scheduler_running = Gauge::default();
         let scheduler_restarts = Counter::default();
         let webhook_attempts = Family::<OutcomeLabel, Counter>::default();
-        let webhook_delivery_delay_seconds = Histogram::new(
-            [
-                0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0, 86_400.0,
-            ]
-            .into_iter(),
-        );
+        let webhook_delivery_delay_seconds = Histogram::new([
+            0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0, 86_400.0,
+        ]);
         let webhook_endpoints_disabled = Counter::default();
         let webhook_worker_running = Gauge::default();
         let webhook_worker_restarts = Counter::default();
