@@ -19,6 +19,7 @@ mod m20261121_000010_add_tokens_launch_context;
 mod m20261121_000011_add_provider_configs_options;
 mod m20261201_000012_add_integrations_refresh_claim;
 mod m20261201_000013_create_events;
+mod m20261201_000014_create_webhooks;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000011_add_provider_configs_options::Migration),
             Box::new(m20261201_000012_add_integrations_refresh_claim::Migration),
             Box::new(m20261201_000013_create_events::Migration),
+            Box::new(m20261201_000014_create_webhooks::Migration),
         ]
     }
 }

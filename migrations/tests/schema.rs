@@ -10,7 +10,7 @@ use sea_orm_migration::MigratorTrait;
 use tether_migrations::Migrator;
 use tether_testkit::{Engine, TestDb};
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 13] = [
     "integrations",
     "tokens",
     "scopes",
@@ -22,6 +22,8 @@ const TABLES: [&str; 11] = [
     "locks",
     "events",
     "app_token_states",
+    "webhook_endpoints",
+    "webhook_deliveries",
 ];
 
 async fn table_names(db: &TestDb) -> Vec<String> {

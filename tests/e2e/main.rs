@@ -1,5 +1,6 @@
 //! Black-box tests of the assembled server over HTTP: the whole journey, caller isolation,
-//! bad input, rate limits, security headers, the OpenAPI document and secrets in logs.
+//! bad input, rate limits, security headers, the OpenAPI document, secrets in logs and
+//! webhooks.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,3 +17,4 @@ mod journey;
 mod openapi;
 mod secrets;
 mod tampering;
+mod webhooks;

@@ -1,6 +1,6 @@
 //! Secrets never reach the logs: the whole journey runs with every log line captured (at
-//! DEBUG), and no token, code, state, PKCE verifier, binding cookie, client secret, API key
-//! or JWT value appears in them.
+//! DEBUG), and no token, code, state, PKCE verifier, binding cookie, client secret, API key,
+//! JWT or webhook signing secret appears in them.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -58,11 +58,43 @@ async fn verifier_in_redis(server: &TestServer, state: &str) -> String {
 async fn no_secret_is_ever_logged(mode: Mode) {
     assert_eq!(mode, Mode::Production, "needs Redis to see the verifier");
     let logs = capture();
-    let server = TestServer::start(mode).await;
+    let receiver = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(500).set_body_string("try later"))
+        .mount(&receiver)
+        .await;
+    let server = TestServer::with(
+        mode,
+        "webhooks_allow_http = true\nwebhooks_allow_private = true\nwebhooks_poll_interval_ms = 50\n",
+    )
+    .await;
     let alice = user_jwt("alice");
     let service = server.api_key("service").await;
+    let admin = server.api_key("admin").await;
     let http = client();
     let browser = browser();
+    let created: Value = http
+        .post(server.url("/api/v1/admin/webhooks"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({ "url": format!("{}/hooks", receiver.uri()) }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first_webhook_secret = created["secret"].as_str().unwrap().to_owned();
+    let endpoint = created["id"].as_str().unwrap().to_owned();
+    let rotated: Value = http
+        .post(server.url(&format!("/api/v1/admin/webhooks/{endpoint}/rotate-secret")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second_webhook_secret = rotated["secret"].as_str().unwrap().to_owned();
 
     let flow = begin(&server, &browser, &alice, "google").await;
     let state = query(&flow.authorize)["state"].clone();
@@ -127,7 +159,16 @@ async fn no_secret_is_ever_logged(mode: Mode) {
         .send()
         .await
         .unwrap();
+    http.post(server.url(&format!("/api/v1/admin/webhooks/{endpoint}/test")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        receiver.received_requests().await.unwrap().len() >= 2,
+        "events and the test were sent (and failed, so attempts were logged)"
+    );
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -145,6 +186,12 @@ async fn no_secret_is_ever_logged(mode: Mode) {
         ("browser-binding cookie", flow.cookie.as_str()),
         ("client secret", server.sandbox_client_secret.as_str()),
         ("API key", service.as_str()),
+        ("admin API key", admin.as_str()),
+        ("webhook signing secret", first_webhook_secret.as_str()),
+        (
+            "rotated webhook signing secret",
+            second_webhook_secret.as_str(),
+        ),
         ("user JWT", alice.as_str()),
     ] {
         assert!(

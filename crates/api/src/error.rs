@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use tether_broker::BrokerError;
 use tether_core::StorageError;
+use tether_webhooks::WebhookError;
 use utoipa::ToSchema;
 
 /// The code of an error answer, attached to the response for `/metrics`.
@@ -180,6 +181,30 @@ impl From<BrokerError> for ApiError {
             }
             BrokerError::SecretUnreadable(m) => Self::secret_unreadable(m),
             BrokerError::Storage(m) | BrokerError::Internal(m) => Self::internal(m),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        match e {
+            WebhookError::InvalidInput(message) => Self::bad_request("invalid_webhook", message),
+            WebhookError::EndpointNotFound => Self::not_found(
+                "webhook_not_found",
+                "No webhook endpoint with this id exists.",
+            ),
+            WebhookError::EventNotFound => Self::not_found(
+                "event_not_found",
+                "No event with this id is kept (it never existed, or it was pruned after the \
+                 retention, events_retention_days).",
+            ),
+            WebhookError::EventFilteredOut => Self::new(
+                StatusCode::CONFLICT,
+                "event_filtered_out",
+                "This endpoint's event_types do not include this event's type; change the \
+                 filter first to deliver it.",
+            ),
+            WebhookError::Storage(e) => e.into(),
         }
     }
 }

@@ -72,7 +72,17 @@ where
                 .service(admin_providers::delete_one)
                 .service(admin_keys::list)
                 .service(admin_keys::create)
-                .service(admin_keys::revoke),
+                .service(admin_keys::revoke)
+                .service(admin_webhooks::list)
+                .service(admin_webhooks::create)
+                .service(admin_webhooks::get_one)
+                .service(admin_webhooks::update)
+                .service(admin_webhooks::delete_one)
+                .service(admin_webhooks::rotate_secret)
+                .service(admin_webhooks::test)
+                .service(admin_webhooks::deliveries)
+                .service(admin_webhooks::redeliver)
+                .service(admin_webhooks::redeliver_since),
         )
 }
 
@@ -113,7 +123,7 @@ pub fn app(
     let cors_origins = state.config.cors_origins.clone();
     let (app, spec) = routes(App::new().into_utoipa_app()).split_for_parts();
     let mut cors = actix_cors::Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "DELETE"])
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers([
             actix_web::http::header::AUTHORIZATION,
             actix_web::http::header::CONTENT_TYPE,

@@ -1,10 +1,13 @@
 //! Prometheus metrics: HTTP requests, token reads and refreshes by provider and outcome,
-//! the refresh scheduler (lag, running, restarts). Served as text at `/metrics`.
+//! the refresh scheduler (lag, running, restarts), webhook deliveries (attempts by outcome,
+//! delay from event to delivery, endpoints disabled, the worker's health). Served as text at
+//! `/metrics`.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -18,6 +21,11 @@ pub struct RequestLabels {
 pub struct ErrorLabels {
     /// The stable error code of the answer (a closed set, so label values stay few).
     pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -44,6 +52,14 @@ pub struct Metrics {
     pub api_key_cache_entries: Gauge,
     /// Keys held by the rate limiters (addresses, callers, blocks).
     pub rate_limit_keys: Gauge,
+    /// Webhook attempts by outcome: `delivered`, `retry`, `failed` (gave up).
+    pub webhook_attempts: Family<OutcomeLabel, Counter>,
+    /// Seconds from an event to its delivery.
+    pub webhook_delivery_delay_seconds: Histogram,
+    pub webhook_endpoints_disabled: Counter,
+    /// 1 while the webhook worker runs in this replica.
+    pub webhook_worker_running: Gauge,
+    pub webhook_worker_restarts: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -85,6 +101,13 @@ impl Default for Metrics {
             "Client addresses, callers and blocks held by this replica's rate limiters (pruned)",
             rate_limit_keys.clone(),
         );
+        let webhook_attempts = Family::<OutcomeLabel, Counter>::default();
+        let webhook_delivery_delay_seconds = Histogram::new([
+            0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0, 86_400.0,
+        ]);
+        let webhook_endpoints_disabled = Counter::default();
+        let webhook_worker_running = Gauge::default();
+        let webhook_worker_restarts = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by method and status class",
@@ -115,6 +138,31 @@ impl Default for Metrics {
             "Times the refresh scheduler died (panic or stop) and was restarted",
             scheduler_restarts.clone(),
         );
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by outcome (delivered, retry, failed: the schedule is exhausted)",
+            webhook_attempts.clone(),
+        );
+        registry.register(
+            "webhook_delivery_delay_seconds",
+            "Time from an event to its successful webhook delivery",
+            webhook_delivery_delay_seconds.clone(),
+        );
+        registry.register(
+            "webhook_endpoints_disabled",
+            "Webhook endpoints disabled automatically because their deliveries kept failing",
+            webhook_endpoints_disabled.clone(),
+        );
+        registry.register(
+            "webhook_worker_running",
+            "1 while the webhook delivery worker runs in this replica, 0 while it is down",
+            webhook_worker_running.clone(),
+        );
+        registry.register(
+            "webhook_worker_restarts",
+            "Times the webhook delivery worker died (panic or stop) and was restarted",
+            webhook_worker_restarts.clone(),
+        );
         Self {
             registry,
             requests,
@@ -127,6 +175,11 @@ impl Default for Metrics {
             api_key_lookups,
             api_key_cache_entries,
             rate_limit_keys,
+            webhook_attempts,
+            webhook_delivery_delay_seconds,
+            webhook_endpoints_disabled,
+            webhook_worker_running,
+            webhook_worker_restarts,
         }
     }
 }
@@ -171,5 +224,32 @@ impl tether_broker::BrokerObserver for Metrics {
 
     fn scheduler_restarted(&self) {
         self.scheduler_restarts.inc();
+    }
+}
+
+impl tether_webhooks::WebhookObserver for Metrics {
+    fn attempt(&self, outcome: &'static str) {
+        self.webhook_attempts
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    fn delivered_after(&self, delay: std::time::Duration) {
+        self.webhook_delivery_delay_seconds
+            .observe(delay.as_secs_f64());
+    }
+
+    fn endpoint_disabled(&self) {
+        self.webhook_endpoints_disabled.inc();
+    }
+
+    fn worker_running(&self, running: bool) {
+        self.webhook_worker_running.set(i64::from(running));
+    }
+
+    fn worker_restarted(&self) {
+        self.webhook_worker_restarts.inc();
     }
 }

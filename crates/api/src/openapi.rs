@@ -31,6 +31,7 @@ Every error has the body `{\"code\", \"message\"}` with a stable `code`."
         (name = "proxy", description = "Calls to a provider's API as the user"),
         (name = "sms", description = "Orange SMS for backend services"),
         (name = "admin", description = "Provider configuration and API keys (admin keys)"),
+        (name = "webhooks", description = "Signed webhooks delivering the events: endpoints, secrets, deliveries, redelivery (admin keys)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

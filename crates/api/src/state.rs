@@ -10,6 +10,8 @@ use tether_core::ports::{
     ProviderConfigRepository, ScopeCatalogRepository,
 };
 
+use tether_webhooks::Webhooks;
+
 use crate::auth::{ApiKeys, JwtVerifier};
 use crate::metrics::Metrics;
 
@@ -96,6 +98,8 @@ pub struct ApiState {
     /// For proxied provider calls: timeouts, no redirects.
     pub proxy_http: reqwest::Client,
     pub metrics: Arc<Metrics>,
+    /// Webhook endpoints (admin) and their delivery.
+    pub webhooks: Webhooks,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -117,6 +121,7 @@ impl ApiState {
         providers: Arc<dyn ProviderSource>,
         readiness: Vec<Arc<dyn ReadinessCheck>>,
         proxy_http: reqwest::Client,
+        webhooks: Webhooks,
     ) -> Self {
         Self {
             broker: RwLock::new(broker),
@@ -128,6 +133,7 @@ impl ApiState {
             readiness,
             proxy_http,
             metrics: Arc::new(Metrics::default()),
+            webhooks,
         }
     }
 
@@ -139,9 +145,11 @@ impl ApiState {
         }
     }
 
-    /// Connects the broker's reports (refreshes, token reads, scheduler lag) to the metrics.
+    /// Connects the broker's reports (refreshes, token reads, scheduler lag) and the webhook
+    /// worker's (deliveries, disabled endpoints, restarts) to the metrics.
     pub fn observe_broker(&self) {
         self.broker().observe(self.metrics.clone());
+        self.webhooks.observe(self.metrics.clone());
     }
 
     /// Rebuilds the providers after a configuration change.

@@ -74,6 +74,14 @@ crate::closed_enum! {
         ApiKeyCreated = "api_key_created",
         ApiKeyRevoked = "api_key_revoked",
         KeysRotated = "keys_rotated",
+        WebhookEndpointCreated = "webhook_endpoint_created",
+        WebhookEndpointChanged = "webhook_endpoint_changed",
+        WebhookEndpointDeleted = "webhook_endpoint_deleted",
+        WebhookSecretRotated = "webhook_secret_rotated",
+        /// Tether disabled an endpoint whose deliveries kept failing.
+        WebhookEndpointDisabled = "webhook_endpoint_disabled",
+        WebhookTestSent = "webhook_test_sent",
+        WebhookRedelivery = "webhook_redelivery",
     }
 }
 

@@ -143,6 +143,15 @@ impl std::fmt::Display for EventId {
     }
 }
 
+impl std::str::FromStr for EventId {
+    type Err = crate::ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| crate::ParseError::invalid("event id", "expected a UUID"))
+    }
+}
+
 /// How the granted scopes changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeChange {

@@ -87,6 +87,11 @@ uuid_id!(
     AuditId,
     "audit id"
 );
+uuid_id!(
+    /// One webhook endpoint (a destination for events).
+    WebhookEndpointId,
+    "webhook endpoint id"
+);
 
 /// The product's own user id (the `sub` of its JWTs): opaque text, 1–255 characters, no
 /// control characters.

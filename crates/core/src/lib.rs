@@ -21,9 +21,10 @@ pub mod secret;
 pub mod sms;
 pub mod state;
 pub mod token;
+pub mod webhooks;
 
 pub use error::{ParseError, StorageError, StorageResult};
-pub use ids::{ApiKeyId, ConsentId, IntegrationId, ProviderConfigId, UserId};
+pub use ids::{ApiKeyId, ConsentId, IntegrationId, ProviderConfigId, UserId, WebhookEndpointId};
 pub use integration::{Integration, IntegrationStatus, NewIntegration};
 pub use provider::ProviderKind;
 pub use scope::{Scope, ScopeSet};

@@ -68,6 +68,12 @@ secret_type!(
     Clone
 );
 secret_type!(
+    /// A webhook signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks),
+    /// shown once at creation and rotation, stored encrypted.
+    WebhookSecret,
+    Clone
+);
+secret_type!(
     /// Any other secret: an OAuth state, an authorization code, a browser-binding value.
     OpaqueSecret,
     Clone

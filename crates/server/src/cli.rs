@@ -1,5 +1,5 @@
-//! The command line: `tether serve`, `migrate`, `keys`, `api-keys`, `dev-token`, `openapi`,
-//! `check-config` and `openemr`.
+//! The command line: `tether serve`, `migrate`, `keys`, `api-keys`, `webhooks`, `dev-token`,
+//! `openapi`, `check-config` and `openemr`.
 
 use std::path::PathBuf;
 
@@ -35,6 +35,9 @@ pub enum Command {
     /// Service and admin API keys.
     #[command(subcommand)]
     ApiKeys(ApiKeysCommand),
+    /// Webhook endpoints: where status-change events are delivered, signed.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Print a user JWT for trying the API (embedded development mode only).
     DevToken {
         /// The user id (`sub`) the token is for.
@@ -72,6 +75,82 @@ pub enum ApiKeysCommand {
     Revoke {
         /// The key's id (from `list`).
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// List endpoints (never their secrets).
+    List,
+    /// Create an endpoint and print its signing secret (once).
+    Create {
+        /// Where events are POSTed: an https:// URL on a public address.
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// What receives these events, for people.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Only these event types, comma-separated (default: every type).
+        #[arg(long, value_name = "TYPES", value_delimiter = ',')]
+        event_types: Vec<String>,
+        /// Create it disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Change an endpoint; options not given stay as they are.
+    Update {
+        /// The endpoint's id (from `list`).
+        id: String,
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Only these event types, comma-separated.
+        #[arg(
+            long,
+            value_name = "TYPES",
+            value_delimiter = ',',
+            conflicts_with = "all_events"
+        )]
+        event_types: Option<Vec<String>>,
+        /// Receive every event type again.
+        #[arg(long)]
+        all_events: bool,
+        /// Enable it (also after it was disabled automatically).
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Disable it: no events are queued for it until it is enabled again.
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Delete an endpoint and its deliveries.
+    Delete { id: String },
+    /// Make a new signing secret and print it (once); the old one keeps signing for
+    /// `webhooks_secret_grace_hours`.
+    RotateSecret { id: String },
+    /// Send a signed test event now and print the answer; fails when it is not accepted.
+    Test { id: String },
+    /// List an endpoint's most recent deliveries.
+    Deliveries {
+        id: String,
+        /// How many, newest first.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=500))]
+        limit: u64,
+    },
+    /// Deliver an event again, or every event since a time.
+    Redeliver {
+        id: String,
+        /// The event's id.
+        #[arg(
+            long,
+            value_name = "EVENT_ID",
+            required_unless_present = "since",
+            conflicts_with = "since"
+        )]
+        event: Option<String>,
+        /// Every kept event at or after this time (RFC 3339, e.g. 2026-12-01T08:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
     },
 }
 
@@ -145,6 +224,52 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn webhooks_redeliver_needs_an_event_or_a_time_but_not_both() {
+        assert!(Cli::try_parse_from(["tether", "webhooks", "redeliver", "id"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "tether",
+                "webhooks",
+                "redeliver",
+                "id",
+                "--event",
+                "e",
+                "--since",
+                "t"
+            ])
+            .is_err()
+        );
+        let cli = Cli::try_parse_from([
+            "tether",
+            "webhooks",
+            "create",
+            "--url",
+            "https://hooks.example.com/",
+            "--event-types",
+            "integration.revoked,integration.reauth_required",
+        ])
+        .unwrap();
+        let Command::Webhooks(WebhooksCommand::Create { event_types, .. }) = cli.command else {
+            panic!("not webhooks create");
+        };
+        assert_eq!(
+            event_types,
+            ["integration.revoked", "integration.reauth_required"]
+        );
+        assert!(
+            Cli::try_parse_from([
+                "tether",
+                "webhooks",
+                "update",
+                "id",
+                "--enable",
+                "--disable"
+            ])
+            .is_err()
+        );
     }
 
     #[test]

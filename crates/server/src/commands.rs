@@ -7,6 +7,7 @@ mod keys;
 mod migrate;
 mod openapi;
 mod openemr;
+mod webhooks;
 
 use std::io::Write;
 use std::path::Path;
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> ServerResult<()> {
         Command::CheckConfig => check_config::run(file),
         Command::Openemr(command) => openemr::run(command).await,
         Command::ApiKeys(command) => api_keys::run(file, command).await,
+        Command::Webhooks(command) => webhooks::run(file, command).await,
         Command::DevToken { user, minutes } => dev_token::run(file, &user, minutes),
         Command::Openapi { output, check } => openapi::run(&output, check),
     }

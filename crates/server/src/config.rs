@@ -8,6 +8,7 @@ mod layers;
 mod lifecycle;
 mod settings;
 mod validate;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use layers::DEFAULT_CONFIG_FILE;
 pub use lifecycle::LifecycleSettings;
 pub use settings::{SETTINGS, Setting};
 pub use validate::{DB_FILE_NAME, KEY_FILE_NAME, parse_keys};
+pub use webhooks::WebhookConfig;
 
 /// Validated configuration. `Debug` never shows a secret.
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub struct Config {
     pub api: ApiSettings,
     /// Refresh timing and the refresh scheduler.
     pub lifecycle: LifecycleSettings,
+    /// Webhook delivery.
+    pub webhooks: WebhookConfig,
 }
 
 /// Where the data lives.

@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use tether_core::StorageResult;
 
 use crate::cipher::TokenCipher;
+use crate::entities::webhooks::endpoints as webhook_endpoints;
 use crate::entities::{oauth_states, provider_configs, tokens};
 use crate::repo::backend;
 
@@ -31,6 +32,7 @@ pub struct RotationReport {
     pub tokens: TableRotation,
     pub oauth_states: TableRotation,
     pub provider_configs: TableRotation,
+    pub webhook_endpoints: TableRotation,
 }
 
 impl RotationReport {
@@ -38,11 +40,12 @@ impl RotationReport {
         self.tables().iter().map(|(_, t)| t.values_rewritten).sum()
     }
 
-    fn tables(&self) -> [(&'static str, &TableRotation); 3] {
+    fn tables(&self) -> [(&'static str, &TableRotation); 4] {
         [
             (tokens::TABLE, &self.tokens),
             (oauth_states::TABLE, &self.oauth_states),
             (provider_configs::TABLE, &self.provider_configs),
+            (webhook_endpoints::TABLE, &self.webhook_endpoints),
         ]
     }
 }
@@ -78,6 +81,7 @@ pub async fn rotate_keys(
         tokens: rewrite::tokens(conn, cipher, batch).await?,
         oauth_states: rewrite::oauth_states(conn, cipher, batch).await?,
         provider_configs: rewrite::provider_configs(conn, cipher, batch).await?,
+        webhook_endpoints: rewrite::webhook_endpoints(conn, cipher, batch).await?,
     })
 }
 
@@ -141,6 +145,16 @@ pub async fn check_keys(
         .await
         .map_err(backend)?;
     values.extend(secrets.into_iter().flatten());
+    let webhook_secrets: Vec<String> = webhook_endpoints::Entity::find()
+        .select_only()
+        .column(webhook_endpoints::Column::Secret)
+        .order_by_desc(webhook_endpoints::Column::UpdatedAt)
+        .limit(SAMPLE)
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(backend)?;
+    values.extend(webhook_secrets);
     let decryptable = values.iter().filter(|v| cipher.can_decrypt(v)).count();
     Ok(KeyCheck {
         sampled: values.len() as u64,

@@ -5,9 +5,14 @@
 mod events;
 mod integrations;
 mod providers;
+mod webhooks;
 
 pub use events::{EventDataOut, EventOut, EventPageOut, ScopeChangeOut};
 pub use integrations::{
     AuditRecordOut, ConsentOut, DisconnectOut, IntegrationOut, TestConnectionOut, TokenOut,
 };
 pub use providers::{AuthorizeIn, AuthorizeOut, CapabilitiesOut, ProviderOut, ScopeOut};
+pub use webhooks::{
+    DeliveryOut, DeliveryPageOut, RedeliverIn, RedeliveryOut, WebhookEndpointIn,
+    WebhookEndpointOut, WebhookEndpointPatch, WebhookEndpointSecretOut, WebhookTestOut,
+};

@@ -2,6 +2,7 @@
 
 pub mod admin_keys;
 pub mod admin_providers;
+pub mod admin_webhooks;
 pub mod audit;
 pub mod events;
 pub mod health;

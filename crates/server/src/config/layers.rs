@@ -59,6 +59,16 @@ pub(super) struct RawConfig {
     pub scheduler_provider_caps: Option<String>,
     pub scheduler_lease_secs: Option<u64>,
     pub events_retention_days: Option<u64>,
+    pub webhooks_enabled: Option<bool>,
+    pub webhooks_concurrency: Option<u64>,
+    pub webhooks_poll_interval_ms: Option<u64>,
+    pub webhooks_lease_secs: Option<u64>,
+    pub webhooks_connect_timeout_secs: Option<u64>,
+    pub webhooks_timeout_secs: Option<u64>,
+    pub webhooks_allow_http: Option<bool>,
+    pub webhooks_allow_private: Option<bool>,
+    pub webhooks_secret_grace_hours: Option<u64>,
+    pub webhooks_disable_after_days: Option<u64>,
     /// `[providers.<name>]` (or `[providers."<name>:<instance>"]`) tables.
     pub providers: Option<BTreeMap<String, RawProvider>>,
     /// `provider_<name>_client_id` / `_client_secret` / `_client_secret_file`.

@@ -170,6 +170,46 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "webhooks_enabled",
+        secret: false,
+    },
+    Setting {
+        name: "webhooks_concurrency",
+        secret: false,
+    },
+    Setting {
+        name: "webhooks_poll_interval_ms",
+        secret: false,
+    },
+    Setting {
+        name: "webhooks_lease_secs",
+        secret: false,
+    },
+    Setting {
+        name: "webhooks_connect_timeout_secs",
+        secret: false,
+    },
+    Setting {
+        name: "webhooks_timeout_secs",
+        secret: false,
+    },
+    Setting {
+        name: "webhooks_allow_http",
+        secret: false,
+    },
+    Setting {
+        name: "webhooks_allow_private",
+        secret: false,
+    },
+    Setting {
+        name: "webhooks_secret_grace_hours",
+        secret: false,
+    },
+    Setting {
+        name: "webhooks_disable_after_days",
+        secret: false,
+    },
+    Setting {
         name: "providers",
         secret: false,
     },

@@ -284,3 +284,46 @@ fn a_bad_value_from_the_file_names_the_file() {
         Ok(())
     });
 }
+
+#[test]
+fn webhook_settings_default_to_safe_destinations_and_can_be_loosened() {
+    jail(|jail| {
+        let config = Config::load(None).unwrap();
+        let webhooks = &config.webhooks.settings;
+        assert!(config.webhooks.worker_enabled);
+        assert!(!webhooks.destinations.allow_http);
+        assert!(!webhooks.destinations.allow_private);
+        assert_eq!(
+            webhooks.secret_grace,
+            std::time::Duration::from_secs(24 * 3600)
+        );
+        assert_eq!(
+            webhooks.disable_after,
+            std::time::Duration::from_secs(5 * 86_400)
+        );
+        jail.set_env("TETHER_WEBHOOKS_ALLOW_HTTP", "true");
+        jail.set_env("TETHER_WEBHOOKS_ALLOW_PRIVATE", "true");
+        jail.set_env("TETHER_WEBHOOKS_ENABLED", "false");
+        let config = Config::load(None).unwrap();
+        assert!(config.webhooks.settings.destinations.allow_http);
+        assert!(config.webhooks.settings.destinations.allow_private);
+        assert!(!config.webhooks.worker_enabled);
+        Ok(())
+    });
+}
+
+#[test]
+fn a_webhook_lease_no_longer_than_the_timeout_is_refused() {
+    jail(|jail| {
+        jail.create_file(
+            "tether.toml",
+            "webhooks_timeout_secs = 30\nwebhooks_lease_secs = 30\n",
+        )?;
+        let message = load_err();
+        assert!(
+            message.starts_with("invalid value for `webhooks_lease_secs` (tether.toml): must be longer than webhooks_timeout_secs (30)"),
+            "{message}"
+        );
+        Ok(())
+    });
+}

@@ -23,6 +23,7 @@ pub(super) fn validate(mut raw: RawConfig, config_file: Option<PathBuf>) -> Conf
     let origins = std::mem::take(&mut raw.origins);
     let api_raw = super::api::ApiRaw::take(&mut raw);
     let lifecycle_raw = super::lifecycle::LifecycleRaw::take(&mut raw);
+    let webhooks_raw = super::webhooks::WebhooksRaw::take(&mut raw);
     let invalid = |key: &str, reason: &str| ConfigError::InvalidValue {
         key: key.to_owned(),
         origin: origins.of(key),
@@ -63,9 +64,11 @@ pub(super) fn validate(mut raw: RawConfig, config_file: Option<PathBuf>) -> Conf
     }
     let api = super::api::validate(api_raw, &origins, engine, &data_dir)?;
     let lifecycle = super::lifecycle::validate(lifecycle_raw, &origins)?;
+    let webhooks = super::webhooks::validate(webhooks_raw, &origins)?;
     Ok(Config {
         api,
         lifecycle,
+        webhooks,
         data_dir,
         encryption_keys,
         listen: listen(raw.listen).map_err(|r| invalid("listen", &r))?,

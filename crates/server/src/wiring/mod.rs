@@ -1,6 +1,7 @@
 //! Wiring the services together: storage, shared state (Redis or the database), providers
-//! (with the embedded sandbox), the broker and its refresh scheduler, caller authentication
-//! and the API state. Only the server does this; every other crate sees ports and traits.
+//! (with the embedded sandbox), the broker and its refresh scheduler, webhooks and their
+//! delivery worker, caller authentication and the API state. Only the server does this; every
+//! other crate sees ports and traits.
 
 mod provider_test;
 mod providers;
@@ -244,6 +245,12 @@ pub async fn wire(
     if let Some(redis) = redis {
         checks.push(Arc::new(readiness::Redis(redis)));
     }
+    let webhooks = tether_webhooks::Webhooks::new(
+        store.clone(),
+        store.clone(),
+        config.webhooks.settings.clone(),
+    )
+    .map_err(ServerError::Startup)?;
     // Token reads batch their audit records: the audit endpoint flushes them before querying.
     let audit = broker.audit_reader();
     let state = ApiState::new(
@@ -262,9 +269,14 @@ pub async fn wire(
         providers,
         checks,
         http,
+        webhooks.clone(),
     );
-    // After the observer is attached, so the scheduler's first reports reach /metrics.
+    // After the observer is attached, so the scheduler's and the webhook worker's first
+    // reports reach /metrics.
     state.observe_broker();
+    if config.webhooks.worker_enabled {
+        background.push(webhooks.spawn_worker());
+    }
     if lifecycle.scheduler_enabled {
         background.push(scheduled.spawn_refresh_scheduler(SchedulerConfig {
             interval: lifecycle.scheduler_interval,

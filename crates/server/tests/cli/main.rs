@@ -11,3 +11,4 @@ mod openemr;
 mod postgres;
 mod shutdown;
 mod support;
+mod webhooks;

@@ -10,6 +10,7 @@ pub(crate) mod oauth_states;
 pub(crate) mod provider_configs;
 pub(crate) mod scopes;
 pub(crate) mod tokens;
+pub(crate) mod webhooks;
 
 use serde_json::Value;
 use tether_core::{ScopeSet, StorageError};

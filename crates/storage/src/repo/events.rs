@@ -13,7 +13,7 @@ use tether_core::events::{AppTokenStatus, Event, EventType, app_token_event};
 use tether_core::ports::{EventRepository, StoredEvent};
 use tether_core::{ProviderKind, StorageResult};
 
-use super::{SqlStore, backend, write_txn};
+use super::{SqlStore, backend, now, webhooks, write_txn};
 use crate::entities::corrupt;
 use crate::entities::events::{ActiveModel, Column, Entity, TABLE, app_token_states};
 
@@ -22,12 +22,15 @@ use crate::entities::events::{ActiveModel, Column, Entity, TABLE, app_token_stat
 /// commit order. SQLite has one writer at a time anyway.
 const EVENTS_LOCK: i64 = 0x7465_7468_6576; // "tethev"
 
-/// Appends `events` in the caller's transaction. Call it after the change's own writes, as
+/// Appends `events` in the caller's transaction, with a pending webhook delivery of each to
+/// every enabled endpoint whose filter accepts it. Call it after the change's own writes, as
 /// late as possible: the ordering lock is held from here to the commit.
 pub(super) async fn append<C: ConnectionTrait>(conn: &C, events: &[Event]) -> StorageResult<()> {
     if events.is_empty() {
         return Ok(());
     }
+    // Read before taking the lock, so it is held no longer than the inserts.
+    let endpoints = webhooks::enabled_filters(conn).await?;
     if conn.get_database_backend() == DbBackend::Postgres {
         conn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -53,11 +56,27 @@ pub(super) async fn append<C: ConnectionTrait>(conn: &C, events: &[Event]) -> St
             })
         })
         .collect::<StorageResult<Vec<_>>>()?;
-    Entity::insert_many(rows)
-        .exec(conn)
+    if endpoints.is_empty() {
+        Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await
+            .map_err(backend)?;
+        return Ok(());
+    }
+    let inserted = Entity::insert_many(rows)
+        .exec_with_returning(conn)
         .await
         .map_err(backend)?;
-    Ok(())
+    let seqs = webhooks::seqs_by_id(inserted);
+    let with_seq = events
+        .iter()
+        .map(|event| {
+            seqs.get(&event.id.as_uuid())
+                .map(|seq| (*seq, event))
+                .ok_or_else(|| corrupt(TABLE, event.id, "the inserted event was not returned"))
+        })
+        .collect::<StorageResult<Vec<_>>>()?;
+    webhooks::fan_out(conn, &endpoints, &with_seq, now()).await
 }
 
 #[async_trait]

@@ -6,6 +6,7 @@ mod audit;
 mod claims;
 mod connection;
 mod consents;
+mod deliveries;
 mod events;
 mod integrations;
 mod locks;
@@ -14,6 +15,7 @@ mod provider_configs;
 mod scopes;
 mod token_read;
 mod tokens;
+mod webhooks;
 
 use std::sync::Arc;
 

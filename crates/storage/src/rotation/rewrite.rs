@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::TableRotation;
 use crate::cipher::{CipherContext, TokenCipher};
+use crate::entities::webhooks::endpoints as webhook_endpoints;
 use crate::entities::{oauth_states, provider_configs, tokens};
 use crate::repo::backend;
 
@@ -189,6 +190,59 @@ pub(super) async fn provider_configs(
                     Column::ClientSecret,
                     ctx,
                     &secret,
+                )
+                .await?;
+            }
+        }
+        if !full {
+            return Ok(report);
+        }
+    }
+}
+
+pub(super) async fn webhook_endpoints(
+    conn: &DatabaseConnection,
+    cipher: &TokenCipher,
+    batch: u64,
+) -> StorageResult<TableRotation> {
+    use webhook_endpoints::{Column, Entity, PREVIOUS_SECRET, SECRET, TABLE};
+    let mut report = TableRotation::default();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut page = Entity::find()
+            .select_only()
+            .columns([Column::Id, Column::Secret, Column::PreviousSecret])
+            .order_by_asc(Column::Id)
+            .limit(batch);
+        if let Some(last) = after {
+            page = page.filter(Column::Id.gt(last));
+        }
+        let rows: Vec<(Uuid, String, Option<String>)> =
+            page.into_tuple().all(conn).await.map_err(backend)?;
+        let full = rows.len() as u64 == batch;
+        for (id, secret, previous) in rows {
+            report.rows_scanned += 1;
+            after = Some(id);
+            let pk = || (Column::Id, Value::from(id));
+            rotate_value::<Entity>(
+                conn,
+                cipher,
+                &mut report,
+                pk(),
+                Column::Secret,
+                CipherContext::new(TABLE, SECRET, id),
+                &secret,
+            )
+            .await?;
+            if let Some(previous) = previous {
+                rotate_value::<Entity>(
+                    conn,
+                    cipher,
+                    &mut report,
+                    pk(),
+                    Column::PreviousSecret,
+                    CipherContext::new(TABLE, PREVIOUS_SECRET, id),
+                    &previous,
                 )
                 .await?;
             }

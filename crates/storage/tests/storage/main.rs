@@ -21,3 +21,4 @@ mod rotation;
 mod scopes;
 mod token_read;
 mod tokens;
+mod webhooks;

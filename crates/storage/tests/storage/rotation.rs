@@ -4,9 +4,10 @@ use tether_core::ports::{
     IntegrationRepository, OAuthStateRepository, ProviderConfigRepository, TokenRepository,
 };
 use tether_core::provider_config::ProviderConfigInput;
-use tether_core::secret::{ClientSecret, EncryptionKey, OpaqueSecret};
+use tether_core::secret::{ClientSecret, EncryptionKey, OpaqueSecret, WebhookSecret};
 use tether_core::token::TokenOwner;
-use tether_core::{ProviderKind, StorageError};
+use tether_core::webhooks::{NewWebhookEndpoint, WebhookRepository};
+use tether_core::{ProviderKind, StorageError, WebhookEndpointId};
 use tether_storage::{CipherContext, SqlStore, TokenCipher, check_keys, rotate_keys};
 use tether_testkit::TestDb;
 use uuid::Uuid;
@@ -28,8 +29,8 @@ fn config(instance: &str, secret: Option<&str>) -> ProviderConfigInput {
 }
 
 /// Five integrations with access and refresh tokens, one app token, three states, two
-/// provider configs (one without a secret): 12 token values (one launch context), 3 payloads,
-/// 1 client secret.
+/// provider configs (one without a secret), a webhook endpoint whose secret was rotated: 12
+/// token values (one launch context), 3 payloads, 1 client secret, 2 webhook secrets.
 async fn fill(store: &SqlStore) -> Vec<TokenOwner> {
     let mut owners = Vec::new();
     for i in 0..5 {
@@ -65,6 +66,27 @@ async fn fill(store: &SqlStore) -> Vec<TokenOwner> {
         .await
         .unwrap();
     store.upsert(config("without", None)).await.unwrap();
+    let endpoint = store
+        .create_endpoint(NewWebhookEndpoint {
+            id: WebhookEndpointId::new(),
+            url: "https://hooks.example.com/".parse().unwrap(),
+            description: String::new(),
+            event_types: Vec::new(),
+            enabled: true,
+            secret: WebhookSecret::new("whsec_first"),
+            at: at(0),
+        })
+        .await
+        .unwrap();
+    store
+        .rotate_secret(
+            endpoint.id,
+            &WebhookSecret::new("whsec_second"),
+            at(60),
+            at(0),
+        )
+        .await
+        .unwrap();
     owners
 }
 
@@ -95,9 +117,11 @@ async fn rotation_reencrypts_every_secret_with_the_newest_key(db: TestDb) {
     assert_eq!(report.oauth_states.values_current, 1);
     assert_eq!(report.provider_configs.rows_scanned, 2);
     assert_eq!(report.provider_configs.values_rewritten, 1);
-    assert_eq!(report.values_rewritten(), 16);
+    assert_eq!(report.webhook_endpoints.rows_scanned, 1);
+    assert_eq!(report.webhook_endpoints.values_rewritten, 2);
+    assert_eq!(report.values_rewritten(), 18);
     assert!(
-        report.to_string().contains("16 values re-encrypted"),
+        report.to_string().contains("18 values re-encrypted"),
         "{report}"
     );
 
@@ -164,6 +188,17 @@ async fn rotation_reencrypts_every_secret_with_the_newest_key(db: TestDb) {
     }
     assert_eq!(opened, 12 + 4 + 1);
     let new_only_store = store_with(&db, std::slice::from_ref(&k2));
+    let endpoints = new_only_store.list_endpoints().await.unwrap();
+    assert_eq!(endpoints.len(), 1);
+    for endpoint in endpoints {
+        let secrets = new_only_store
+            .signing_secrets(endpoint.id, at(1))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(secrets.current.expose_secret(), "whsec_second");
+        assert_eq!(secrets.previous.unwrap().expose_secret(), "whsec_first");
+    }
     for owner in &owners {
         assert!(
             TokenRepository::get(&new_only_store, owner)
@@ -178,6 +213,7 @@ async fn rotation_reencrypts_every_secret_with_the_newest_key(db: TestDb) {
     assert_eq!(again.tokens.values_current, 12);
     assert_eq!(again.oauth_states.values_current, 4);
     assert_eq!(again.provider_configs.values_current, 1);
+    assert_eq!(again.webhook_endpoints.values_current, 2);
 }
 
 async fn rotation_stops_at_a_value_no_key_decrypts(db: TestDb) {
@@ -223,11 +259,11 @@ async fn the_key_check_notices_when_no_stored_secret_is_readable(db: TestDb) {
 
     fill(&store_with(&db, std::slice::from_ref(&key))).await;
     let bad = check_keys(&db.conn, &wrong).await.unwrap();
-    assert_eq!(bad.sampled, 15);
+    assert_eq!(bad.sampled, 16);
     assert_eq!(bad.decryptable, 0);
     assert!(bad.all_unreadable());
     let good = check_keys(&db.conn, &right).await.unwrap();
-    assert_eq!((good.sampled, good.decryptable), (15, 15));
+    assert_eq!((good.sampled, good.decryptable), (16, 16));
     assert!(!good.all_unreadable());
     let rotated: [EncryptionKey; 2] = [TokenCipher::generate_key(), key];
     assert!(
