@@ -83,8 +83,13 @@ pub struct BrokerConfig {
     pub app_token_buffer: Duration,
     /// Whether one upstream account may be linked by two different users.
     pub allow_shared_accounts: bool,
-    /// Recorded with each consent.
+    /// Recorded with each consent: the version of the consent text the user agreed to.
     pub consent_version: String,
+    /// How long a consent is valid (its `expires_at`); `None`: until revoked.
+    pub consent_validity: Option<Duration>,
+    /// Per-provider validity, overriding `consent_validity` (e.g. a clinic's OpenEMR policy).
+    pub consent_validity_by_provider:
+        std::collections::BTreeMap<tether_core::ProviderKind, Duration>,
     /// Timeout of one provider HTTP call.
     pub provider_timeout: Duration,
     /// Lease of the cross-process refresh lock, renewed every third of it while a refresh
@@ -111,6 +116,22 @@ pub struct BrokerConfig {
 }
 
 impl BrokerConfig {
+    /// When a consent given at `granted_at` to `provider` expires, if ever.
+    pub fn consent_expires_at(
+        &self,
+        provider: tether_core::ProviderKind,
+        granted_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let validity = self
+            .consent_validity_by_provider
+            .get(&provider)
+            .copied()
+            .or(self.consent_validity)?;
+        chrono::Duration::from_std(validity)
+            .ok()
+            .map(|v| granted_at + v)
+    }
+
     pub fn new(public_base_url: Url, return_to: ReturnToAllowlist) -> Self {
         Self {
             public_base_url,
@@ -120,6 +141,8 @@ impl BrokerConfig {
             app_token_buffer: Duration::from_secs(60),
             allow_shared_accounts: false,
             consent_version: "1".to_owned(),
+            consent_validity: None,
+            consent_validity_by_provider: std::collections::BTreeMap::new(),
             provider_timeout: Duration::from_secs(10),
             lock_ttl: Duration::from_secs(30),
             retry: RetryPolicy::default(),

@@ -493,7 +493,29 @@ async fn a_reconnect_that_loses_a_required_scope_leaves_the_integration_insuffic
     );
 }
 
+async fn consents_carry_the_configured_version_and_expiry(mode: Mode) {
+    let h = Harness::with(mode, 1, |c| {
+        c.consent_version = "2026-12".into();
+        c.consent_validity = Some(std::time::Duration::from_secs(86_400));
+        c.consent_validity_by_provider
+            .insert(Microsoft, std::time::Duration::from_secs(30 * 86_400));
+    })
+    .await;
+    for (kind, days) in [(Google, 1), (Microsoft, 30)] {
+        let id = h
+            .connect("alice", kind, "alice")
+            .await
+            .integration_id
+            .unwrap();
+        let consent = h.store.list_for_integration(id).await.unwrap().remove(0);
+        assert_eq!(consent.consent_version, "2026-12");
+        let validity = consent.expires_at.unwrap() - consent.granted_at;
+        assert_eq!(validity, chrono::Duration::days(days), "{kind}");
+    }
+}
+
 both_modes!(
+    consents_carry_the_configured_version_and_expiry,
     a_required_scope_added_to_every_request_must_still_be_granted,
     a_reconnect_that_loses_a_required_scope_leaves_the_integration_insufficient,
     a_full_connect_stores_the_integration_tokens_consent_and_audit,

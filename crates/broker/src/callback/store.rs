@@ -100,7 +100,7 @@ impl Broker {
                     user_id: flow.user_id.clone(),
                     scopes: scopes.granted.clone(),
                     granted_at: now,
-                    expires_at: None,
+                    expires_at: self.inner.config.consent_expires_at(flow.provider, now),
                     ip_address: client.ip.clone(),
                     user_agent: client.user_agent.clone(),
                     consent_version: self.inner.config.consent_version.clone(),

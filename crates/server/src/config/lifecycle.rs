@@ -1,7 +1,7 @@
 //! The token-lifecycle settings: when tokens are refreshed (buffer, lifetime fraction,
 //! keep-alive) and how the refresh scheduler runs (interval, batch, concurrency, per-provider
-//! caps, claim lease) and how long status-change events are kept, validated with messages
-//! that name the setting.
+//! caps, claim lease), how long status-change events are kept, and the consent policy
+//! (version, validity), validated with messages that name the setting.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -26,6 +26,10 @@ pub struct LifecycleSettings {
     pub scheduler_lease: Duration,
     /// How long events stay in the outbox (the feed's and redelivery's horizon).
     pub events_retention: Duration,
+    pub consent_version: String,
+    /// `None`: consents do not expire.
+    pub consent_validity: Option<Duration>,
+    pub consent_validity_by_provider: BTreeMap<ProviderKind, Duration>,
 }
 
 /// The raw values, moved out of the raw configuration before the rest is validated.
@@ -41,6 +45,9 @@ pub(super) struct LifecycleRaw {
     scheduler_provider_caps: Option<String>,
     scheduler_lease_secs: Option<u64>,
     events_retention_days: Option<u64>,
+    consent_version: Option<String>,
+    consent_valid_days: Option<u64>,
+    consent_valid_days_by_provider: Option<String>,
 }
 
 impl LifecycleRaw {
@@ -57,6 +64,9 @@ impl LifecycleRaw {
             scheduler_provider_caps: raw.scheduler_provider_caps.take(),
             scheduler_lease_secs: raw.scheduler_lease_secs.take(),
             events_retention_days: raw.events_retention_days.take(),
+            consent_version: raw.consent_version.take(),
+            consent_valid_days: raw.consent_valid_days.take(),
+            consent_valid_days_by_provider: raw.consent_valid_days_by_provider.take(),
         }
     }
 }
@@ -118,7 +128,7 @@ pub(super) fn validate(raw: LifecycleRaw, origins: &Origins) -> ConfigResult<Lif
             raw.scheduler_provider_concurrency,
             64,
         )?,
-        scheduler_provider_caps: provider_caps(raw.scheduler_provider_caps.as_deref())
+        scheduler_provider_caps: per_provider(raw.scheduler_provider_caps.as_deref(), "google=16")
             .map_err(|reason| invalid("scheduler_provider_caps", &reason))?,
         scheduler_lease: Duration::from_secs(within(
             "scheduler_lease_secs",
@@ -136,11 +146,37 @@ pub(super) fn validate(raw: LifecycleRaw, origins: &Origins) -> ConfigResult<Lif
                 3650,
             )? * 86_400,
         ),
+        consent_version: match raw.consent_version.map(|v| v.trim().to_owned()) {
+            None => "1".to_owned(),
+            Some(v) if v.is_empty() || v.len() > 64 => {
+                return Err(invalid(
+                    "consent_version",
+                    "must be 1 to 64 characters (e.g. 2026-12)",
+                ));
+            }
+            Some(v) => v,
+        },
+        consent_validity: match within("consent_valid_days", raw.consent_valid_days, 0, 0, 36_500)?
+        {
+            0 => None,
+            days => Some(Duration::from_secs(days * 86_400)),
+        },
+        consent_validity_by_provider: per_provider(
+            raw.consent_valid_days_by_provider.as_deref(),
+            "openemr=365",
+        )
+        .map_err(|reason| invalid("consent_valid_days_by_provider", &reason))?
+        .into_iter()
+        .map(|(provider, days)| (provider, Duration::from_secs(days as u64 * 86_400)))
+        .collect(),
     })
 }
 
-/// `google=16,dexcom=4`: per-provider concurrency caps.
-fn provider_caps(text: Option<&str>) -> Result<BTreeMap<ProviderKind, usize>, String> {
+/// `google=16,dexcom=4`: a whole number (at least 1) per provider; `example` shows the form.
+fn per_provider(
+    text: Option<&str>,
+    example: &str,
+) -> Result<BTreeMap<ProviderKind, usize>, String> {
     let mut caps = BTreeMap::new();
     for item in text
         .unwrap_or_default()
@@ -150,7 +186,7 @@ fn provider_caps(text: Option<&str>) -> Result<BTreeMap<ProviderKind, usize>, St
     {
         let (name, cap) = item
             .split_once('=')
-            .ok_or_else(|| format!("`{item}`: expected PROVIDER=N, e.g. google=16"))?;
+            .ok_or_else(|| format!("`{item}`: expected PROVIDER=N, e.g. {example}"))?;
         let provider = name
             .trim()
             .parse::<ProviderKind>()
@@ -160,7 +196,7 @@ fn provider_caps(text: Option<&str>) -> Result<BTreeMap<ProviderKind, usize>, St
             .parse::<usize>()
             .ok()
             .filter(|c| *c >= 1)
-            .ok_or_else(|| format!("`{item}`: the cap must be a whole number of at least 1"))?;
+            .ok_or_else(|| format!("`{item}`: N must be a whole number of at least 1"))?;
         caps.insert(provider, cap);
     }
     Ok(caps)
@@ -171,13 +207,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn provider_caps_parse_and_refuse_nonsense() {
-        let caps = provider_caps(Some("google=16, dexcom=4")).unwrap();
+    fn per_provider_numbers_parse_and_refuse_nonsense() {
+        let caps = per_provider(Some("google=16, dexcom=4"), "google=16").unwrap();
         assert_eq!(caps.get(&ProviderKind::Google), Some(&16));
         assert_eq!(caps.get(&ProviderKind::Dexcom), Some(&4));
-        assert!(provider_caps(None).unwrap().is_empty());
+        assert!(per_provider(None, "google=16").unwrap().is_empty());
         for bad in ["google", "nope=3", "google=0", "google=x"] {
-            assert!(provider_caps(Some(bad)).is_err(), "{bad}");
+            assert!(per_provider(Some(bad), "google=16").is_err(), "{bad}");
         }
     }
 }

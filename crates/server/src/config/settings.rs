@@ -170,6 +170,18 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "consent_version",
+        secret: false,
+    },
+    Setting {
+        name: "consent_valid_days",
+        secret: false,
+    },
+    Setting {
+        name: "consent_valid_days_by_provider",
+        secret: false,
+    },
+    Setting {
         name: "webhooks_enabled",
         secret: false,
     },

@@ -205,6 +205,9 @@ pub async fn wire(
         fraction: lifecycle.refresh_buffer_fraction,
     };
     broker_config.refresh_keepalive = lifecycle.refresh_keepalive;
+    broker_config.consent_version = lifecycle.consent_version.clone();
+    broker_config.consent_validity = lifecycle.consent_validity;
+    broker_config.consent_validity_by_provider = lifecycle.consent_validity_by_provider.clone();
     let broker = Broker::new(
         broker_config,
         registry,
