@@ -208,7 +208,7 @@ line=$(awk -v generated="$GENERATED" -v events="$events" -v rows="$delivered_row
     drain = last != "null" ? last / 1000 - s : -1
     printf "EVENTS transitions=%d written_per_s=%s events=%d delivered=%d lost=%d repeats=%d out_of_order=%d bad_signatures=%d first_attempts_failed=%d requests=%d delay_p50_ms=%s delay_p99_ms=%s delay_max_ms=%s first_try=%d first_try_delay_p50_ms=%s first_try_delay_p99_ms=%s deliveries_per_s=%.0f drain_s=%.1f rows_delivered=%d rows_pending=%d rows_failed=%d tether_cpu_s=%.1f pg_cpu_s=%.1f generator_cpu_s=%.1f receiver_cpu_s=%.1f outcome=%s\n",
       gen["count"], gen["per_s"], events, delivered, events - delivered, dup, order, bad, retried,
-      requests, p50, p99, max, ft, fp50, fp99, span > 0 ? delivered / span : 0, drain, rows,
+      requests, p50, p99, max, ft, fp50, fp99, (span > 0 ? delivered / span : 0), drain, rows,
       pending, failed, t / hz, p / hz, g / hz, r / hz, outcome }')
 echo "$line"
 

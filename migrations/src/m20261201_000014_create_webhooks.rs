@@ -3,13 +3,15 @@
 //!
 //! A delivery row is inserted in the transaction that writes its event, one per enabled
 //! endpoint whose filter accepts it. Workers in every replica claim due rows with a lease
-//! (`claimed_until`); `ordering_key` (the integration, or the app token) keeps one endpoint's
-//! events of one integration in `events.seq` order. Deliveries go with their event when it is
-//! pruned and with their endpoint when it is deleted. Secrets are Fernet ciphertexts.
+//! (`claimed_until`). `ordering_key` (the integration, or the app token) keeps one endpoint's
+//! events of one integration in `events.seq` order: of the pending deliveries of one endpoint
+//! and key only the earliest is claimable; the others are `blocked` until it is resolved.
+//! Deliveries go with their event when it is pruned and with their endpoint when it is
+//! deleted. Secrets are Fernet ciphertexts.
 //!
-//! The two partial indexes serve the claim: due pending rows, and "is an earlier event of
-//! this integration still pending for this endpoint". They hold pending rows only, so they
-//! stay small however many deliveries are kept.
+//! The two partial indexes hold pending rows only, so they stay small however many
+//! deliveries are kept: the claimable ones by due time (the claim), and each endpoint's and
+//! key's pending ones in order (finding the next one to unblock).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -45,6 +47,8 @@ enum WebhookDeliveries {
     EndpointId,
     EventSeq,
     OrderingKey,
+    /// Pending behind an earlier pending event of the same endpoint and key.
+    Blocked,
     Status,
     Attempts,
     NextAttemptAt,
@@ -108,6 +112,7 @@ impl MigrationTrait for Migration {
                     .col(uuid(WebhookDeliveries::EndpointId))
                     .col(big_integer(WebhookDeliveries::EventSeq))
                     .col(string_len(WebhookDeliveries::OrderingKey, 300))
+                    .col(boolean(WebhookDeliveries::Blocked).default(false))
                     .col(string_len(WebhookDeliveries::Status, 16))
                     .col(integer(WebhookDeliveries::Attempts).default(0))
                     .col(timestamp_with_time_zone(WebhookDeliveries::NextAttemptAt))
@@ -170,7 +175,7 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         db.execute_unprepared(
             "CREATE INDEX idx_webhook_deliveries_due ON webhook_deliveries (next_attempt_at) \
-             WHERE status = 'pending'",
+             WHERE status = 'pending' AND NOT blocked",
         )
         .await?;
         db.execute_unprepared(

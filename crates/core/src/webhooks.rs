@@ -118,6 +118,8 @@ pub struct ClaimedDelivery {
     pub secrets: SigningSecrets,
     pub event_id: EventId,
     pub event_type: EventType,
+    /// The sequence it is delivered in ([`ordering_key`]).
+    pub ordering_key: String,
     pub occurred_at: DateTime<Utc>,
     /// The event's JSON exactly as stored in the outbox: the request body.
     pub body: String,

@@ -47,6 +47,7 @@ pub(crate) mod deliveries {
         pub endpoint_id: Uuid,
         pub event_seq: i64,
         pub ordering_key: String,
+        pub blocked: bool,
         pub status: String,
         pub attempts: i32,
         pub next_attempt_at: DateTimeUtc,

@@ -1,10 +1,18 @@
 //! Webhook deliveries: the workers' claim (one `UPDATE … WHERE id IN (SELECT … FOR UPDATE
-//! SKIP LOCKED) RETURNING`, a lease that lapses by itself, and per-integration order), the
-//! record of each attempt (fenced by the attempt count, with the endpoint's run of failures
-//! and its automatic disabling), the operators' listing and redelivery.
+//! SKIP LOCKED) RETURNING`, a lease that lapses by itself), the record of each attempt (fenced
+//! by the attempt count, with the endpoint's run of failures and its automatic disabling),
+//! the operators' listing and redelivery.
 //!
-//! The claim and listing are written as SQL text: the ordering condition is a correlated
-//! `NOT EXISTS`, and the `status = 'pending'` literals let PostgreSQL use the partial indexes.
+//! **Order.** One endpoint's deliveries with one ordering key (an integration) form a
+//! sequence: only its earliest pending delivery is claimable, the later ones are `blocked`.
+//! Resolving the earliest (delivered or given up) unblocks the next. Every writer of a
+//! sequence — the event's fan-out, the record of an attempt, a redelivery — first takes the
+//! sequence's transaction-scoped lock (PostgreSQL; SQLite has one writer at a time), always in
+//! sorted order, so "is one pending?" and "unblock the next" never miss each other. The claim
+//! itself reads only unblocked rows through a small partial index.
+//!
+//! The claim and listing are SQL text: the `status = 'pending'` literals let PostgreSQL use
+//! the partial indexes.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -26,6 +34,125 @@ use super::{SqlStore, backend, update_returning, write_txn};
 use crate::entities::webhooks::{deliveries, endpoints};
 use crate::entities::{corrupt, events, parse_col};
 
+/// The class of the sequences' advisory locks (two-key form, apart from the events lock).
+const SEQUENCE_LOCK_CLASS: i32 = 0x7468; // "th"
+
+/// Takes the transaction-scoped lock of each (endpoint, ordering key) sequence, in sorted
+/// order (callers pass them sorted and deduplicated). SQLite: nothing to do.
+pub(super) async fn lock_sequences<C: ConnectionTrait>(
+    conn: &C,
+    sequences: &[(Uuid, String)],
+) -> StorageResult<()> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for (endpoint, key) in sequences {
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            [
+                SEQUENCE_LOCK_CLASS.into(),
+                format!("{endpoint}/{key}").into(),
+            ],
+        ))
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Whether the sequence has a pending delivery.
+pub(super) async fn has_pending<C: ConnectionTrait>(
+    conn: &C,
+    endpoint: Uuid,
+    key: &str,
+) -> StorageResult<bool> {
+    let db = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(statement(
+            db,
+            "SELECT 1 AS one FROM webhook_deliveries \
+             WHERE endpoint_id = $1 AND ordering_key = $2 AND status = 'pending' LIMIT 1",
+            vec![endpoint.into(), key.into()],
+        ))
+        .await
+        .map_err(backend)?;
+    Ok(!rows.is_empty())
+}
+
+/// Unblocks the earliest pending delivery of the sequence (after the previous one was
+/// resolved). Call with the sequence's lock held.
+async fn unblock_next<C: ConnectionTrait>(
+    conn: &C,
+    endpoint: Uuid,
+    key: &str,
+) -> StorageResult<()> {
+    let db = conn.get_database_backend();
+    conn.execute_raw(statement(
+        db,
+        "UPDATE webhook_deliveries SET blocked = $3 WHERE blocked AND id = ( \
+           SELECT id FROM webhook_deliveries \
+           WHERE endpoint_id = $1 AND ordering_key = $2 AND status = 'pending' \
+           ORDER BY event_seq LIMIT 1)",
+        vec![endpoint.into(), key.into(), false.into()],
+    ))
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Blocks every pending delivery of these sequences of `endpoint` but the earliest of each
+/// (after a redelivery put earlier events back). Call with the sequences' locks held.
+async fn recompute_heads<C: ConnectionTrait>(
+    conn: &C,
+    endpoint: Uuid,
+    keys: &[String],
+) -> StorageResult<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let db = conn.get_database_backend();
+    let placeholders = (2..keys.len() + 2)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut values: Vec<Value> = vec![endpoint.into()];
+    values.extend(keys.iter().map(|k| Value::from(k.clone())));
+    conn.execute_raw(statement(
+        db,
+        &format!(
+            "UPDATE webhook_deliveries SET blocked = (event_seq <> ( \
+               SELECT min(p.event_seq) FROM webhook_deliveries p \
+               WHERE p.endpoint_id = webhook_deliveries.endpoint_id \
+                 AND p.ordering_key = webhook_deliveries.ordering_key AND p.status = 'pending')) \
+             WHERE endpoint_id = $1 AND status = 'pending' AND ordering_key IN ({placeholders})"
+        ),
+        values,
+    ))
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Unblocks the pending deliveries left without an earlier pending one, after pruning removed
+/// the events (and deliveries) ahead of them. Rare and scans only blocked rows.
+pub(super) async fn unblock_orphans<C: ConnectionTrait>(conn: &C) -> StorageResult<u64> {
+    let db = conn.get_database_backend();
+    let result = conn
+        .execute_raw(statement(
+            db,
+            "UPDATE webhook_deliveries SET blocked = $1 WHERE status = 'pending' AND blocked \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
+               WHERE p.endpoint_id = webhook_deliveries.endpoint_id \
+                 AND p.ordering_key = webhook_deliveries.ordering_key \
+                 AND p.status = 'pending' AND p.event_seq < webhook_deliveries.event_seq)",
+            vec![false.into()],
+        ))
+        .await
+        .map_err(backend)?;
+    Ok(result.rows_affected())
+}
+
 /// SQL with `$1`-style placeholders, as `?1` on SQLite.
 fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
@@ -44,6 +171,7 @@ struct ClaimRow {
     id: i64,
     endpoint_id: Uuid,
     attempts: i32,
+    ordering_key: String,
     event_id: Uuid,
     event_type: String,
     occurred_at: DateTime<Utc>,
@@ -74,12 +202,9 @@ pub(super) async fn claim(
         "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN ( \
            SELECT d.id FROM webhook_deliveries d \
            JOIN webhook_endpoints w ON w.id = d.endpoint_id \
-           WHERE d.status = 'pending' AND w.enabled AND d.next_attempt_at <= $2 \
-             AND (d.claimed_until IS NULL OR d.claimed_until < $2) \
-             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
-               WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key \
-                 AND p.status = 'pending' AND p.event_seq < d.event_seq) \
-           ORDER BY d.next_attempt_at, d.event_seq LIMIT $3 {lock}) \
+           WHERE d.status = 'pending' AND NOT d.blocked AND w.enabled \
+             AND d.next_attempt_at <= $2 AND (d.claimed_until IS NULL OR d.claimed_until < $2) \
+           ORDER BY d.next_attempt_at LIMIT $3 {lock}) \
          RETURNING id"
     );
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -103,7 +228,8 @@ pub(super) async fn claim(
         .collect::<Vec<_>>()
         .join(", ");
     let details = format!(
-        "SELECT d.id, d.endpoint_id, d.attempts, e.id AS event_id, e.event_type, e.occurred_at, \
+        "SELECT d.id, d.endpoint_id, d.attempts, d.ordering_key, e.id AS event_id, e.event_type, \
+           e.occurred_at, \
            CAST(e.payload AS TEXT) AS body, w.url, w.secret, w.previous_secret, \
            w.previous_secret_expires_at \
          FROM webhook_deliveries d \
@@ -137,6 +263,7 @@ pub(super) async fn claim(
                 )?,
                 event_id: EventId::from_uuid(r.event_id),
                 event_type: parse_col(table, r.id, &r.event_type)?,
+                ordering_key: r.ordering_key,
                 occurred_at: r.occurred_at,
                 body: r.body,
                 attempts: count(r.attempts),
@@ -153,6 +280,9 @@ pub(super) async fn record(
 ) -> StorageResult<Recorded> {
     let txn = write_txn(store.conn()).await?;
     let db = txn.get_database_backend();
+    let endpoint = claimed.endpoint_id.as_uuid();
+    // The sequence's lock first: a redelivery holding it may wait for this row.
+    lock_sequences(&txn, &[(endpoint, claimed.ordering_key.clone())]).await?;
     let (status, next_attempt_at, delivered_at) = match record.next {
         NextStep::Delivered => (DeliveryStatus::Delivered, record.at, Some(record.at)),
         NextStep::RetryAt(at) => (DeliveryStatus::Pending, at, None),
@@ -184,7 +314,9 @@ pub(super) async fn record(
     if updated == 0 {
         return Ok(Recorded::Stale);
     }
-    let endpoint = claimed.endpoint_id.as_uuid();
+    if status != DeliveryStatus::Pending {
+        unblock_next(&txn, endpoint, &claimed.ordering_key).await?;
+    }
     let mut disabled = None;
     if record.next == NextStep::Delivered {
         endpoints::Entity::update_many()
@@ -318,9 +450,10 @@ pub(super) async fn list(
 }
 
 /// Makes the deliveries of these events to `endpoint` pending and due at `now`, with a fresh
-/// retry schedule, creating the rows that do not exist.
-async fn queue<C: ConnectionTrait>(
-    conn: &C,
+/// retry schedule, creating the rows that do not exist; then only the earliest pending one
+/// of each sequence is claimable, in one transaction with the sequences' locks.
+async fn queue(
+    store: &SqlStore,
     endpoint: Uuid,
     events: &[StoredEvent],
     now: DateTime<Utc>,
@@ -329,10 +462,17 @@ async fn queue<C: ConnectionTrait>(
     if events.is_empty() {
         return Ok(());
     }
+    let mut keys: Vec<String> = events.iter().map(|e| ordering_key(&e.event)).collect();
+    keys.sort();
+    keys.dedup();
+    let sequences: Vec<(Uuid, String)> = keys.iter().map(|k| (endpoint, k.clone())).collect();
+    let txn = write_txn(store.conn()).await?;
+    lock_sequences(&txn, &sequences).await?;
     let rows = events.iter().map(|stored| ActiveModel {
         endpoint_id: Set(endpoint),
         event_seq: Set(stored.seq),
         ordering_key: Set(ordering_key(&stored.event)),
+        blocked: Set(true),
         status: Set(DeliveryStatus::Pending.as_str().to_owned()),
         attempts: Set(0),
         next_attempt_at: Set(now),
@@ -345,6 +485,7 @@ async fn queue<C: ConnectionTrait>(
         .on_conflict(
             OnConflict::columns([Column::EventSeq, Column::EndpointId])
                 .update_columns([
+                    Column::Blocked,
                     Column::Status,
                     Column::Attempts,
                     Column::NextAttemptAt,
@@ -353,9 +494,11 @@ async fn queue<C: ConnectionTrait>(
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(conn)
+        .exec_without_returning(&txn)
         .await
         .map_err(backend)?;
+    recompute_heads(&txn, endpoint, &keys).await?;
+    txn.commit().await.map_err(backend)?;
     Ok(())
 }
 
@@ -388,7 +531,7 @@ pub(super) async fn redeliver_event(
     if !tether_core::webhooks::accepts(&filter, stored.event.event_type) {
         return Ok(Redelivery::FilteredOut);
     }
-    queue(store.conn(), id.as_uuid(), &[stored], now).await?;
+    queue(store, id.as_uuid(), &[stored], now).await?;
     Ok(Redelivery::Queued)
 }
 
@@ -422,7 +565,7 @@ pub(super) async fn redeliver_since(
             .into_iter()
             .map(StoredEvent::try_from)
             .collect::<StorageResult<Vec<_>>>()?;
-        queue(store.conn(), id.as_uuid(), &stored, now).await?;
+        queue(store, id.as_uuid(), &stored, now).await?;
         queued += stored.len() as u64;
         after = last;
         if !full {

@@ -29,8 +29,8 @@ pub(super) async fn append<C: ConnectionTrait>(conn: &C, events: &[Event]) -> St
     if events.is_empty() {
         return Ok(());
     }
-    // Read before taking the lock, so it is held no longer than the inserts.
-    let endpoints = webhooks::enabled_filters(conn).await?;
+    // Before taking the ordering lock, so it is held no longer than the inserts.
+    let fan_out = webhooks::prepare_fan_out(conn, events).await?;
     if conn.get_database_backend() == DbBackend::Postgres {
         conn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -56,13 +56,13 @@ pub(super) async fn append<C: ConnectionTrait>(conn: &C, events: &[Event]) -> St
             })
         })
         .collect::<StorageResult<Vec<_>>>()?;
-    if endpoints.is_empty() {
+    let Some(fan_out) = fan_out else {
         Entity::insert_many(rows)
             .exec_without_returning(conn)
             .await
             .map_err(backend)?;
         return Ok(());
-    }
+    };
     let inserted = Entity::insert_many(rows)
         .exec_with_returning(conn)
         .await
@@ -76,7 +76,7 @@ pub(super) async fn append<C: ConnectionTrait>(conn: &C, events: &[Event]) -> St
                 .ok_or_else(|| corrupt(TABLE, event.id, "the inserted event was not returned"))
         })
         .collect::<StorageResult<Vec<_>>>()?;
-    webhooks::fan_out(conn, &endpoints, &with_seq, now()).await
+    webhooks::fan_out(conn, fan_out, &with_seq, now()).await
 }
 
 #[async_trait]
@@ -109,6 +109,11 @@ impl EventRepository for SqlStore {
             .exec(self.conn())
             .await
             .map_err(backend)?;
+        if result.rows_affected > 0 {
+            // Their deliveries went with them; a pending one left behind a pruned one must not
+            // wait for it forever.
+            super::deliveries::unblock_orphans(self.conn()).await?;
+        }
         Ok(result.rows_affected)
     }
 

@@ -2,7 +2,7 @@
 //! with the endpoint's id and column as context) and rotation with a grace period, and the
 //! fan-out that gives each new event a delivery per endpoint that wants it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -20,9 +20,10 @@ use tether_core::webhooks::{
 use tether_core::{StorageResult, WebhookEndpointId};
 use uuid::Uuid;
 
+use super::deliveries;
 use super::{SqlStore, backend, update_returning, write_txn};
 use crate::cipher::{CipherContext, TokenCipher};
-use crate::entities::webhooks::deliveries;
+use crate::entities::webhooks::deliveries as delivery_rows;
 use crate::entities::webhooks::endpoints::{
     ActiveModel, Column, Entity, Model, PREVIOUS_SECRET, SECRET, TABLE,
 };
@@ -294,37 +295,89 @@ pub(super) async fn enabled_filters<C: ConnectionTrait>(
         .collect())
 }
 
-/// Inserts a pending delivery, due at `at`, of each event (by its `seq`) to each endpoint in
-/// `filters` that wants it. Runs in the event's transaction.
+/// What the fan-out of a transaction's events inserts, decided before the events' ordering
+/// lock is taken: the enabled endpoints' filters, and which of the (endpoint, ordering key)
+/// sequences the events join already have a pending delivery (the new ones wait behind it).
+/// Preparing takes the sequences' locks (PostgreSQL), held to the commit, so no worker
+/// unblocks a delivery of them meanwhile.
+#[derive(Debug)]
+pub(super) struct FanOut {
+    filters: Vec<(Uuid, Vec<String>)>,
+    busy: HashSet<(Uuid, String)>,
+}
+
+fn wants(filter: &[String], event: &Event) -> bool {
+    let name = event.event_type.as_str();
+    filter.is_empty() || filter.iter().any(|t| t == name)
+}
+
+pub(super) async fn prepare_fan_out<C: ConnectionTrait>(
+    conn: &C,
+    events: &[Event],
+) -> StorageResult<Option<FanOut>> {
+    let filters = enabled_filters(conn).await?;
+    let mut sequences: Vec<(Uuid, String)> = events
+        .iter()
+        .flat_map(|event| {
+            let key = ordering_key(event);
+            filters
+                .iter()
+                .filter(move |(_, filter)| wants(filter, event))
+                .map(move |(endpoint, _)| (*endpoint, key.clone()))
+        })
+        .collect();
+    if sequences.is_empty() {
+        return Ok(None);
+    }
+    sequences.sort();
+    sequences.dedup();
+    deliveries::lock_sequences(conn, &sequences).await?;
+    let mut busy = HashSet::new();
+    for (endpoint, key) in sequences {
+        if deliveries::has_pending(conn, endpoint, &key).await? {
+            busy.insert((endpoint, key));
+        }
+    }
+    Ok(Some(FanOut { filters, busy }))
+}
+
+/// Inserts a pending delivery, due at `at`, of each event (by its `seq`) to each endpoint
+/// that wants it; each is blocked when an earlier one of its sequence is pending. Runs in the
+/// event's transaction, after [`prepare_fan_out`].
 pub(super) async fn fan_out<C: ConnectionTrait>(
     conn: &C,
-    filters: &[(Uuid, Vec<String>)],
+    plan: FanOut,
     events: &[(i64, &Event)],
     at: DateTime<Utc>,
 ) -> StorageResult<()> {
+    let FanOut { filters, mut busy } = plan;
+    let mut ordered: Vec<&(i64, &Event)> = events.iter().collect();
+    ordered.sort_by_key(|(seq, _)| *seq);
     let mut rows = Vec::new();
-    for (seq, event) in events {
+    for (seq, event) in ordered {
         let key = ordering_key(event);
-        let name = event.event_type.as_str();
-        for (endpoint, filter) in filters {
-            if filter.is_empty() || filter.iter().any(|t| t == name) {
-                rows.push(deliveries::ActiveModel {
-                    endpoint_id: Set(*endpoint),
-                    event_seq: Set(*seq),
-                    ordering_key: Set(key.clone()),
-                    status: Set(DeliveryStatus::Pending.as_str().to_owned()),
-                    attempts: Set(0),
-                    next_attempt_at: Set(at),
-                    created_at: Set(at),
-                    ..Default::default()
-                });
+        for (endpoint, filter) in &filters {
+            if !wants(filter, event) {
+                continue;
             }
+            let blocked = !busy.insert((*endpoint, key.clone()));
+            rows.push(delivery_rows::ActiveModel {
+                endpoint_id: Set(*endpoint),
+                event_seq: Set(*seq),
+                ordering_key: Set(key.clone()),
+                blocked: Set(blocked),
+                status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+                attempts: Set(0),
+                next_attempt_at: Set(at),
+                created_at: Set(at),
+                ..Default::default()
+            });
         }
     }
     if rows.is_empty() {
         return Ok(());
     }
-    deliveries::Entity::insert_many(rows)
+    delivery_rows::Entity::insert_many(rows)
         .exec_without_returning(conn)
         .await
         .map_err(backend)?;

@@ -595,7 +595,94 @@ async fn deleting_an_endpoint_or_pruning_events_removes_their_deliveries(db: Tes
     assert!(store.get_endpoint(kept.id).await.unwrap().is_some());
 }
 
+async fn a_redelivered_earlier_event_goes_first_and_holds_back_the_later_ones(db: TestDb) {
+    let store = store(&db);
+    endpoint(&store, &[], true).await;
+    let integration = connect(&store, "acct").await;
+    degrade(&store, &integration).await;
+    let now = at(1);
+    let lease = now + Duration::seconds(60);
+    let connected = store.claim_deliveries(now, 10, lease).await.unwrap();
+    assert_eq!(claimed_types(&connected), ["integration.connected"]);
+    store
+        .record_attempt(&connected[0], &attempt(now, NextStep::Delivered), None)
+        .await
+        .unwrap();
+    let degraded = store.claim_deliveries(now, 10, lease).await.unwrap();
+    assert_eq!(claimed_types(&degraded), ["integration.degraded"]);
+    store
+        .record_attempt(
+            &degraded[0],
+            &attempt(now, NextStep::RetryAt(now + Duration::minutes(5))),
+            None,
+        )
+        .await
+        .unwrap();
+
+    store
+        .redeliver_event(connected[0].endpoint_id, connected[0].event_id, now)
+        .await
+        .unwrap();
+    let later = now + Duration::minutes(10);
+    let lease = later + Duration::seconds(60);
+    let first = store.claim_deliveries(later, 10, lease).await.unwrap();
+    assert_eq!(
+        claimed_types(&first),
+        ["integration.connected"],
+        "the earlier event goes first, the later one waits although it is due"
+    );
+    store
+        .record_attempt(&first[0], &attempt(later, NextStep::Delivered), None)
+        .await
+        .unwrap();
+    let then = store.claim_deliveries(later, 10, lease).await.unwrap();
+    assert_eq!(claimed_types(&then), ["integration.degraded"]);
+    assert_eq!(then[0].attempts, 1, "its own schedule is kept");
+}
+
+async fn pruning_the_event_a_delivery_waits_for_lets_it_go(db: TestDb) {
+    let store = store(&db);
+    let receiver = endpoint(&store, &[], false).await;
+    let integration = connect(&store, "acct").await;
+    // Enabled after the connection: only the degraded and recovered events reach it.
+    store
+        .update_endpoint(
+            receiver.id,
+            &WebhookEndpointPatch {
+                enabled: Some(true),
+                ..Default::default()
+            },
+            at(0),
+        )
+        .await
+        .unwrap();
+    let degraded = degrade(&store, &integration).await;
+    let mut active = degraded.clone();
+    active.status = IntegrationStatus::Active;
+    store
+        .update_lifecycle(&degraded, &active, ReasonCode::RefreshSucceeded)
+        .await
+        .unwrap();
+    let old = store
+        .list_after(0, 10, &[EventType::IntegrationDegraded])
+        .await
+        .unwrap();
+    raw_exec(
+        &db,
+        "UPDATE events SET occurred_at = $1 WHERE seq = $2",
+        vec![at(-60 * 24 * 40).into(), old[0].seq.into()],
+    )
+    .await;
+    let now = at(1);
+    let lease = now + Duration::seconds(60);
+    assert_eq!(store.prune(at(-60 * 24 * 30)).await.unwrap(), 1);
+    let claimed = store.claim_deliveries(now, 10, lease).await.unwrap();
+    assert_eq!(claimed_types(&claimed), ["integration.recovered"]);
+}
+
 tether_testkit::engine_tests!(
+    a_redelivered_earlier_event_goes_first_and_holds_back_the_later_ones,
+    pruning_the_event_a_delivery_waits_for_lets_it_go,
     events_fan_out_to_the_enabled_endpoints_whose_filter_accepts_them,
     a_change_that_rolls_back_leaves_no_delivery,
     secrets_are_encrypted_and_a_rotated_one_signs_until_its_grace_ends,
