@@ -22,7 +22,8 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     eprintln!("bench webhook receiver on http://127.0.0.1:{port}/hooks");
-    match tether_bench::webhook_receiver::serve(port, WebhookSecret::new(secret), fail_first).await {
+    match tether_bench::webhook_receiver::serve(port, WebhookSecret::new(secret), fail_first).await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
