@@ -1,6 +1,7 @@
 //! The loopback webhook receiver of the events benchmark: checks each request's Standard
 //! Webhooks signature, fails the first attempt of about half the events (those whose id
-//! hashes odd) with a 503, and for each event it accepts records the delay from the event's
+//! hashes odd) with a 503 unless told not to, and for each event it accepts records the delay
+//! from the event's
 //! `occurred_at` to its delivery. `GET /stats` reports the counts, the delay percentiles, the
 //! span of deliveries and whether any integration's events arrived out of order.
 
@@ -42,6 +43,7 @@ struct Counts {
 #[derive(Debug)]
 struct Shared {
     secret: WebhookSecret,
+    fail_first: bool,
     counts: Mutex<Counts>,
 }
 
@@ -66,10 +68,12 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     sorted.get(rank as usize).copied()
 }
 
-/// Serves on 127.0.0.1:`port` until the process is stopped.
-pub async fn serve(port: u16, secret: WebhookSecret) -> std::io::Result<()> {
+/// Serves on 127.0.0.1:`port` until the process is stopped; `fail_first`: fail the first
+/// attempt of about half the events.
+pub async fn serve(port: u16, secret: WebhookSecret, fail_first: bool) -> std::io::Result<()> {
     let shared = web::Data::from(Arc::new(Shared {
         secret,
+        fail_first,
         counts: Mutex::new(Counts::default()),
     }));
     HttpServer::new(move || {
@@ -109,7 +113,7 @@ async fn receive(shared: web::Data<Shared>, request: HttpRequest, body: String) 
         return HttpResponse::Unauthorized().finish();
     }
     let first_attempt = counts.attempted.insert(id.clone());
-    if first_attempt && fails_first(&id) {
+    if first_attempt && shared.fail_first && fails_first(&id) {
         counts.failed_on_purpose += 1;
         return HttpResponse::ServiceUnavailable().body("failing a first attempt on purpose");
     }

@@ -49,6 +49,25 @@ async fn requests(receiver: &MockServer, n: usize) -> Vec<Request> {
     }
 }
 
+/// Polls `check` until it gives a value (deadline 20 s).
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 fn verifies(secret: &str, request: &Request) -> bool {
     Webhook::new(secret)
         .unwrap()
@@ -120,8 +139,13 @@ async fn admins_manage_webhooks_that_deliver_signed_events(mode: Mode) {
     let event_id = first[0].headers["webhook-id"].to_str().unwrap().to_owned();
 
     let deliveries = format!("{one}/deliveries");
-    let (status, page) = call(M::GET, &deliveries, &admin, None).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    // The receiver has the request a moment before the worker records its answer.
+    let page = eventually("the delivery to be recorded", || async {
+        let (status, page) = call(M::GET, &deliveries, &admin, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        (page["deliveries"][0]["status"] == "delivered").then_some(page)
+    })
+    .await;
     let record = &page["deliveries"][0];
     assert_eq!(record["event_id"], event_id);
     assert_eq!(record["event_type"], "integration.connected");
@@ -130,6 +154,27 @@ async fn admins_manage_webhooks_that_deliver_signed_events(mode: Mode) {
     assert_eq!(record["last_status_code"], 204);
     assert!(record.get("body").is_none() && record.get("payload").is_none());
     assert_eq!(page["next_before"], Value::Null);
+
+    let lines = [
+        "tether_webhook_attempts_total{outcome=\"delivered\"} 1",
+        "tether_webhook_worker_running 1",
+        "tether_webhook_delivery_delay_seconds_count 1",
+    ];
+    eventually("the delivery in /metrics", || async {
+        let metrics = client()
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        lines
+            .iter()
+            .all(|line| metrics.contains(line))
+            .then_some(())
+    })
+    .await;
 
     // Redelivery sends the same event (same webhook-id) again.
     let (status, _) = call(
