@@ -9,9 +9,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::closed_enum;
+pub use crate::ids::EventId;
 use crate::ids::{IntegrationId, UserId};
 use crate::integration::{Integration, IntegrationStatus};
 use crate::provider::ProviderKind;
@@ -111,44 +111,6 @@ impl ReasonCode {
             ),
             ReasonCode::AppTokenIssued => format!("{provider} issues app tokens again."),
         }
-    }
-}
-
-/// An event's id: a UUIDv7, so ids sort by creation time. Also the webhook's `webhook-id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct EventId(Uuid);
-
-impl EventId {
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-    pub const fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-    pub const fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for EventId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl std::fmt::Display for EventId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::str::FromStr for EventId {
-    type Err = crate::ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s)
-            .map(Self)
-            .map_err(|_| crate::ParseError::invalid("event id", "expected a UUID"))
     }
 }
 

@@ -88,6 +88,12 @@ uuid_id!(
     "audit id"
 );
 uuid_id!(
+    /// One status-change event: a UUIDv7, so ids sort by creation time. Also the webhook's
+    /// `webhook-id`.
+    EventId,
+    "event id"
+);
+uuid_id!(
     /// One webhook endpoint (a destination for events).
     WebhookEndpointId,
     "webhook endpoint id"

@@ -136,3 +136,20 @@ pub async fn count(db: &TestDb, table: &str) -> i64 {
         .await;
     rows[0].try_get::<i64>("", "n").unwrap()
 }
+
+/// A new integration of `u1` (`acct`) saved with its tokens and consent, as a connect does.
+pub async fn connected(
+    store: &SqlStore,
+) -> (tether_core::Integration, tether_core::token::StoredTokens) {
+    use tether_core::ports::{ConnectionWrite, IntegrationRepository, IntegrationWrite};
+    let new = new_integration("u1", "acct");
+    let (integration, tokens, _) = store
+        .save_connection(ConnectionWrite {
+            integration: IntegrationWrite::Create(new.clone()),
+            tokens: token_set("access-1", Some("refresh-1")),
+            consent: consent_for(&new),
+        })
+        .await
+        .unwrap();
+    (integration, tokens)
+}

@@ -1,12 +1,12 @@
 //! save_connection, save_refresh and mark_revoked: several tables, one transaction each.
 
 use tether_core::events::ReasonCode;
-use tether_core::integration::{Integration, IntegrationStatus};
+use tether_core::integration::IntegrationStatus;
 use tether_core::ports::{
     ConnectionWrite, ConsentRepository, IntegrationRepository, IntegrationWrite, RefreshWrite,
     TokenRepository,
 };
-use tether_core::token::{StoredTokens, TokenOwner};
+use tether_core::token::TokenOwner;
 use tether_core::{IntegrationId, StorageError};
 use tether_testkit::TestDb;
 
@@ -189,19 +189,6 @@ async fn mark_revoked_deletes_tokens_and_revokes_consents(db: TestDb) {
         .await
         .unwrap_err();
     assert!(matches!(err, StorageError::NotFound { .. }), "{err:?}");
-}
-
-async fn connected(store: &tether_storage::SqlStore) -> (Integration, StoredTokens) {
-    let new = new_integration("u1", "acct");
-    let (integration, tokens, _) = store
-        .save_connection(ConnectionWrite {
-            integration: IntegrationWrite::Create(new.clone()),
-            tokens: token_set("access-1", Some("refresh-1")),
-            consent: consent_for(&new),
-        })
-        .await
-        .unwrap();
-    (integration, tokens)
 }
 
 async fn save_refresh_writes_the_pair_and_the_lifecycle_fields_together(db: TestDb) {

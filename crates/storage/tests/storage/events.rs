@@ -8,7 +8,7 @@ use tether_core::ports::{
     ConnectionWrite, EventRepository, IntegrationRepository, IntegrationWrite, RefreshWrite,
     TokenRepository,
 };
-use tether_core::token::{StoredTokens, TokenOwner};
+use tether_core::token::TokenOwner;
 use tether_testkit::TestDb;
 
 use crate::common::*;
@@ -23,22 +23,9 @@ async fn types(store: &tether_storage::SqlStore) -> Vec<&'static str> {
         .collect()
 }
 
-async fn connect(store: &tether_storage::SqlStore) -> (Integration, StoredTokens) {
-    let new = new_integration("u1", "acct");
-    let (integration, tokens, _) = store
-        .save_connection(ConnectionWrite {
-            integration: IntegrationWrite::Create(new.clone()),
-            tokens: token_set("access-1", Some("refresh-1")),
-            consent: consent_for(&new),
-        })
-        .await
-        .unwrap();
-    (integration, tokens)
-}
-
 async fn connecting_and_reconnecting_emit_connected_and_scope_changes(db: TestDb) {
     let store = store(&db);
-    let (integration, _) = connect(&store).await;
+    let (integration, _) = connected(&store).await;
     assert_eq!(types(&store).await, ["integration.connected"]);
 
     let mut again = integration.clone();
@@ -74,7 +61,7 @@ async fn connecting_and_reconnecting_emit_connected_and_scope_changes(db: TestDb
 
 async fn lifecycle_transitions_emit_once_and_repeats_emit_nothing(db: TestDb) {
     let store = store(&db);
-    let (integration, _) = connect(&store).await;
+    let (integration, _) = connected(&store).await;
     let degrade = |from: &Integration| {
         let mut wanted = from.clone();
         wanted.status = IntegrationStatus::Degraded;
@@ -101,7 +88,7 @@ async fn lifecycle_transitions_emit_once_and_repeats_emit_nothing(db: TestDb) {
 
 async fn a_lifecycle_write_over_a_stale_read_reports_the_real_previous_status(db: TestDb) {
     let store = store(&db);
-    let (integration, _) = connect(&store).await;
+    let (integration, _) = connected(&store).await;
     let mut degraded = integration.clone();
     degraded.status = IntegrationStatus::Degraded;
     let degraded = store
@@ -133,7 +120,7 @@ async fn a_lifecycle_write_over_a_stale_read_reports_the_real_previous_status(db
 
 async fn a_refresh_that_recovers_emits_recovered_and_a_conflicting_one_emits_nothing(db: TestDb) {
     let store = store(&db);
-    let (integration, tokens) = connect(&store).await;
+    let (integration, tokens) = connected(&store).await;
     let mut degraded = integration.clone();
     degraded.status = IntegrationStatus::Degraded;
     let degraded = store
@@ -196,7 +183,7 @@ async fn a_refresh_that_recovers_emits_recovered_and_a_conflicting_one_emits_not
 
 async fn a_disconnect_emits_revoked_once(db: TestDb) {
     let store = store(&db);
-    let (integration, _) = connect(&store).await;
+    let (integration, _) = connected(&store).await;
     store
         .mark_revoked(integration.id, at(1), ReasonCode::DisconnectedByUser)
         .await
@@ -272,7 +259,7 @@ async fn the_feed_pages_by_position_and_prunes_by_age(db: TestDb) {
 
 async fn concurrent_writers_of_one_transition_emit_one_event(db: TestDb) {
     let store = store(&db);
-    let (integration, _) = connect(&store).await;
+    let (integration, _) = connected(&store).await;
     let mut degraded = integration.clone();
     degraded.status = IntegrationStatus::Degraded;
     // Eight writers that all read the integration while it was active.
