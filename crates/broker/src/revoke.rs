@@ -121,7 +121,7 @@ impl Broker {
         let reason = match actor {
             Actor::User(_) => ReasonCode::DisconnectedByUser,
             Actor::ApiKey(_) => ReasonCode::DisconnectedByService,
-            Actor::System => ReasonCode::DisconnectedByOperator,
+            Actor::System | Actor::Operator(_) => ReasonCode::DisconnectedByOperator,
         };
         let revoked = inner
             .stores

@@ -6,7 +6,7 @@
 
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::provider::{AccountIdentity, Provider, RawTokenResponse};
-use tether_core::secret::OpaqueSecret;
+use tether_core::secret::{OpaqueSecret, PkceVerifier};
 use tether_core::{Integration, IntegrationId, ProviderKind, ScopeSet};
 use url::Url;
 
@@ -216,7 +216,7 @@ impl Broker {
             provider,
             &self.inner.http,
             code,
-            flow.verifier.as_deref(),
+            flow.verifier.as_ref().map(PkceVerifier::expose_secret),
             &redirect,
         )
         .await

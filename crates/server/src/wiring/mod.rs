@@ -122,7 +122,8 @@ pub async fn wire(
         JwtSource::DevFile(path) => JwtKeys::Hs256(dev_jwt_secret(path)?.into_bytes()),
         JwtSource::Missing => return Err(crate::config::ConfigError::JwtRequired.into()),
     };
-    let store = Arc::new(SqlStore::new(conn.clone(), Arc::new(cipher)));
+    let cipher = Arc::new(cipher);
+    let store = Arc::new(SqlStore::new(conn.clone(), cipher.clone()));
     let mut background = Vec::new();
 
     let redis = match &api.redis_url {
@@ -130,7 +131,8 @@ pub async fn wire(
             let mut redis_config = RedisStateConfig::new(url.expose_secret());
             redis_config.key_prefix = api.redis_key_prefix.clone();
             Some(Arc::new(
-                RedisState::new(&redis_config).map_err(|e| ServerError::Startup(e.to_string()))?,
+                RedisState::new(&redis_config, cipher.clone())
+                    .map_err(|e| ServerError::Startup(e.to_string()))?,
             ))
         }
         None => None,
