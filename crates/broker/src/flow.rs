@@ -162,7 +162,10 @@ impl Broker {
         client: &ClientInfo,
     ) -> BrokerResult<AuthorizationStart> {
         let inner = &self.inner;
-        let provider = inner.providers.get(request.provider, &request.instance)?;
+        let provider = inner
+            .providers
+            .load()
+            .get(request.provider, &request.instance)?;
         if request.provider.grant_kind() != GrantKind::AuthorizationCode {
             return Err(BrokerError::InvalidInput(format!(
                 "{} uses app-level credentials; there is nothing for a user to connect",
@@ -242,7 +245,7 @@ impl Broker {
         if flow.provider != provider_kind || flow.expires_at <= now {
             return Err(BrokerError::UnknownFlow);
         }
-        let provider = inner.providers.get(flow.provider, &flow.instance)?;
+        let provider = inner.providers.load().get(flow.provider, &flow.instance)?;
         let binding = random::token();
         flow.binding_hash = Some(random::sha256(&binding));
         let remaining = (flow.expires_at - now).to_std().unwrap_or_default();

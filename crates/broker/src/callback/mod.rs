@@ -154,7 +154,11 @@ impl Broker {
         let state = steps::checked_state(params)?;
         let flow = &*flow_slot.insert(self.take_flow(state).await?);
         steps::check_flow(flow, provider_kind, binding_cookie)?;
-        let provider = self.inner.providers.get(flow.provider, &flow.instance)?;
+        let provider = self
+            .inner
+            .providers
+            .load()
+            .get(flow.provider, &flow.instance)?;
         steps::check_issuer(params, flow, provider.as_ref())?;
         steps::check_provider_error(params, flow)?;
         let (raw, identity) = self

@@ -150,16 +150,11 @@ impl Harness {
 
     /// Replaces a provider of every broker (for providers with special behaviour).
     pub fn rebuild_with(&mut self, provider: Arc<dyn Provider>) {
-        let brokers = self
-            .brokers
-            .iter()
-            .map(|b| {
-                let mut registry = b.providers().clone();
-                registry.register(provider.clone());
-                b.with_providers(registry)
-            })
-            .collect();
-        self.brokers = brokers;
+        for broker in &self.brokers {
+            let mut registry = (*broker.providers()).clone();
+            registry.register(provider.clone());
+            broker.set_providers(registry);
+        }
     }
 
     pub fn token_calls(&self, grant: GrantType) -> u64 {

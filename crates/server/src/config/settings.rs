@@ -171,6 +171,10 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "provider_sync_secs",
+        secret: false,
+    },
+    Setting {
         name: "consent_version",
         secret: false,
     },

@@ -258,7 +258,7 @@ pub async fn wire(
     .map_err(ServerError::Startup)?;
     // Token reads batch their audit records: the audit endpoint flushes them before querying.
     let audit = broker.audit_reader();
-    let state = ApiState::new(
+    let state = web::Data::new(ApiState::new(
         broker,
         ApiStores {
             integrations: store.clone(),
@@ -275,7 +275,7 @@ pub async fn wire(
         checks,
         http,
         webhooks.clone(),
-    );
+    ));
     // After the observer is attached, so the scheduler's and the webhook worker's first
     // reports reach /metrics.
     state.observe_broker();
@@ -292,16 +292,34 @@ pub async fn wire(
             lease: lifecycle.scheduler_lease,
         }));
     }
+    background.push(spawn_provider_sync(state.clone(), lifecycle.provider_sync));
     background.push(spawn_event_pruner(
         store.clone(),
         lifecycle.events_retention,
         Duration::from_secs(3600),
     ));
     Ok(Wired {
-        state: web::Data::new(state),
+        state,
         limiters,
         sandbox: sandbox.map(|(state, _)| state),
         background,
+    })
+}
+
+/// Applies provider configuration changed on another replica: every `every`, compares the
+/// stored configuration's version with the one the providers were built from.
+fn spawn_provider_sync(state: web::Data<ApiState>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match state.sync_providers().await {
+                Ok(true) => tracing::info!("provider configuration changed; providers rebuilt"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "checking the provider configuration failed"),
+            }
+        }
     })
 }
 
