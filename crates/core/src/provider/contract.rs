@@ -52,6 +52,40 @@ pub struct ProviderCapabilities {
     pub requires_issuer_parameter: bool,
 }
 
+impl ProviderCapabilities {
+    /// None of them: no PKCE, no revocation, long-lived refresh tokens, no `iss`. Descriptors
+    /// start here and name what their provider has (`NONE.with_pkce().with_revocation()`).
+    pub const NONE: Self = Self {
+        pkce: false,
+        revocation: false,
+        rotates_refresh_tokens: false,
+        requires_issuer_parameter: false,
+    };
+
+    pub const fn with_pkce(mut self) -> Self {
+        self.pkce = true;
+        self
+    }
+
+    pub const fn with_revocation(mut self) -> Self {
+        self.revocation = true;
+        self
+    }
+
+    pub const fn rotating_refresh_tokens(mut self) -> Self {
+        self.rotates_refresh_tokens = true;
+        self
+    }
+
+    pub const fn requiring_issuer(mut self) -> Self {
+        self.requires_issuer_parameter = true;
+        self
+    }
+}
+
+/// How a provider reads a failed answer of its token or revocation endpoint.
+pub type TokenErrorClassifier = fn(u16, Option<Duration>, &[u8]) -> ProviderError;
+
 /// The client registration Tether uses at a provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCredentials {

@@ -222,6 +222,15 @@ macro_rules! provider_basics {
         fn implicit_scopes(&self) -> ::tether_core::ScopeSet {
             $crate::Described::base(self).implicit_scopes()
         }
+
+        fn classify_error(
+            &self,
+            status: u16,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+            body: &[u8],
+        ) -> ::tether_core::provider::ProviderError {
+            ($crate::Described::base(self).descriptor.token_errors)(status, retry_after, body)
+        }
     };
 }
 
@@ -236,12 +245,9 @@ mod tests {
     const EXAMPLE: ProviderDescriptor = ProviderDescriptor {
         kind: ProviderKind::Dexcom,
         client_auth: ClientAuthMethod::Post,
-        capabilities: ProviderCapabilities {
-            pkce: true,
-            revocation: false,
-            rotates_refresh_tokens: true,
-            requires_issuer_parameter: false,
-        },
+        capabilities: ProviderCapabilities::NONE
+            .with_pkce()
+            .rotating_refresh_tokens(),
         endpoints: &[
             EndpointSpec::new("api_base", "{base}/api/"),
             EndpointSpec::new("token", "{base}/token"),
@@ -254,6 +260,7 @@ mod tests {
         default_scopes: &["offline_access"],
         implicit_scopes: &[],
         secret_required: Some("it is sent in the form body"),
+        token_errors: crate::error_body::classify_oauth,
     };
 
     fn settings() -> ProviderSettings {

@@ -1,8 +1,6 @@
 //! The Google provider: the shared Google OAuth client, the Google scope catalogue, identity
 //! from userinfo and a test call chosen by the `test_call` option.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::Value;
 use tether_core::ProviderKind;
@@ -139,15 +137,6 @@ impl Provider for GoogleProvider {
 
     fn parse_token_response(&self, body: &[u8]) -> Result<RawTokenResponse, ProviderError> {
         token::parse_token_response(body)
-    }
-
-    fn classify_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        body: &[u8],
-    ) -> ProviderError {
-        token::classify_token_error(status, retry_after, body)
     }
 
     async fn fetch_identity(

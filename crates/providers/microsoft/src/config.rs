@@ -23,12 +23,9 @@ const PROMPTS: &[&str] = &["select_account", "login", "consent"];
 pub const MICROSOFT: ProviderDescriptor = ProviderDescriptor {
     kind: ProviderKind::Microsoft,
     client_auth: ClientAuthMethod::Post,
-    capabilities: ProviderCapabilities {
-        pkce: true,
-        revocation: false,
-        rotates_refresh_tokens: true,
-        requires_issuer_parameter: false,
-    },
+    capabilities: ProviderCapabilities::NONE
+        .with_pkce()
+        .rotating_refresh_tokens(),
     endpoints: &[
         EndpointSpec::new(
             "authorize",
@@ -46,6 +43,7 @@ pub const MICROSOFT: ProviderDescriptor = ProviderDescriptor {
     default_scopes: scopes::DEFAULTS,
     implicit_scopes: scopes::IMPLICIT,
     secret_required: Some("Tether is a confidential web client"),
+    token_errors: crate::errors::classify_token_error,
 };
 
 /// The checked Microsoft settings.

@@ -1,7 +1,5 @@
 //! The Microsoft provider: the `Provider` contract over the identity platform v2.0 and Graph.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::Value;
 use tether_core::provider::{
@@ -13,7 +11,7 @@ use tether_core::{Scope, ScopeSet};
 use tether_provider_common::{Described, ProviderBase, provider_basics};
 
 use crate::config::{Config, MICROSOFT};
-use crate::{errors, graph, identity, scopes};
+use crate::{graph, identity, scopes};
 
 /// Microsoft identity platform v2.0 + Microsoft Graph (see the crate docs for endpoints and
 /// options).
@@ -99,15 +97,6 @@ impl Provider for MicrosoftProvider {
             raw.scope = Some(names.trim().to_owned());
         }
         Ok(raw)
-    }
-
-    fn classify_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        body: &[u8],
-    ) -> ProviderError {
-        errors::classify_token_error(status, retry_after, body)
     }
 
     /// Microsoft may omit `scope`; then the token holds what was requested (PROVIDERS §3.4).

@@ -8,18 +8,6 @@ use crate::discovery::SmartConfiguration;
 use crate::scopes::ScopeSyntax;
 use crate::site::{Site, misconfigured, secure_url};
 
-/// Endpoint names a configuration may override.
-pub const ENDPOINT_NAMES: [&str; 8] = [
-    "authorize",
-    "token",
-    "revocation",
-    "userinfo",
-    "api_base",
-    "issuer",
-    "fhir_base",
-    "registration",
-];
-
 /// Option names a configuration may set.
 pub const OPTION_NAMES: [&str; 5] = [
     "site_url",
@@ -66,7 +54,7 @@ pub(crate) fn resolve(
     settings: &ProviderSettings,
     discovered: Option<&SmartConfiguration>,
 ) -> Result<Resolved, ProviderError> {
-    settings.check_known(&ENDPOINT_NAMES, &OPTION_NAMES)?;
+    settings.check_known(&crate::provider::OPENEMR.endpoint_names(), &OPTION_NAMES)?;
     let site = site(settings)?;
     let oauth = site.oauth_base();
     let origin = site.origin();

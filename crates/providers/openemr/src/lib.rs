@@ -63,7 +63,7 @@ mod registration;
 pub mod scopes;
 mod site;
 
-pub use config::{ENDPOINT_NAMES, OPTION_NAMES};
+pub use config::OPTION_NAMES;
 pub use connection::ServerSoftware;
 pub use discovery::SmartConfiguration;
 pub use provider::OpenEmrProvider;

@@ -1,8 +1,6 @@
 //! `OpenEmrProvider`: one OpenEMR site as a Tether provider — built without the network from
 //! the documented paths (`new`) or from the site's SMART configuration (`discover`).
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use tether_core::ProviderKind;
@@ -29,12 +27,9 @@ use crate::{api, connection};
 pub const OPENEMR: ProviderDescriptor = ProviderDescriptor {
     kind: ProviderKind::Openemr,
     client_auth: ClientAuthMethod::Post,
-    capabilities: ProviderCapabilities {
-        pkce: true,
-        revocation: false,
-        rotates_refresh_tokens: true,
-        requires_issuer_parameter: false,
-    },
+    capabilities: ProviderCapabilities::NONE
+        .with_pkce()
+        .rotating_refresh_tokens(),
     endpoints: &[
         EndpointSpec::optional("authorize"),
         EndpointSpec::optional("token"),
@@ -50,6 +45,7 @@ pub const OPENEMR: ProviderDescriptor = ProviderDescriptor {
     default_scopes: &[],
     implicit_scopes: &[],
     secret_required: Some("Tether uses OpenEMR as a confidential (private) client"),
+    token_errors: api::classify_token_error,
 };
 
 /// One configured OpenEMR site.
@@ -75,7 +71,7 @@ impl OpenEmrProvider {
         settings: &ProviderSettings,
         http: reqwest::Client,
     ) -> Result<Self, ProviderError> {
-        settings.check_known(&config::ENDPOINT_NAMES, &config::OPTION_NAMES)?;
+        settings.check_known(&OPENEMR.endpoint_names(), &config::OPTION_NAMES)?;
         let site = config::site(settings)?;
         let fhir_base = settings.endpoint("fhir_base", &site.fhir_base());
         let url = format!(
@@ -192,15 +188,6 @@ impl Provider for OpenEmrProvider {
         let mut raw = RawTokenResponse::parse(body)?;
         raw.scope = raw.scope.as_deref().map(scopes::with_equivalents);
         Ok(raw)
-    }
-
-    fn classify_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        body: &[u8],
-    ) -> ProviderError {
-        api::classify_token_error(status, retry_after, body)
     }
 
     async fn fetch_identity(
