@@ -422,6 +422,73 @@ fn with_required_implicit_scope(h: &mut Harness) {
     }));
 }
 
+/// The flow's nonce goes to the provider with an `openid` request and comes back to the
+/// identity check, which is told no nonce when none was sent.
+async fn the_nonce_sent_with_openid_is_the_one_identity_checks(mode: Mode) {
+    let mut h = Harness::start(mode).await;
+    let tweaked = std::sync::Arc::new(common::Tweaked {
+        inner: tether_provider_sandbox::SandboxProvider::new(
+            Google,
+            h.sandbox.issuer(),
+            common::CLIENT_ID,
+            common::CLIENT_SECRET,
+            reqwest::Client::new(),
+        ),
+        implicit: tether_core::ScopeSet::parse_delimited("openid").unwrap(),
+        ..common::Tweaked::default_for(Google)
+    });
+    h.rebuild_with(tweaked.clone());
+    let pending = h.begin("alice", Google, Some("email")).await;
+    let sent = pending.authorize_query.get("nonce").cloned();
+    assert!(sent.as_deref().is_some_and(|n| n.len() >= 32), "{sent:?}");
+    let requested = pending.authorize_query["scope"].clone();
+    assert!(requested.contains("openid"), "{requested}");
+    let grant: Vec<&str> = requested.split(' ').collect();
+    let params = h.consent(&pending, "alice", Some(&grant)).await;
+    let result = h
+        .broker()
+        .complete_callback(Google, params, Some(&pending.cookie), &client_info())
+        .await
+        .unwrap();
+    assert_eq!(
+        result.outcome,
+        ConnectOutcome::Connected,
+        "{}",
+        result.message
+    );
+    assert_eq!(*tweaked.identity_nonces.lock().unwrap(), vec![sent]);
+
+    // Without `openid` no nonce is sent, and identity is told so.
+    let plain = std::sync::Arc::new(common::Tweaked {
+        inner: tether_provider_sandbox::SandboxProvider::new(
+            Google,
+            h.sandbox.issuer(),
+            common::CLIENT_ID,
+            common::CLIENT_SECRET,
+            reqwest::Client::new(),
+        ),
+        ..common::Tweaked::default_for(Google)
+    });
+    h.rebuild_with(plain.clone());
+    let pending = h.begin("bob", Google, Some("email")).await;
+    assert!(!pending.authorize_query.contains_key("nonce"));
+    let requested = pending.authorize_query["scope"].clone();
+    let grant: Vec<&str> = requested.split(' ').collect();
+    let params = h.consent(&pending, "bob", Some(&grant)).await;
+    let result = h
+        .broker()
+        .complete_callback(Google, params, Some(&pending.cookie), &client_info())
+        .await
+        .unwrap();
+    assert_eq!(
+        result.outcome,
+        ConnectOutcome::Connected,
+        "{}",
+        result.message
+    );
+    assert_eq!(*plain.identity_nonces.lock().unwrap(), vec![None]);
+}
+
 /// A refused connection leaves no integration, token or consent behind.
 async fn assert_nothing_stored(h: &Harness) {
     for table in ["integrations", "tokens", "consents"] {
@@ -533,4 +600,5 @@ both_modes!(
     a_second_user_cannot_link_an_account_another_user_linked,
     malformed_callback_input_is_refused_and_only_audited,
     return_to_outside_the_allowlist_is_refused,
+    the_nonce_sent_with_openid_is_the_one_identity_checks,
 );

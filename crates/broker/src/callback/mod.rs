@@ -228,7 +228,7 @@ impl Broker {
             ))
         })?;
         let identity = provider
-            .fetch_identity(&raw.access_token, &raw)
+            .fetch_identity(&raw.access_token, &raw, sent_nonce(provider, flow))
             .await
             .map_err(|e| {
                 Stop::Report(fail(
@@ -267,6 +267,11 @@ impl Broker {
         }
         Ok(links.into_iter().find(|i| i.user_id == flow.user_id))
     }
+}
+
+/// The nonce the authorize URL of this flow carried, which an ID token must echo.
+pub(super) fn sent_nonce<'f>(provider: &dyn Provider, flow: &'f PendingFlow) -> Option<&'f str> {
+    oauth::sends_nonce(provider, &flow.requested_scopes).then_some(flow.nonce.as_str())
 }
 
 fn insufficient_message(missing: &ScopeSet) -> String {

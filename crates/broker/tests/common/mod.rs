@@ -354,6 +354,8 @@ pub struct Tweaked {
     pub launch_context_once: Option<serde_json::Value>,
     pub launched: std::sync::atomic::AtomicBool,
     pub implicit: ScopeSet,
+    /// The nonce each identity lookup was given.
+    pub identity_nonces: std::sync::Mutex<Vec<Option<String>>>,
 }
 
 impl Tweaked {
@@ -372,6 +374,7 @@ impl Tweaked {
             launch_context_once: None,
             launched: Default::default(),
             implicit: ScopeSet::new(),
+            identity_nonces: Default::default(),
         }
     }
 }
@@ -409,9 +412,10 @@ impl Provider for Tweaked {
         }
         Ok(raw)
     }
-    fn launch_context(
+    async fn launch_context(
         &self,
         _: &tether_core::provider::RawTokenResponse,
+        _: Option<&str>,
     ) -> Option<serde_json::Value> {
         let first = !self
             .launched
@@ -422,8 +426,13 @@ impl Provider for Tweaked {
         &self,
         token: &tether_core::secret::AccessToken,
         raw: &tether_core::provider::RawTokenResponse,
+        nonce: Option<&str>,
     ) -> Result<tether_core::provider::AccountIdentity, tether_core::provider::ProviderError> {
-        self.inner.fetch_identity(token, raw).await
+        self.identity_nonces
+            .lock()
+            .unwrap()
+            .push(nonce.map(str::to_owned));
+        self.inner.fetch_identity(token, raw, nonce).await
     }
     async fn test_connection(
         &self,
