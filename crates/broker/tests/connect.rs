@@ -405,9 +405,8 @@ async fn return_to_outside_the_allowlist_is_refused(mode: Mode) {
     ));
 }
 
-/// The sandbox standing in for Google, with `profile` (a required scope) added to every
-/// request, as Google adds `openid email`.
-fn with_required_implicit_scope(h: &mut Harness) {
+/// The sandbox standing in for Google, with `implicit` added to every request.
+fn sandbox_as_google(h: &Harness, implicit: &str) -> std::sync::Arc<common::Tweaked> {
     let sandbox = tether_provider_sandbox::SandboxProvider::new(
         Google,
         h.sandbox.issuer(),
@@ -415,78 +414,45 @@ fn with_required_implicit_scope(h: &mut Harness) {
         common::CLIENT_SECRET,
         reqwest::Client::new(),
     );
-    h.rebuild_with(std::sync::Arc::new(common::Tweaked {
+    std::sync::Arc::new(common::Tweaked {
         inner: sandbox,
-        implicit: tether_core::ScopeSet::parse_delimited("profile").unwrap(),
+        implicit: tether_core::ScopeSet::parse_delimited(implicit).unwrap(),
         ..common::Tweaked::default_for(Google)
-    }));
+    })
+}
+
+/// `profile` (a required scope) added to every request, as Google adds `openid email`.
+fn with_required_implicit_scope(h: &mut Harness) {
+    let tweaked = sandbox_as_google(h, "profile");
+    h.rebuild_with(tweaked);
 }
 
 /// The flow's nonce goes to the provider with an `openid` request and comes back to the
 /// identity check, which is told no nonce when none was sent.
 async fn the_nonce_sent_with_openid_is_the_one_identity_checks(mode: Mode) {
     let mut h = Harness::start(mode).await;
-    let tweaked = std::sync::Arc::new(common::Tweaked {
-        inner: tether_provider_sandbox::SandboxProvider::new(
-            Google,
-            h.sandbox.issuer(),
-            common::CLIENT_ID,
-            common::CLIENT_SECRET,
-            reqwest::Client::new(),
-        ),
-        implicit: tether_core::ScopeSet::parse_delimited("openid").unwrap(),
-        ..common::Tweaked::default_for(Google)
-    });
-    h.rebuild_with(tweaked.clone());
-    let pending = h.begin("alice", Google, Some("email")).await;
-    let sent = pending.authorize_query.get("nonce").cloned();
-    assert!(sent.as_deref().is_some_and(|n| n.len() >= 32), "{sent:?}");
-    let requested = pending.authorize_query["scope"].clone();
-    assert!(requested.contains("openid"), "{requested}");
-    let grant: Vec<&str> = requested.split(' ').collect();
-    let params = h.consent(&pending, "alice", Some(&grant)).await;
-    let result = h
-        .broker()
-        .complete_callback(Google, params, Some(&pending.cookie), &client_info())
-        .await
-        .unwrap();
-    assert_eq!(
-        result.outcome,
-        ConnectOutcome::Connected,
-        "{}",
-        result.message
-    );
-    assert_eq!(*tweaked.identity_nonces.lock().unwrap(), vec![sent]);
-
-    // Without `openid` no nonce is sent, and identity is told so.
-    let plain = std::sync::Arc::new(common::Tweaked {
-        inner: tether_provider_sandbox::SandboxProvider::new(
-            Google,
-            h.sandbox.issuer(),
-            common::CLIENT_ID,
-            common::CLIENT_SECRET,
-            reqwest::Client::new(),
-        ),
-        ..common::Tweaked::default_for(Google)
-    });
-    h.rebuild_with(plain.clone());
-    let pending = h.begin("bob", Google, Some("email")).await;
-    assert!(!pending.authorize_query.contains_key("nonce"));
-    let requested = pending.authorize_query["scope"].clone();
-    let grant: Vec<&str> = requested.split(' ').collect();
-    let params = h.consent(&pending, "bob", Some(&grant)).await;
-    let result = h
-        .broker()
-        .complete_callback(Google, params, Some(&pending.cookie), &client_info())
-        .await
-        .unwrap();
-    assert_eq!(
-        result.outcome,
-        ConnectOutcome::Connected,
-        "{}",
-        result.message
-    );
-    assert_eq!(*plain.identity_nonces.lock().unwrap(), vec![None]);
+    for (user, implicit, with_nonce) in [("alice", "openid", true), ("bob", "", false)] {
+        let tweaked = sandbox_as_google(&h, implicit);
+        h.rebuild_with(tweaked.clone());
+        let pending = h.begin(user, Google, Some("email")).await;
+        let sent = pending.authorize_query.get("nonce").cloned();
+        assert_eq!(sent.is_some(), with_nonce, "{:?}", pending.authorize_query);
+        let requested = pending.authorize_query["scope"].clone();
+        let grant: Vec<&str> = requested.split(' ').collect();
+        let params = h.consent(&pending, user, Some(&grant)).await;
+        let result = h
+            .broker()
+            .complete_callback(Google, params, Some(&pending.cookie), &client_info())
+            .await
+            .unwrap();
+        assert_eq!(
+            result.outcome,
+            ConnectOutcome::Connected,
+            "{}",
+            result.message
+        );
+        assert_eq!(*tweaked.identity_nonces.lock().unwrap(), vec![sent]);
+    }
 }
 
 /// A refused connection leaves no integration, token or consent behind.

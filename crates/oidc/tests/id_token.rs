@@ -21,14 +21,22 @@ const ISSUER: &str = "https://emr.example/oauth2/default";
 const CLIENT: &str = "client-1";
 const NONCE: &str = "n-0S6_WzA2Mj";
 
-async fn key_server() -> MockServer {
+/// A server answering `/jwk` with `answer`, checking on drop that it was asked exactly
+/// `fetches` times when given.
+async fn serving(answer: ResponseTemplate, fetches: Option<u64>) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
+    let mock = Mock::given(method("GET"))
         .and(path("/jwk"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(jwks(KID)))
-        .mount(&server)
-        .await;
+        .respond_with(answer);
+    match fetches {
+        Some(n) => mock.expect(n).mount(&server).await,
+        None => mock.mount(&server).await,
+    }
     server
+}
+
+async fn key_server() -> MockServer {
+    serving(ResponseTemplate::new(200).set_body_json(jwks(KID)), None).await
 }
 
 fn verifier(server: &MockServer, issuer: ExpectedIssuer) -> IdTokenVerifier {
@@ -80,13 +88,7 @@ async fn refusal(verifier: &IdTokenVerifier, token: &str, nonce: Option<&str>) -
 
 #[tokio::test]
 async fn a_good_token_passes_and_the_key_set_is_fetched_once() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/jwk"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(jwks(KID)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serving(ResponseTemplate::new(200).set_body_json(jwks(KID)), Some(1)).await;
     let verifier = exact(&server);
     for _ in 0..2 {
         let verified = verifier.verify(&good_token(), Some(NONCE)).await.unwrap();
@@ -203,13 +205,7 @@ async fn unsigned_and_symmetric_tokens_are_refused_without_a_key_lookup() {
 
 #[tokio::test]
 async fn an_unknown_key_is_refused_and_refetches_the_set_at_most_once_per_interval() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/jwk"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(jwks(KID)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serving(ResponseTemplate::new(200).set_body_json(jwks(KID)), Some(1)).await;
     let verifier = exact(&server);
     assert!(verifier.verify(&good_token(), Some(NONCE)).await.is_ok());
     for _ in 0..3 {
@@ -224,12 +220,7 @@ async fn an_unknown_key_is_refused_and_refetches_the_set_at_most_once_per_interv
 
 #[tokio::test]
 async fn an_unreachable_key_set_is_a_clear_error() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/jwk"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
-        .await;
+    let server = serving(ResponseTemplate::new(503), None).await;
     let err = refusal(&exact(&server), &good_token(), Some(NONCE)).await;
     assert!(err.is_transient(), "{err:?}");
     assert!(err.to_string().contains("could not be fetched"), "{err}");

@@ -268,8 +268,9 @@ impl Provider for OpenEmrProvider {
         .await
     }
 
-    /// `fhirUser` is taken from the ID token only when it verifies; one that does not is
-    /// left out (and logged), and the rest of the context kept.
+    /// `fhirUser` is taken from the ID token only when it verifies. An answer whose ID token
+    /// does not verify gives no launch context at all (and is logged): on a refresh the
+    /// stored one is kept; at connect the identity has already failed on it.
     async fn launch_context(
         &self,
         response: &RawTokenResponse,
@@ -281,9 +282,9 @@ impl Provider for OpenEmrProvider {
                 tracing::warn!(
                     site = %self.resolved.site.base(),
                     error = %e,
-                    "OpenEMR's ID token did not verify; its fhirUser is not kept"
+                    "OpenEMR's ID token did not verify; the answer's launch context is not used"
                 );
-                None
+                return None;
             }
         };
         identity::launch_context(response, verified.as_ref())
