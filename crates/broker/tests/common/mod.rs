@@ -356,6 +356,8 @@ pub struct Tweaked {
     pub implicit: ScopeSet,
     /// The nonce each identity lookup was given.
     pub identity_nonces: std::sync::Mutex<Vec<Option<String>>>,
+    /// Every identity lookup fails so (an ID token that does not verify).
+    pub identity_refused: Option<tether_core::provider::ProviderError>,
 }
 
 impl Tweaked {
@@ -375,6 +377,7 @@ impl Tweaked {
             launched: Default::default(),
             implicit: ScopeSet::new(),
             identity_nonces: Default::default(),
+            identity_refused: None,
         }
     }
 }
@@ -432,6 +435,9 @@ impl Provider for Tweaked {
             .lock()
             .unwrap()
             .push(nonce.map(str::to_owned));
+        if let Some(refused) = &self.identity_refused {
+            return Err(refused.clone());
+        }
         self.inner.fetch_identity(token, raw, nonce).await
     }
     async fn test_connection(
