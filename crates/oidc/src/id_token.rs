@@ -67,6 +67,15 @@ impl IdTokenVerifier {
         }
     }
 
+    /// The same verifier, fetching the key set again at most once per `every` (instead of
+    /// [`REFETCH_EVERY`]).
+    pub fn refetching_every(self, every: Duration) -> Self {
+        Self {
+            keys: Arc::new(self.keys.refetching_every(every)),
+            ..self
+        }
+    }
+
     pub fn jwks_url(&self) -> &Url {
         self.keys.url()
     }
@@ -79,15 +88,25 @@ impl IdTokenVerifier {
         nonce: Option<&str>,
     ) -> Result<VerifiedClaims, ProviderError> {
         let header = decode_header(id_token).map_err(|_| untrusted("it is not a JWT"))?;
-        let key = self.keys.key_for(&header).await.map_err(untrusted)?;
         let mut validation = Validation::new(header.alg);
         validation.set_audience(&[&self.client_id]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = self.leeway.as_secs();
         validation.validate_nbf = true;
-        let claims = decode::<VerifiedClaims>(id_token, &key, &validation)
-            .map_err(|e| self.refused(e.kind()))?
-            .claims;
+        let key = self.keys.key_for(&header).await.map_err(untrusted)?;
+        let mut decoded = decode::<VerifiedClaims>(id_token, &key, &validation);
+        // A token that names no key was checked with the set's only one: the issuer may have
+        // replaced it since the set was fetched (a named key would have been a new `kid`).
+        if header.kid.is_none()
+            && decoded
+                .as_ref()
+                .is_err_and(|e| *e.kind() == ErrorKind::InvalidSignature)
+            && self.keys.refetch().await
+        {
+            let key = self.keys.key_for(&header).await.map_err(untrusted)?;
+            decoded = decode::<VerifiedClaims>(id_token, &key, &validation);
+        }
+        let claims = decoded.map_err(|e| self.refused(e.kind()))?.claims;
         self.check_issuer(&claims)?;
         self.check_authorized_party(&claims)?;
         check_nonce(&claims, nonce)?;

@@ -2,13 +2,15 @@
 //! token names a key the cached set lacks (the issuer rotated its keys) — but not more often
 //! than a set interval, so a flood of made-up `kid`s cannot make a request each — and one
 //! fetch at a time. Only asymmetric algorithms are accepted: a token "signed" with HS256 and
-//! the public key as secret is refused before any key is looked up.
+//! the public key as secret is refused before any key is looked up. A token that names no key
+//! (`kid` is optional, and OpenEMR neither sets it nor publishes one) is verified with the
+//! set's only signing key, and refused when the set has several.
 
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Header};
 use tokio::time::Instant;
 use url::Url;
@@ -27,8 +29,8 @@ pub const ASYMMETRIC: [Algorithm; 5] = [
 pub enum KeyError {
     #[error("its algorithm is not one of RS256, RS384, PS256, ES256, ES384")]
     Algorithm,
-    #[error("its header names no key (`kid`)")]
-    NoKeyId,
+    #[error("its header names no key (`kid`) and the issuer's key set has several")]
+    Ambiguous,
     #[error("its key (`kid`) is not in the issuer's key set")]
     UnknownKey,
     #[error("the issuer's key for it is unusable or published for another algorithm")]
@@ -83,20 +85,37 @@ impl JwksCache {
         &self.url
     }
 
-    /// The key that verifies a token with this header: an asymmetric algorithm, a `kid` in
-    /// the set, and, when the key names its algorithm, that same one.
+    /// A fresh cache of the same set, fetched again at most once per `every`.
+    pub fn refetching_every(&self, every: Duration) -> Self {
+        Self::new(self.url.clone(), self.http.clone(), every)
+    }
+
+    /// The key that verifies a token with this header: an asymmetric algorithm, the key its
+    /// `kid` names (or the only signing key when it names none) and, when the key names its
+    /// algorithm, that same one.
     pub async fn key_for(&self, header: &Header) -> Result<DecodingKey, KeyError> {
         if !ASYMMETRIC.contains(&header.alg) {
             return Err(KeyError::Algorithm);
         }
-        let kid = header.kid.as_deref().ok_or(KeyError::NoKeyId)?;
-        let jwk = self.jwk(kid).await?;
+        let jwk = self.jwk(header.kid.as_deref()).await?;
         if let Some(published) = jwk.common.key_algorithm
             && Algorithm::from_str(&published.to_string()).ok() != Some(header.alg)
         {
             return Err(KeyError::UnusableKey);
         }
         DecodingKey::from_jwk(&jwk).map_err(|_| KeyError::UnusableKey)
+    }
+
+    /// Fetches the set again unless it was fetched within the refetch interval; whether it
+    /// was. For a token that names no key and fails its signature check: the issuer may have
+    /// replaced its only key.
+    pub async fn refetch(&self) -> bool {
+        let _one_fetch = self.fetching.lock().await;
+        if self.fetched_recently().is_some() {
+            return false;
+        }
+        self.fetch_and_store().await;
+        true
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
@@ -106,43 +125,64 @@ impl JwksCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn cached(&self, kid: &str) -> Option<Jwk> {
-        self.lock().keys.find(kid).cloned()
+    /// The key `kid` names, or with `None` the set's only signing key.
+    fn cached(&self, kid: Option<&str>) -> Result<Jwk, KeyError> {
+        let cached = self.lock();
+        let found = match kid {
+            Some(kid) => cached.keys.find(kid),
+            None => {
+                let mut signing = cached
+                    .keys
+                    .keys
+                    .iter()
+                    .filter(|k| k.common.public_key_use != Some(PublicKeyUse::Encryption));
+                match (signing.next(), signing.next()) {
+                    (Some(only), None) => Some(only),
+                    (Some(_), Some(_)) => return Err(KeyError::Ambiguous),
+                    (None, _) => None,
+                }
+            }
+        };
+        match found {
+            Some(jwk) => Ok(jwk.clone()),
+            None if cached.last_fetch_failed => Err(KeyError::Unavailable),
+            None => Err(KeyError::UnknownKey),
+        }
     }
 
-    async fn jwk(&self, kid: &str) -> Result<Jwk, KeyError> {
-        if let Some(jwk) = self.cached(kid) {
-            return Ok(jwk);
+    /// `Some(whether that fetch failed)` when the set was fetched within the interval.
+    fn fetched_recently(&self) -> Option<bool> {
+        let cached = self.lock();
+        cached
+            .fetched_at
+            .is_some_and(|at| at.elapsed() < self.refetch_every)
+            .then_some(cached.last_fetch_failed)
+    }
+
+    async fn jwk(&self, kid: Option<&str>) -> Result<Jwk, KeyError> {
+        match self.cached(kid) {
+            Err(KeyError::UnknownKey | KeyError::Unavailable) => {}
+            known_or_ambiguous => return known_or_ambiguous,
         }
         let _one_fetch = self.fetching.lock().await;
-        if let Some(jwk) = self.cached(kid) {
-            return Ok(jwk);
+        match self.cached(kid) {
+            Err(KeyError::UnknownKey | KeyError::Unavailable) => {}
+            fetched_meanwhile => return fetched_meanwhile,
         }
-        let recent = {
-            let cached = self.lock();
-            cached
-                .fetched_at
-                .is_some_and(|at| at.elapsed() < self.refetch_every)
-                .then_some(cached.last_fetch_failed)
-        };
-        if let Some(failed) = recent {
-            return Err(if failed {
-                KeyError::Unavailable
-            } else {
-                KeyError::UnknownKey
-            });
+        if self.fetched_recently().is_none() {
+            self.fetch_and_store().await;
         }
+        self.cached(kid)
+    }
+
+    /// Fetches the set; a failed fetch keeps the keys there were.
+    async fn fetch_and_store(&self) {
         let fetched = self.fetch().await;
         let mut cached = self.lock();
         cached.fetched_at = Some(Instant::now());
         cached.last_fetch_failed = fetched.is_none();
         if let Some(keys) = fetched {
             cached.keys = keys;
-        }
-        match cached.keys.find(kid) {
-            Some(jwk) => Ok(jwk.clone()),
-            None if cached.last_fetch_failed => Err(KeyError::Unavailable),
-            None => Err(KeyError::UnknownKey),
         }
     }
 

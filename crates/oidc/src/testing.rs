@@ -24,10 +24,38 @@ pub fn jwks(kid: &str) -> Value {
     json!({ "keys": [{ "kty": "EC", "crv": "P-256", "x": X, "y": Y, "kid": kid, "alg": "ES256", "use": "sig" }] })
 }
 
+/// The test key published as OpenEMR publishes its key: no `kid`, no `alg`.
+pub fn jwks_unnamed() -> Value {
+    json!({ "keys": [{ "kty": "EC", "crv": "P-256", "x": X, "y": Y, "use": "sig" }] })
+}
+
+/// The public half of another P-256 key (not the test key): a key set holding only it
+/// verifies none of the tokens signed here.
+pub fn jwks_of_another_key(kid: Option<&str>) -> Value {
+    let mut key = json!({
+        "kty": "EC", "crv": "P-256", "use": "sig",
+        "x": "YR1-J8IvRiUJ9vQ8yZPapRUVL7tZmpYzvUNA6HabSdA",
+        "y": "IAN1VttQXBMMA7PPAerKkvqTxtt8YT6dm16PYqLF9NM"
+    });
+    if let Some(kid) = kid {
+        key["kid"] = json!(kid);
+    }
+    json!({ "keys": [key] })
+}
+
 /// `claims` signed ES256 with the test key, naming `kid`.
 pub fn sign(kid: &str, claims: &Value) -> String {
+    sign_as(Some(kid), claims)
+}
+
+/// `claims` signed ES256 with the test key, naming no key (as OpenEMR signs).
+pub fn sign_unnamed(claims: &Value) -> String {
+    sign_as(None, claims)
+}
+
+fn sign_as(kid: Option<&str>, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some(kid.to_owned());
+    header.kid = kid.map(str::to_owned);
     let key = EncodingKey::from_ec_pem(PRIVATE_KEY.as_bytes()).expect("the test key parses");
     encode(&header, claims, &key).expect("signing with the test key")
 }

@@ -12,7 +12,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tether_core::provider::ProviderError;
-use tether_oidc::testing::{KID, jwks, sign, sign_hs256};
+use tether_oidc::testing::{
+    KID, jwks, jwks_of_another_key, jwks_unnamed, sign, sign_hs256, sign_unnamed,
+};
 use tether_oidc::{ExpectedIssuer, IdTokenVerifier};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -254,4 +256,78 @@ async fn a_per_tenant_issuer_names_the_tokens_own_tenant() {
     );
     let err = refusal(&verifier, &no_tid, Some(NONCE)).await;
     assert!(err.to_string().contains("no `tid` claim"), "{err}");
+}
+
+/// OpenEMR names no key in its tokens and publishes one key without a `kid`.
+#[tokio::test]
+async fn a_token_naming_no_key_is_checked_with_the_sets_only_key() {
+    let server = serving(
+        ResponseTemplate::new(200).set_body_json(jwks_unnamed()),
+        Some(1),
+    )
+    .await;
+    let verifier = exact(&server);
+    let unnamed = sign_unnamed(&claims(&json!({})));
+    assert!(verifier.verify(&unnamed, Some(NONCE)).await.is_ok());
+    let forged_payload = URL_SAFE_NO_PAD.encode(claims(&json!({"sub": "u-2"})).to_string());
+    let parts: Vec<&str> = unnamed.split('.').collect();
+    let forged = format!("{}.{forged_payload}.{}", parts[0], parts[2]);
+    let err = refusal(&verifier, &forged, Some(NONCE)).await;
+    assert!(
+        err.to_string().contains("signature does not verify"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_naming_no_key_is_refused_when_the_set_has_several() {
+    let mut keys = jwks(KID);
+    let other = jwks_of_another_key(Some("other"))["keys"][0].clone();
+    keys["keys"].as_array_mut().unwrap().push(other);
+    let server = serving(ResponseTemplate::new(200).set_body_json(keys), None).await;
+    let err = refusal(
+        &exact(&server),
+        &sign_unnamed(&claims(&json!({}))),
+        Some(NONCE),
+    )
+    .await;
+    assert!(err.to_string().contains("has several"), "{err}");
+}
+
+/// A set whose only key is another one at the first fetch, the test key after.
+async fn serve_a_replaced_key(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/jwk"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks_of_another_key(None)))
+        .up_to_n_times(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/jwk"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks_unnamed()))
+        .mount(server)
+        .await;
+}
+
+/// An issuer that replaced its only key: a token naming no key fails with the cached one,
+/// and the set is fetched again (once the refetch interval allows) before refusing it.
+#[tokio::test]
+async fn a_replaced_only_key_is_fetched_again_for_a_token_naming_no_key() {
+    let server = MockServer::start().await;
+    serve_a_replaced_key(&server).await;
+    let token = sign_unnamed(&claims(&json!({})));
+    // Within the interval the set is not fetched again: the token is refused.
+    let patient = exact(&server);
+    let err = refusal(&patient, &token, Some(NONCE)).await;
+    assert!(
+        err.to_string().contains("signature does not verify"),
+        "{err}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    // Once it allows (here at once), the new key is fetched and the token verifies.
+    server.reset().await;
+    serve_a_replaced_key(&server).await;
+    let eager = exact(&server).refetching_every(std::time::Duration::ZERO);
+    assert!(eager.verify(&token, Some(NONCE)).await.is_ok());
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }

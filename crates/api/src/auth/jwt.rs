@@ -1,7 +1,8 @@
 //! User JWTs from the product's auth system: HS256 with a shared secret, or RS256/ES256 (any
 //! of `tether_oidc::ASYMMETRIC`) with keys from a JWKS URL (`tether_oidc::JwksCache`: cached,
-//! fetched again on an unknown `kid`, at most every `jwks_refetch_every`). Issuer, audience
-//! and expiry are always checked; `sub` is the user id.
+//! fetched again on an unknown `kid`, at most every `jwks_refetch_every`; a token naming no
+//! `kid` uses the set's only key). Issuer, audience and expiry are always checked; `sub` is
+//! the user id.
 
 use std::time::Duration;
 

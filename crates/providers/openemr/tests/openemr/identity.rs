@@ -210,8 +210,7 @@ async fn the_keys_come_from_the_discovered_jwks_uri() {
     Mock::given(method("GET"))
         .and(path("/oauth2/default/keys-rotated"))
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(tether_oidc::testing::jwks(tether_oidc::testing::KID)),
+            ResponseTemplate::new(200).set_body_json(tether_oidc::testing::jwks_unnamed()),
         )
         .expect(1)
         .mount(&server)

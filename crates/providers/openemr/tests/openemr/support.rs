@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tether_broker::ProviderHttp;
 use tether_core::provider::ProviderSettings;
 use tether_core::secret::ClientSecret;
-use tether_oidc::testing::{KID, jwks, sign};
+use tether_oidc::testing::{jwks_unnamed, sign_unnamed};
 use tether_provider_openemr::OpenEmrProvider;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -43,7 +43,8 @@ pub fn with_option(mut settings: ProviderSettings, name: &str, value: &str) -> P
 /// The nonce the tests' sign-ins sent.
 pub const NONCE: &str = "nonce-of-this-sign-in";
 
-/// An ID token of the site served by `server`, signed with the committed test key: `claims`
+/// An ID token of the site served by `server`, signed with the committed test key as OpenEMR
+/// signs (no `kid` in the header): `claims`
 /// plus, unless they set them, the site's issuer, our client as audience, a subject, `NONCE`
 /// and an expiry an hour away (`null` removes a claim).
 pub fn id_token(server: &MockServer, claims: &Value) -> String {
@@ -59,7 +60,7 @@ pub fn id_token(server: &MockServer, claims: &Value) -> String {
             all[k] = v.clone();
         }
     }
-    sign(KID, &all)
+    sign_unnamed(&all)
 }
 
 /// `token` with its payload replaced by `claims`, the signature kept: a forgery.
@@ -69,11 +70,12 @@ pub fn forged(token: &str, claims: &Value) -> String {
     format!("{}.{payload}.{}", parts[0], parts[2])
 }
 
-/// The site's key set at its documented path, `/oauth2/default/jwk`.
+/// The site's key set at its documented path, `/oauth2/default/jwk`, as OpenEMR publishes
+/// it: one key, no `kid`.
 pub async fn serve_keys(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/oauth2/default/jwk"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(jwks(KID)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks_unnamed()))
         .mount(server)
         .await;
 }
