@@ -67,11 +67,12 @@ impl IdTokenVerifier {
         }
     }
 
-    /// The same verifier, fetching the key set again at most once per `every` (instead of
-    /// [`REFETCH_EVERY`]).
-    pub fn refetching_every(self, every: Duration) -> Self {
+    /// The same verifier with other key-set limits: fetched again at most once per
+    /// `refetch_every` (default [`REFETCH_EVERY`]), trusted for `max_age` (default
+    /// [`crate::MAX_AGE`]).
+    pub fn with_key_limits(self, refetch_every: Duration, max_age: Duration) -> Self {
         Self {
-            keys: Arc::new(self.keys.refetching_every(every)),
+            keys: Arc::new(self.keys.with_limits(refetch_every, max_age)),
             ..self
         }
     }

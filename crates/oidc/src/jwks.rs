@@ -1,7 +1,8 @@
 //! A JSON Web Key Set published at a URL, cached: fetched on first use, fetched again when a
 //! token names a key the cached set lacks (the issuer rotated its keys) — but not more often
-//! than a set interval, so a flood of made-up `kid`s cannot make a request each — and one
-//! fetch at a time. Only asymmetric algorithms are accepted: a token "signed" with HS256 and
+//! than a set interval, so a flood of made-up `kid`s cannot make a request each — and when
+//! the set is older than [`MAX_AGE`] (so a withdrawn key stops verifying); one fetch at a
+//! time. Only asymmetric algorithms are accepted: a token "signed" with HS256 and
 //! the public key as secret is refused before any key is looked up. A token that names no key
 //! (`kid` is optional, and OpenEMR neither sets it nor publishes one) is verified with the
 //! set's only signing key, and refused when the set has several.
@@ -39,9 +40,16 @@ pub enum KeyError {
     Unavailable,
 }
 
+/// How long a fetched set is trusted before it is fetched again (a key the issuer withdrew
+/// stops verifying); a failed fetch keeps the set there was.
+pub const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
 struct Cached {
     keys: JwkSet,
+    /// The last fetch that succeeded.
     fetched_at: Option<Instant>,
+    /// The last fetch tried.
+    attempted_at: Option<Instant>,
     last_fetch_failed: bool,
 }
 
@@ -50,6 +58,7 @@ pub struct JwksCache {
     url: Url,
     http: reqwest::Client,
     refetch_every: Duration,
+    max_age: Duration,
     cached: Mutex<Cached>,
     /// Serialises fetches so a burst of unknown `kid`s makes one request.
     fetching: tokio::sync::Mutex<()>,
@@ -66,15 +75,18 @@ impl std::fmt::Debug for JwksCache {
 
 impl JwksCache {
     /// The key set at `url`, fetched with `http` when first needed; an unknown `kid` fetches
-    /// it again at most once per `refetch_every`.
+    /// it again at most once per `refetch_every`, and a set older than [`MAX_AGE`] is
+    /// fetched again before use.
     pub fn new(url: Url, http: reqwest::Client, refetch_every: Duration) -> Self {
         Self {
             url,
             http,
             refetch_every,
+            max_age: MAX_AGE,
             cached: Mutex::new(Cached {
                 keys: JwkSet { keys: Vec::new() },
                 fetched_at: None,
+                attempted_at: None,
                 last_fetch_failed: false,
             }),
             fetching: tokio::sync::Mutex::new(()),
@@ -85,9 +97,13 @@ impl JwksCache {
         &self.url
     }
 
-    /// A fresh cache of the same set, fetched again at most once per `every`.
-    pub fn refetching_every(&self, every: Duration) -> Self {
-        Self::new(self.url.clone(), self.http.clone(), every)
+    /// A fresh cache of the same set with other limits: fetched again at most once per
+    /// `refetch_every`, trusted for `max_age`.
+    pub fn with_limits(&self, refetch_every: Duration, max_age: Duration) -> Self {
+        Self {
+            max_age,
+            ..Self::new(self.url.clone(), self.http.clone(), refetch_every)
+        }
     }
 
     /// The key that verifies a token with this header: an asymmetric algorithm, the key its
@@ -150,24 +166,37 @@ impl JwksCache {
         }
     }
 
-    /// `Some(whether that fetch failed)` when the set was fetched within the interval.
+    /// `Some(whether that fetch failed)` when a fetch was tried within the refetch interval.
     fn fetched_recently(&self) -> Option<bool> {
         let cached = self.lock();
         cached
-            .fetched_at
+            .attempted_at
             .is_some_and(|at| at.elapsed() < self.refetch_every)
             .then_some(cached.last_fetch_failed)
     }
 
+    /// The set is older than the maximum age and may be fetched again.
+    fn stale(&self) -> bool {
+        let expired = self
+            .lock()
+            .fetched_at
+            .is_some_and(|at| at.elapsed() >= self.max_age);
+        expired && self.fetched_recently().is_none()
+    }
+
     async fn jwk(&self, kid: Option<&str>) -> Result<Jwk, KeyError> {
-        match self.cached(kid) {
-            Err(KeyError::UnknownKey | KeyError::Unavailable) => {}
-            known_or_ambiguous => return known_or_ambiguous,
+        if !self.stale() {
+            match self.cached(kid) {
+                Err(KeyError::UnknownKey | KeyError::Unavailable) => {}
+                known_or_ambiguous => return known_or_ambiguous,
+            }
         }
         let _one_fetch = self.fetching.lock().await;
-        match self.cached(kid) {
-            Err(KeyError::UnknownKey | KeyError::Unavailable) => {}
-            fetched_meanwhile => return fetched_meanwhile,
+        if !self.stale() {
+            match self.cached(kid) {
+                Err(KeyError::UnknownKey | KeyError::Unavailable) => {}
+                fetched_meanwhile => return fetched_meanwhile,
+            }
         }
         if self.fetched_recently().is_none() {
             self.fetch_and_store().await;
@@ -178,11 +207,13 @@ impl JwksCache {
     /// Fetches the set; a failed fetch keeps the keys there were.
     async fn fetch_and_store(&self) {
         let fetched = self.fetch().await;
+        let now = Instant::now();
         let mut cached = self.lock();
-        cached.fetched_at = Some(Instant::now());
+        cached.attempted_at = Some(now);
         cached.last_fetch_failed = fetched.is_none();
         if let Some(keys) = fetched {
             cached.keys = keys;
+            cached.fetched_at = Some(now);
         }
     }
 

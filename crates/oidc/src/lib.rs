@@ -8,4 +8,4 @@ mod jwks;
 pub mod testing;
 
 pub use id_token::{ExpectedIssuer, IdTokenVerifier, LEEWAY, REFETCH_EVERY, VerifiedClaims};
-pub use jwks::{ASYMMETRIC, JwksCache, KeyError};
+pub use jwks::{ASYMMETRIC, JwksCache, KeyError, MAX_AGE};

@@ -8,6 +8,8 @@
     reason = "tests fail loudly on unexpected errors"
 )]
 
+use std::time::Duration;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -327,7 +329,32 @@ async fn a_replaced_only_key_is_fetched_again_for_a_token_naming_no_key() {
     // Once it allows (here at once), the new key is fetched and the token verifies.
     server.reset().await;
     serve_a_replaced_key(&server).await;
-    let eager = exact(&server).refetching_every(std::time::Duration::ZERO);
+    let eager = exact(&server).with_key_limits(Duration::ZERO, tether_oidc::MAX_AGE);
     assert!(eager.verify(&token, Some(NONCE)).await.is_ok());
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+/// A key the issuer withdrew stops verifying once the set is older than its maximum age.
+#[tokio::test]
+async fn a_set_past_its_age_is_fetched_again_and_a_withdrawn_key_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/jwk"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks(KID)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/jwk"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks_of_another_key(Some("k2"))))
+        .mount(&server)
+        .await;
+    let verifier = exact(&server).with_key_limits(Duration::ZERO, Duration::ZERO);
+    assert!(verifier.verify(&good_token(), Some(NONCE)).await.is_ok());
+    let err = refusal(&verifier, &good_token(), Some(NONCE)).await;
+    assert!(
+        err.to_string().contains("not in the issuer's key set"),
+        "{err}"
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
