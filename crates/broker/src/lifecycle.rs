@@ -135,7 +135,7 @@ impl Broker {
                 status: integration.status.as_str(),
             };
         }
-        let missing = match self.inner.providers.for_integration(integration) {
+        let missing = match self.inner.providers.load().for_integration(integration) {
             Ok(provider) => lost_required_scopes(
                 provider.as_ref(),
                 &integration.requested_scopes,
@@ -255,7 +255,7 @@ impl Broker {
             )));
         }
         let inner = &self.inner;
-        let provider = inner.providers.for_integration(&integration)?;
+        let provider = inner.providers.load().for_integration(&integration)?;
         let Some(refresh_token) = stored.tokens.refresh_token.clone() else {
             // Nothing to refresh with: hand out what is still valid, else the user must reconnect.
             if stored

@@ -154,7 +154,7 @@ pub struct AuditRecordOut {
     pub id: uuid::Uuid,
     pub integration_id: Option<uuid::Uuid>,
     pub user_id: Option<String>,
-    /// `user`, `api_key` or `system`.
+    /// `user`, `api_key`, `system` or `operator` (someone running a `tether` command).
     pub actor: String,
     pub actor_id: Option<String>,
     #[schema(example = "token_read")]

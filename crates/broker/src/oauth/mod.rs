@@ -16,6 +16,7 @@ use oauth2::{
 };
 use tether_core::ScopeSet;
 use tether_core::provider::{ClientAuthMethod, Provider, ProviderError, RawTokenResponse};
+use tether_core::secret::PkceVerifier;
 use url::Url;
 
 use crate::error::BrokerError;
@@ -230,8 +231,8 @@ pub(crate) fn authorize_url(
 }
 
 /// A fresh PKCE S256 verifier.
-pub fn new_pkce_verifier() -> String {
-    PkceCodeChallenge::new_random_sha256().1.secret().clone()
+pub fn new_pkce_verifier() -> PkceVerifier {
+    PkceVerifier::new(PkceCodeChallenge::new_random_sha256().1.secret().clone())
 }
 
 /// The authorization-code grant (with the PKCE verifier when given).

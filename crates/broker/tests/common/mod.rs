@@ -82,7 +82,7 @@ impl Harness {
         })
         .await;
         let cipher = Arc::new(TokenCipher::new(&[TokenCipher::generate_key()]).unwrap());
-        let store = Arc::new(SqlStore::new(db.conn.clone(), cipher));
+        let store = Arc::new(SqlStore::new(db.conn.clone(), cipher.clone()));
         let (flows, locks): (Arc<dyn FlowStateStore>, Arc<dyn LockManager>) = match mode {
             Mode::Embedded => (
                 Arc::new(SqlFlowStore::new(store.clone())),
@@ -91,7 +91,7 @@ impl Harness {
             Mode::Production => {
                 let mut config = RedisStateConfig::new(tether_testkit::redis_url());
                 config.key_prefix = format!("tether-test:{}:", uuid::Uuid::new_v4().simple());
-                let redis = Arc::new(RedisState::new(&config).unwrap());
+                let redis = Arc::new(RedisState::new(&config, cipher).unwrap());
                 (redis.clone(), redis)
             }
         };
@@ -150,16 +150,11 @@ impl Harness {
 
     /// Replaces a provider of every broker (for providers with special behaviour).
     pub fn rebuild_with(&mut self, provider: Arc<dyn Provider>) {
-        let brokers = self
-            .brokers
-            .iter()
-            .map(|b| {
-                let mut registry = b.providers().clone();
-                registry.register(provider.clone());
-                b.with_providers(registry)
-            })
-            .collect();
-        self.brokers = brokers;
+        for broker in &self.brokers {
+            let mut registry = (*broker.providers()).clone();
+            registry.register(provider.clone());
+            broker.set_providers(registry);
+        }
     }
 
     pub fn token_calls(&self, grant: GrantType) -> u64 {
