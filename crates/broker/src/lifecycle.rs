@@ -296,7 +296,8 @@ impl Broker {
                         tokens.scope = stored.tokens.scope.clone();
                     }
                     tokens.launch_context = provider
-                        .launch_context(&raw)
+                        .launch_context(&raw, None)
+                        .await
                         .map(|context| OpaqueSecret::new(context.to_string()))
                         .or_else(|| stored.tokens.launch_context.clone());
                     return self

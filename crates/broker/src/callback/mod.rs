@@ -232,7 +232,7 @@ impl Broker {
             ))
         })?;
         let identity = provider
-            .fetch_identity(&raw.access_token, &raw)
+            .fetch_identity(&raw.access_token, &raw, sent_nonce(provider, flow))
             .await
             .map_err(|e| {
                 Stop::Report(fail(
@@ -271,6 +271,11 @@ impl Broker {
         }
         Ok(links.into_iter().find(|i| i.user_id == flow.user_id))
     }
+}
+
+/// The nonce the authorize URL of this flow carried, which an ID token must echo.
+pub(super) fn sent_nonce<'f>(provider: &dyn Provider, flow: &'f PendingFlow) -> Option<&'f str> {
+    oauth::sends_nonce(provider, &flow.requested_scopes).then(|| flow.nonce.expose_secret())
 }
 
 fn insufficient_message(missing: &ScopeSet) -> String {

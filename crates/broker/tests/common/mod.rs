@@ -349,6 +349,10 @@ pub struct Tweaked {
     pub launch_context_once: Option<serde_json::Value>,
     pub launched: std::sync::atomic::AtomicBool,
     pub implicit: ScopeSet,
+    /// The nonce each identity lookup was given.
+    pub identity_nonces: std::sync::Mutex<Vec<Option<String>>>,
+    /// Every identity lookup fails so (an ID token that does not verify).
+    pub identity_refused: Option<tether_core::provider::ProviderError>,
 }
 
 impl Tweaked {
@@ -367,6 +371,8 @@ impl Tweaked {
             launch_context_once: None,
             launched: Default::default(),
             implicit: ScopeSet::new(),
+            identity_nonces: Default::default(),
+            identity_refused: None,
         }
     }
 }
@@ -404,9 +410,10 @@ impl Provider for Tweaked {
         }
         Ok(raw)
     }
-    fn launch_context(
+    async fn launch_context(
         &self,
         _: &tether_core::provider::RawTokenResponse,
+        _: Option<&str>,
     ) -> Option<serde_json::Value> {
         let first = !self
             .launched
@@ -417,8 +424,16 @@ impl Provider for Tweaked {
         &self,
         token: &tether_core::secret::AccessToken,
         raw: &tether_core::provider::RawTokenResponse,
+        nonce: Option<&str>,
     ) -> Result<tether_core::provider::AccountIdentity, tether_core::provider::ProviderError> {
-        self.inner.fetch_identity(token, raw).await
+        self.identity_nonces
+            .lock()
+            .unwrap()
+            .push(nonce.map(str::to_owned));
+        if let Some(refused) = &self.identity_refused {
+            return Err(refused.clone());
+        }
+        self.inner.fetch_identity(token, raw, nonce).await
     }
     async fn test_connection(
         &self,

@@ -218,11 +218,15 @@ pub trait Provider: Send + Sync + Debug {
         requested.clone()
     }
 
-    /// Who the account is, from the fresh token and the token answer.
+    /// Who the account is, from the fresh token and the token answer. `nonce` is the value
+    /// the sign-in sent (`None` when it sent none): a provider that reads claims from the
+    /// answer's ID token verifies the token first — signature, issuer, audience, expiry and
+    /// this nonce — and fails when it does not verify.
     async fn fetch_identity(
         &self,
         access_token: &AccessToken,
         response: &RawTokenResponse,
+        nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError>;
 
     /// A cheap authenticated call that proves the connection works.
@@ -244,7 +248,13 @@ pub trait Provider: Send + Sync + Debug {
 
     /// Launch context to keep with the tokens, encrypted (OpenEMR's `patient` and `fhirUser`:
     /// health data, so never in plain metadata). Kept across refreshes that do not repeat it.
-    fn launch_context(&self, _response: &RawTokenResponse) -> Option<Value> {
+    /// `nonce` as for [`Provider::fetch_identity`] (`None` on a refresh): a value taken from
+    /// an ID token is taken only from a verified one.
+    async fn launch_context(
+        &self,
+        _response: &RawTokenResponse,
+        _nonce: Option<&str>,
+    ) -> Option<Value> {
         None
     }
 

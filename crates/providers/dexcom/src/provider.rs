@@ -110,6 +110,7 @@ impl Provider for DexcomProvider {
         &self,
         access_token: &AccessToken,
         _response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         self.identity_from_data_range(access_token).await
     }

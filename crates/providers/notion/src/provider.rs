@@ -81,6 +81,7 @@ impl Provider for NotionProvider {
         &self,
         access_token: &AccessToken,
         response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         if identity::answer_names_account(&response.extra) {
             return identity::account(&response.extra, None);

@@ -3,6 +3,7 @@
 //! the documented path.
 
 use tether_core::provider::{ClientAuthMethod, ProviderEndpoints, ProviderError, ProviderSettings};
+use url::Url;
 
 use crate::discovery::SmartConfiguration;
 use crate::scopes::ScopeSyntax;
@@ -35,6 +36,8 @@ pub(crate) struct Resolved {
     pub fhir_base: String,
     pub endpoints: ProviderEndpoints,
     pub registration_url: String,
+    /// The keys the site signs ID tokens with.
+    pub jwks_url: Url,
     pub client_auth: ClientAuthMethod,
     pub scope_syntax: ScopeSyntax,
     pub requires_issuer_parameter: bool,
@@ -108,6 +111,11 @@ pub(crate) fn resolve(
         )?,
         format!("{oauth}/registration"),
     )?;
+    let jwks = pick(
+        "jwks",
+        found(d.and_then(|c| c.jwks_uri.as_deref()), "jwks")?,
+        format!("{oauth}/jwk"),
+    )?;
     let api_base = pick("api_base", None, fhir_base.clone())?;
     let issuer = settings
         .endpoints
@@ -143,6 +151,7 @@ pub(crate) fn resolve(
             issuer: Some(issuer),
         },
         registration_url,
+        jwks_url: secure_url("endpoint `jwks`", &jwks)?,
         client_auth: client_auth(settings, d)?,
         scope_syntax: scope_syntax(settings, d)?,
         requires_issuer_parameter: d

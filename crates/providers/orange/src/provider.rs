@@ -95,6 +95,7 @@ impl Provider for OrangeProvider {
         &self,
         _access_token: &AccessToken,
         _response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         let client_id = &self.base.client.client_id;
         Ok(AccountIdentity {

@@ -140,6 +140,7 @@ impl Provider for SandboxProvider {
         &self,
         access_token: &AccessToken,
         _response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         let url = self
             .base

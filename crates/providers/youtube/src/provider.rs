@@ -94,6 +94,7 @@ impl Provider for YoutubeProvider {
         &self,
         access_token: &AccessToken,
         response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         let user = self.auth.userinfo(access_token).await?;
         let channel = if may_read_channel(response) {
