@@ -20,6 +20,7 @@ mod m20261121_000011_add_provider_configs_options;
 mod m20261201_000012_add_integrations_refresh_claim;
 mod m20261201_000013_create_events;
 mod m20261201_000014_create_webhooks;
+mod m20261201_000015_create_sandbox_snapshots;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_add_integrations_refresh_claim::Migration),
             Box::new(m20261201_000013_create_events::Migration),
             Box::new(m20261201_000014_create_webhooks::Migration),
+            Box::new(m20261201_000015_create_sandbox_snapshots::Migration),
         ]
     }
 }

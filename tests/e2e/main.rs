@@ -16,6 +16,7 @@ mod isolation;
 mod journey;
 mod openapi;
 mod replicas;
+mod sandbox_restart;
 mod secrets;
 mod tampering;
 mod webhooks;

@@ -36,56 +36,58 @@ async fn until_status(url: &str, wanted: &str, limit: Duration) -> Duration {
 }
 
 mod postgres {
-    use super::*;
+    mod redis {
+        use super::super::*;
 
-    #[tokio::test]
-    async fn a_provider_configuration_changed_on_one_replica_applies_on_another_within_the_sync_period()
-     {
-        let a = TestServer::with(Mode::Production, "provider_sync_secs = 1\n").await;
-        let b = a.replica().await;
-        let admin = a.api_key("admin").await;
-        assert_eq!(
-            microsoft_status(&b.url("/api/v1/providers")).await,
-            "sandbox"
-        );
+        #[tokio::test]
+        async fn a_provider_configuration_changed_on_one_replica_applies_on_another_within_the_sync_period()
+         {
+            let a = TestServer::with(Mode::Production, "provider_sync_secs = 1\n").await;
+            let b = a.replica().await;
+            let admin = a.api_key("admin").await;
+            assert_eq!(
+                microsoft_status(&b.url("/api/v1/providers")).await,
+                "sandbox"
+            );
 
-        let saved = client()
-            .put(a.url("/api/v1/admin/providers/microsoft"))
-            .bearer_auth(&admin)
-            .json(&json!({
-                "client_id": "11111111-2222-3333-4444-555555555555",
-                "client_secret": "s3cret-value",
-                "options": { "tenant": "common" }
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(saved.status().as_u16(), 200, "{:?}", saved.text().await);
-        // The replica that took the change applies it at once.
-        assert_eq!(
-            microsoft_status(&a.url("/api/v1/providers")).await,
-            "configured"
-        );
-        // The other within the sync period (1 s here; a generous limit for a busy machine).
-        until_status(
-            &b.url("/api/v1/providers"),
-            "configured",
-            Duration::from_secs(10),
-        )
-        .await;
+            let saved = client()
+                .put(a.url("/api/v1/admin/providers/microsoft"))
+                .bearer_auth(&admin)
+                .json(&json!({
+                    "client_id": "11111111-2222-3333-4444-555555555555",
+                    "client_secret": "s3cret-value",
+                    "options": { "tenant": "common" }
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(saved.status().as_u16(), 200, "{:?}", saved.text().await);
+            // The replica that took the change applies it at once.
+            assert_eq!(
+                microsoft_status(&a.url("/api/v1/providers")).await,
+                "configured"
+            );
+            // The other within the sync period (1 s here; a generous limit for a busy machine).
+            until_status(
+                &b.url("/api/v1/providers"),
+                "configured",
+                Duration::from_secs(10),
+            )
+            .await;
 
-        let deleted = client()
-            .delete(a.url("/api/v1/admin/providers/microsoft"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(deleted.status().as_u16(), 204);
-        until_status(
-            &b.url("/api/v1/providers"),
-            "sandbox",
-            Duration::from_secs(10),
-        )
-        .await;
+            let deleted = client()
+                .delete(a.url("/api/v1/admin/providers/microsoft"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(deleted.status().as_u16(), 204);
+            until_status(
+                &b.url("/api/v1/providers"),
+                "sandbox",
+                Duration::from_secs(10),
+            )
+            .await;
+        }
     }
 }

@@ -32,6 +32,7 @@ pub struct TestServer {
     pub sandbox_client_secret: String,
     pub redis_prefix: Option<String>,
     config_path: std::path::PathBuf,
+    handle: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
     _db: Option<TestDb>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -153,6 +154,7 @@ impl TestServer {
             .as_ref()
             .map(|s| s.expose_secret().to_owned())
             .unwrap_or_default();
+        let handle = app.handle();
         let task = tokio::spawn(app.run_until_stopped());
         Self {
             base,
@@ -161,10 +163,29 @@ impl TestServer {
             sandbox_client_secret,
             redis_prefix,
             config_path: path,
+            handle,
             _dir: dir,
             _db: db,
             task,
         }
+    }
+
+    /// Stops the server as SIGTERM would (graceful, shutdown work done) and starts it again
+    /// on the same configuration, address and data: what a restart of `tether serve` does.
+    pub async fn restart(&mut self) {
+        self.handle.stop(true).await;
+        (&mut self.task).await.unwrap().unwrap();
+        let port = self.base.rsplit(':').next().unwrap().to_owned();
+        let toml = std::fs::read_to_string(&self.config_path).unwrap().replace(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        );
+        std::fs::write(&self.config_path, toml).unwrap();
+        let config = Config::load(Some(&self.config_path)).unwrap();
+        let app = Application::build(config).await.unwrap();
+        assert_eq!(format!("http://{}", app.address()), self.base);
+        self.handle = app.handle();
+        self.task = tokio::spawn(app.run_until_stopped());
     }
 
     /// Another replica on the same configuration (database, Redis, keys), on its own port.

@@ -15,6 +15,16 @@ impl TokenHash {
     pub(crate) fn of(token: &str) -> Self {
         Self(Sha256::digest(token.as_bytes()).into())
     }
+
+    pub(crate) fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+
+    pub(crate) fn from_hex(text: &str) -> Result<Self, String> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| "malformed token hash".to_owned())?;
+        Ok(Self(bytes))
+    }
 }
 
 impl fmt::Debug for TokenHash {

@@ -9,6 +9,9 @@ pub enum SandboxError {
     /// A setting is unusable; the message names it.
     #[error("invalid sandbox configuration: {0}")]
     Config(String),
+    /// A saved state ([`crate::SandboxState::snapshot`]) cannot be read.
+    #[error("the saved sandbox state cannot be read: {0}")]
+    Snapshot(String),
     /// The listen address could not be bound.
     #[error("could not listen on {addr}: {source}")]
     Bind {

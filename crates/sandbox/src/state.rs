@@ -47,6 +47,20 @@ impl SandboxState {
         })
     }
 
+    /// The grants and tokens (hashed) as JSON, for an application that keeps them across
+    /// restarts ([`SandboxState::restore`]). Authorization codes are not included.
+    pub fn snapshot(&self) -> String {
+        self.store().snapshot()
+    }
+
+    /// Replaces the grants and tokens with those of a [`SandboxState::snapshot`]; a snapshot
+    /// that cannot be read changes nothing and says why.
+    pub fn restore(&self, snapshot: &str) -> Result<()> {
+        let restored = Store::from_snapshot(snapshot).map_err(SandboxError::Snapshot)?;
+        *self.store() = restored;
+        Ok(())
+    }
+
     /// The issuer identifier, which is also the base URL of every endpoint.
     pub fn issuer(&self) -> &str {
         &self.inner.issuer

@@ -15,6 +15,8 @@ pub struct Application {
     server: Server,
     state: actix_web::web::Data<tether_api::ApiState>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// The embedded sandbox, saved once more at shutdown.
+    sandbox: Option<(sea_orm::DatabaseConnection, wiring::SandboxState)>,
 }
 
 impl std::fmt::Debug for Application {
@@ -42,7 +44,8 @@ impl Application {
         };
         let listener = TcpListener::bind(config.listen).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
-        let wired = wiring::wire(&config, conn, cipher, address).await?;
+        let wired = wiring::wire(&config, conn.clone(), cipher, address).await?;
+        let saved_sandbox = wired.sandbox.clone().map(|sandbox| (conn, sandbox));
         let public_url = wired.state.config.public_url.clone();
         let sandbox = wired.sandbox.is_some();
         let state = wired.state.clone();
@@ -59,7 +62,13 @@ impl Application {
             server,
             state,
             background: wired.background,
+            sandbox: saved_sandbox,
         })
+    }
+
+    /// Stops the server (gracefully with `true`) from another task.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -82,6 +91,9 @@ impl Application {
         self.state.broker().shutdown().await;
         for task in self.background {
             task.abort();
+        }
+        if let Some((conn, sandbox)) = &self.sandbox {
+            wiring::save_sandbox(conn, sandbox).await;
         }
         result
     }

@@ -1,6 +1,7 @@
 //! In-memory OAuth state: authorization codes, grants, access and refresh tokens (stored hashed).
 
 mod codes;
+mod snapshot;
 mod tokens;
 
 use std::collections::HashMap;
@@ -69,6 +70,8 @@ pub(crate) struct Store {
     next_grant: GrantId,
     pub(crate) refresh_reuse_detected: u64,
     pub(crate) code_reuse_detected: u64,
+    /// For snapshots: this store's pairing of `Instant` and wall clock.
+    clock: snapshot::Clock,
 }
 
 impl Store {

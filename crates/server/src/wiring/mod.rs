@@ -6,6 +6,8 @@
 mod provider_test;
 mod providers;
 mod readiness;
+#[cfg(feature = "sandbox")]
+mod sandbox_snapshots;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,6 +79,17 @@ fn random_secret() -> String {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
+}
+
+/// Saves the embedded sandbox's grants (at shutdown; a saver keeps them current meanwhile).
+#[cfg(feature = "sandbox")]
+pub async fn save_sandbox(conn: &sea_orm::DatabaseConnection, sandbox: &SandboxState) {
+    sandbox_snapshots::save_now(conn, sandbox).await;
+}
+
+#[cfg(not(feature = "sandbox"))]
+pub async fn save_sandbox(_conn: &sea_orm::DatabaseConnection, sandbox: &SandboxState) {
+    match *sandbox {}
 }
 
 /// Without the `sandbox` feature there is no sandbox to serve: nothing of this type exists.
@@ -166,6 +179,17 @@ pub async fn wire(
         }
         SandboxMode::Off => None,
     };
+    #[cfg(feature = "sandbox")]
+    if let Some((sandbox, _)) = &sandbox {
+        sandbox_snapshots::restore(&conn, sandbox)
+            .await
+            .map_err(ServerError::Startup)?;
+        background.push(sandbox_snapshots::spawn_saver(
+            conn.clone(),
+            sandbox.clone(),
+            sandbox_snapshots::SAVE_EVERY,
+        ));
+    }
     let providers = Arc::new(ServerProviders {
         entries: api.providers.clone(),
         db: store.clone(),
