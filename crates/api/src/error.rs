@@ -179,6 +179,12 @@ impl From<BrokerError> for ApiError {
                 )
                 .with_retry_after(Some(Duration::from_secs(2)))
             }
+            BrokerError::AuditUnavailable => Self::new(
+                S::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "The token was not handed out because the audit trail could not record the read; retry shortly.",
+            )
+            .with_retry_after(Some(Duration::from_secs(2))),
             BrokerError::SecretUnreadable(m) => Self::secret_unreadable(m),
             BrokerError::Storage(m) | BrokerError::Internal(m) => Self::internal(m),
         }

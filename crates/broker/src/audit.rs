@@ -1,5 +1,6 @@
 //! Writing audit records. State changes are written before the call returns; token reads
-//! (the hot path) go through the batching [`AuditSink`]. A failed audit write is logged
+//! (the hot path) are committed by the batching [`AuditSink`] (group commit) before the read
+//! is answered. A failed audit write is logged
 //! loudly but does not undo the operation it describes (that already happened upstream).
 
 use std::sync::Arc;
@@ -37,9 +38,12 @@ impl Auditor {
         }
     }
 
-    /// Queued for the next batch (written at once if the queue is full).
-    pub(crate) async fn record_batched(&self, event: AuditEvent) {
-        self.sink.record(event).await;
+    /// Committed with the concurrent token reads' records before returning.
+    pub(crate) async fn record_committed(
+        &self,
+        event: AuditEvent,
+    ) -> Result<(), crate::audit_sink::NotRecorded> {
+        self.sink.record_committed(event).await
     }
 }
 

@@ -1,7 +1,10 @@
-//! `AuditSink`: audit records written in batches by a background task, so a token read does
-//! not wait on an INSERT. Nothing is dropped: a full queue makes the caller write its record
-//! itself, a failed batch is retried and then written one record at a time, and `flush` /
-//! `shutdown` return only once everything queued before them is in the database.
+//! `AuditSink`: audit records written in batches by a background task (group commit). A token
+//! read waits for its record to be committed ([`AuditSink::record_committed`]), but many
+//! concurrent reads share one INSERT: a batch holding a record someone waits for is written
+//! within `commit_linger` (a few milliseconds). Nothing is dropped: a full queue makes the
+//! caller write its record itself, a failed batch is retried and then written one record at a
+//! time, and `flush` / `shutdown` return only once everything queued before them is in the
+//! database.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -23,7 +26,8 @@ const BATCH_ATTEMPTS: u32 = 3;
     reason = "records are nearly every message; boxing them would allocate once per token read"
 )]
 enum Command {
-    Record(AuditEvent),
+    /// A record, and who waits for its commit (told whether it was written).
+    Record(AuditEvent, Option<oneshot::Sender<bool>>),
     Flush(oneshot::Sender<()>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -33,8 +37,11 @@ enum Command {
 pub struct AuditSinkConfig {
     /// Queue length before callers start writing their own records.
     pub capacity: usize,
-    /// How long a record may wait for others to share its batch.
+    /// How long a record nobody waits for may wait for others to share its batch.
     pub linger: Duration,
+    /// How long a record a caller waits for (a token read) may wait for others: the group
+    /// commit window.
+    pub commit_linger: Duration,
 }
 
 impl Default for AuditSinkConfig {
@@ -42,9 +49,14 @@ impl Default for AuditSinkConfig {
         Self {
             capacity: 16_384,
             linger: Duration::from_millis(500),
+            commit_linger: Duration::from_millis(2),
         }
     }
 }
+
+/// The record could not be written: the operation it describes must not be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotRecorded;
 
 /// The batching audit writer. Share one per process (the broker holds it).
 pub struct AuditSink {
@@ -80,12 +92,36 @@ impl AuditSink {
 
     /// Queues `event`; when the queue is full (or shut down) writes it before returning.
     pub async fn record(&self, event: AuditEvent) {
-        let Err(refused) = self.queue().try_send(Command::Record(event)) else {
+        let Err(refused) = self.queue().try_send(Command::Record(event, None)) else {
             return;
         };
-        if let Command::Record(event) = refused.into_inner() {
+        if let Command::Record(event, _) = refused.into_inner() {
             self.overflow_writes.fetch_add(1, Ordering::Relaxed);
             write_one(self.repo.as_ref(), &event).await;
+        }
+    }
+
+    /// Queues `event` and returns once it is committed, sharing the write with the records
+    /// queued within `commit_linger`; when the queue is full (or shut down) writes it itself.
+    pub async fn record_committed(&self, event: AuditEvent) -> Result<(), NotRecorded> {
+        let (done, written) = oneshot::channel();
+        match self.queue().try_send(Command::Record(event, Some(done))) {
+            Ok(()) => match written.await {
+                Ok(true) => Ok(()),
+                // Not written, or the writer is gone without saying (it cannot be known).
+                Ok(false) | Err(_) => Err(NotRecorded),
+            },
+            Err(refused) => {
+                let Command::Record(event, _) = refused.into_inner() else {
+                    return Err(NotRecorded);
+                };
+                self.overflow_writes.fetch_add(1, Ordering::Relaxed);
+                if write_one(self.repo.as_ref(), &event).await {
+                    Ok(())
+                } else {
+                    Err(NotRecorded)
+                }
+            }
         }
     }
 
@@ -115,8 +151,7 @@ impl AuditSink {
     fn queue(&self) -> &mpsc::Sender<Command> {
         self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(self.config.capacity);
-            self.runtime
-                .spawn(run(self.repo.clone(), rx, self.config.linger));
+            self.runtime.spawn(run(self.repo.clone(), rx, self.config));
             tx
         })
     }
@@ -126,6 +161,8 @@ impl AuditSink {
 #[derive(Default)]
 struct Pending {
     events: Vec<AuditEvent>,
+    /// Callers waiting for their record's commit.
+    committers: Vec<oneshot::Sender<bool>>,
     waiters: Vec<oneshot::Sender<()>>,
     closing: bool,
 }
@@ -134,7 +171,10 @@ impl Pending {
     fn absorb(&mut self, commands: &mut Vec<Command>) {
         for command in commands.drain(..) {
             match command {
-                Command::Record(event) => self.events.push(event),
+                Command::Record(event, committer) => {
+                    self.events.push(event);
+                    self.committers.extend(committer);
+                }
                 Command::Flush(done) => self.waiters.push(done),
                 Command::Shutdown(done) => {
                     self.waiters.push(done);
@@ -150,7 +190,11 @@ impl Pending {
     }
 }
 
-async fn run(repo: Arc<dyn AuditRepository>, mut rx: mpsc::Receiver<Command>, linger: Duration) {
+async fn run(
+    repo: Arc<dyn AuditRepository>,
+    mut rx: mpsc::Receiver<Command>,
+    config: AuditSinkConfig,
+) {
     let mut commands = Vec::with_capacity(BATCH);
     let mut pending = Pending::default();
     loop {
@@ -159,9 +203,19 @@ async fn run(repo: Arc<dyn AuditRepository>, mut rx: mpsc::Receiver<Command>, li
             return;
         }
         pending.absorb(&mut commands);
-        let deadline = tokio::time::Instant::now() + linger;
+        let started = tokio::time::Instant::now();
+        // Someone waits for a commit: write within the group-commit window.
+        let deadline = |pending: &Pending| {
+            started
+                + if pending.committers.is_empty() {
+                    config.linger
+                } else {
+                    config.commit_linger
+                }
+        };
         while !pending.due() {
-            match tokio::time::timeout_at(deadline, rx.recv_many(&mut commands, BATCH)).await {
+            let until = deadline(&pending);
+            match tokio::time::timeout_at(until, rx.recv_many(&mut commands, BATCH)).await {
                 Ok(0) => pending.closing = true,
                 Ok(_) => pending.absorb(&mut commands),
                 Err(_) => break,
@@ -173,7 +227,10 @@ async fn run(repo: Arc<dyn AuditRepository>, mut rx: mpsc::Receiver<Command>, li
                 pending.absorb(&mut commands);
             }
         }
-        write_batch(repo.as_ref(), &mut pending.events).await;
+        let written = write_batch(repo.as_ref(), &mut pending.events).await;
+        for committer in pending.committers.drain(..) {
+            let _ = committer.send(written);
+        }
         for done in pending.waiters.drain(..) {
             let _ = done.send(());
         }
@@ -183,16 +240,17 @@ async fn run(repo: Arc<dyn AuditRepository>, mut rx: mpsc::Receiver<Command>, li
     }
 }
 
-async fn write_batch(repo: &dyn AuditRepository, events: &mut Vec<AuditEvent>) {
+/// Whether every record was written.
+async fn write_batch(repo: &dyn AuditRepository, events: &mut Vec<AuditEvent>) -> bool {
     if events.is_empty() {
-        return;
+        return true;
     }
     *events = crate::audit_coalesce::coalesce(std::mem::take(events));
     for attempt in 1..=BATCH_ATTEMPTS {
         match repo.append_batch(events).await {
             Ok(()) => {
                 events.clear();
-                return;
+                return true;
             }
             Err(e) => {
                 tracing::warn!(attempt, records = events.len(), error = %e, "audit batch write failed");
@@ -201,13 +259,21 @@ async fn write_batch(repo: &dyn AuditRepository, events: &mut Vec<AuditEvent>) {
         }
     }
     // One record at a time, so a single bad record cannot take the others down with it.
+    // (Coalesced records no longer map to their callers: any failure fails every waiter of
+    // the batch, so no read is answered without its record.)
+    let mut all = true;
     for event in events.drain(..) {
-        write_one(repo, &event).await;
+        all &= write_one(repo, &event).await;
     }
+    all
 }
 
-async fn write_one(repo: &dyn AuditRepository, event: &AuditEvent) {
-    if let Err(e) = repo.append(event).await {
-        tracing::error!(action = %event.action, error = %e, "could not write an audit record");
+async fn write_one(repo: &dyn AuditRepository, event: &AuditEvent) -> bool {
+    match repo.append(event).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(action = %event.action, error = %e, "could not write an audit record");
+            false
+        }
     }
 }

@@ -45,6 +45,9 @@ pub enum BrokerError {
     StateUnavailable(String),
     #[error("storage error: {0}")]
     Storage(String),
+    /// The audit trail could not record the operation, so it was not answered.
+    #[error("the audit trail could not record this operation")]
+    AuditUnavailable,
     /// A stored secret did not decrypt: it belongs to another row, was altered, or no
     /// configured key opens it. Never expected; an operator must look.
     #[error("a stored secret cannot be decrypted: {0}")]

@@ -147,8 +147,11 @@ impl Broker {
             };
             observer.token_read(integration.provider, outcome);
         }
-        self.inner.audit.record_batched(event).await;
-        result
+        // No token leaves without its audit record committed.
+        match self.inner.audit.record_committed(event).await {
+            Ok(()) => result,
+            Err(_) => Err(BrokerError::AuditUnavailable),
+        }
     }
 
     /// Refuses a read whose caller needs scopes the integration was not granted.

@@ -17,7 +17,14 @@ use tether_testkit::TestDb;
 fn sink(db: &TestDb, capacity: usize, linger: Duration) -> Arc<AuditSink> {
     let cipher = Arc::new(TokenCipher::new(&[TokenCipher::generate_key()]).unwrap());
     let store = Arc::new(SqlStore::new(db.conn.clone(), cipher));
-    Arc::new(AuditSink::new(store, AuditSinkConfig { capacity, linger }))
+    Arc::new(AuditSink::new(
+        store,
+        AuditSinkConfig {
+            capacity,
+            linger,
+            ..AuditSinkConfig::default()
+        },
+    ))
 }
 
 fn event(n: usize) -> AuditEvent {
@@ -107,7 +114,41 @@ async fn shutdown_drains_the_queue_and_later_records_are_written_inline(db: Test
     assert_eq!(distinct(&db).await, 21);
 }
 
+async fn a_committed_record_is_in_the_database_when_the_call_returns(db: TestDb) {
+    // A linger of an hour: only the group-commit window can have written it.
+    let sink = sink(&db, 1024, Duration::from_secs(3600));
+    sink.record_committed(event(0)).await.unwrap();
+    assert_eq!(rows(&db).await, 1);
+}
+
+async fn concurrent_committed_records_are_all_there_when_their_callers_return(db: TestDb) {
+    let sink = sink(&db, 4096, Duration::from_secs(3600));
+    // Records nobody waits for ride along with the next commit.
+    for n in 0..10 {
+        sink.record(event(1000 + n)).await;
+    }
+    let readers = (0..200).map(|n| {
+        let sink = sink.clone();
+        tokio::spawn(async move { sink.record_committed(event(n)).await })
+    });
+    for reader in futures::future::join_all(readers).await {
+        reader.unwrap().unwrap();
+    }
+    // Every caller returned: every record is there, without any flush.
+    assert_eq!(distinct(&db).await, 210);
+    assert_eq!(sink.overflow_writes(), 0);
+}
+
+async fn a_committed_record_that_cannot_be_written_is_reported(db: TestDb) {
+    let sink = sink(&db, 1024, Duration::from_secs(3600));
+    db.execute("DROP TABLE audit_log").await;
+    assert!(sink.record_committed(event(0)).await.is_err());
+}
+
 tether_testkit::engine_tests!(
+    a_committed_record_is_in_the_database_when_the_call_returns,
+    concurrent_committed_records_are_all_there_when_their_callers_return,
+    a_committed_record_that_cannot_be_written_is_reported,
     queued_records_are_written_only_by_the_batch_and_all_are_there_after_flush,
     a_burst_larger_than_the_queue_loses_nothing,
     records_are_written_after_the_linger_without_a_flush,

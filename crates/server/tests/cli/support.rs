@@ -168,6 +168,15 @@ impl Server {
     }
 }
 
+impl Server {
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill_hard(mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
