@@ -6,23 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Mode, TestServer, client, user_jwt};
-
-/// The answer is `status` with the error body `{code, message}` carrying `code`.
-async fn expect_error(response: reqwest::Response, status: StatusCode, code: &str) {
-    assert_eq!(response.status(), status, "{}", response.url());
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json"),
-        "{:?}",
-        response.headers()
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    assert!(!body["message"].as_str().unwrap().is_empty(), "{body}");
-}
+use crate::support::{Mode, TestServer, client, expect_error, user_jwt};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_known_path_asked_with_another_method_answers_405_with_allow() {
