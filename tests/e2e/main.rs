@@ -16,6 +16,7 @@ mod events;
 mod isolation;
 mod journey;
 mod openapi;
+mod replicas;
 mod secrets;
 mod tampering;
 mod webhooks;

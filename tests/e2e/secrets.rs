@@ -38,21 +38,35 @@ fn capture() -> Captured {
     captured
 }
 
-/// The verifier of a pending flow, read from Redis the way an attacker with Redis access
-/// would (the test needs the value to look for it).
+/// The verifier of a pending flow, read from Redis and opened with the deployment's
+/// encryption key, as an attacker holding both would (the test needs the value to look for
+/// it). Redis alone holds it only sealed.
 async fn verifier_in_redis(server: &TestServer, state: &str) -> String {
+    use tether_core::secret::{EncryptionKey, Sealer};
     let digest = hex::encode(Sha256::digest(state.as_bytes()));
     let key = format!("{}flow:{digest}", server.redis_prefix.clone().unwrap());
     let client = redis::Client::open(tether_testkit::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let stored: String = redis::cmd("GET")
-        .arg(key)
+        .arg(&key)
         .query_async(&mut conn)
         .await
         .unwrap();
     let stored: Value = serde_json::from_str(&stored).unwrap();
-    let payload: Value = serde_json::from_str(stored["payload"].as_str().unwrap()).unwrap();
-    payload["verifier"].as_str().unwrap().to_owned()
+    let cipher = tether_storage::TokenCipher::new(&[EncryptionKey::new(
+        server.encryption_key.clone().unwrap(),
+    )])
+    .unwrap();
+    let opened = cipher
+        .open(&key, stored["sealed"].as_str().unwrap())
+        .expect("the flow opens with the deployment's key");
+    let payload: Value = serde_json::from_str(opened.expose_secret()).unwrap();
+    let verifier = payload["verifier"].as_str().unwrap().to_owned();
+    assert!(
+        !stored.to_string().contains(&verifier),
+        "Redis holds the verifier in clear"
+    );
+    verifier
 }
 
 async fn no_secret_is_ever_logged(mode: Mode) {

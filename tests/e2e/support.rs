@@ -31,9 +31,28 @@ pub struct TestServer {
     /// The sandbox's client secret (to check it never appears in logs).
     pub sandbox_client_secret: String,
     pub redis_prefix: Option<String>,
+    config_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
     _db: Option<TestDb>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A second replica of a [`TestServer`].
+pub struct Replica {
+    pub base: String,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Replica {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl Drop for TestServer {
@@ -141,9 +160,22 @@ impl TestServer {
             encryption_key,
             sandbox_client_secret,
             redis_prefix,
+            config_path: path,
             _dir: dir,
             _db: db,
             task,
+        }
+    }
+
+    /// Another replica on the same configuration (database, Redis, keys), on its own port.
+    /// Drop it before `self`.
+    pub async fn replica(&self) -> Replica {
+        let config = Config::load(Some(&self.config_path)).unwrap();
+        let app = Application::build(config).await.unwrap();
+        let base = format!("http://{}", app.address());
+        Replica {
+            base,
+            task: tokio::spawn(app.run_until_stopped()),
         }
     }
 

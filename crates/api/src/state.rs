@@ -1,7 +1,7 @@
 //! What every handler can reach: the broker, the read-side ports, caller authentication,
 //! settings, metrics. The server builds one `ApiState` and shares it across workers.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tether_broker::{Broker, ProviderRegistry};
@@ -38,6 +38,10 @@ impl std::fmt::Debug for ApiStores {
 #[async_trait]
 pub trait ProviderSource: Send + Sync {
     async fn registry(&self) -> Result<ProviderRegistry, String>;
+
+    /// A value that changes whenever the stored provider configuration does (any replica's
+    /// change): the replicas compare it periodically and rebuild their providers on a change.
+    async fn version(&self) -> Result<String, String>;
 
     /// Whether these settings build a working provider configuration (checked before an
     /// admin's change is saved); the error says what is wrong.
@@ -88,7 +92,9 @@ impl ApiConfig {
 }
 
 pub struct ApiState {
-    broker: RwLock<Broker>,
+    broker: Broker,
+    /// The provider configuration version the broker's providers were built from.
+    provider_version: tokio::sync::Mutex<Option<String>>,
     pub stores: ApiStores,
     pub jwt: JwtVerifier,
     pub api_keys: ApiKeys,
@@ -124,7 +130,8 @@ impl ApiState {
         webhooks: Webhooks,
     ) -> Self {
         Self {
-            broker: RwLock::new(broker),
+            broker,
+            provider_version: tokio::sync::Mutex::new(None),
             stores,
             jwt,
             api_keys,
@@ -139,10 +146,7 @@ impl ApiState {
 
     /// The broker in force (cheap clone).
     pub fn broker(&self) -> Broker {
-        match self.broker.read() {
-            Ok(broker) => broker.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.broker.clone()
     }
 
     /// Connects the broker's reports (refreshes, token reads, scheduler lag) and the webhook
@@ -152,14 +156,26 @@ impl ApiState {
         self.webhooks.observe(self.metrics.clone());
     }
 
-    /// Rebuilds the providers after a configuration change.
+    /// Rebuilds the providers after a configuration change on this replica.
     pub async fn reload_providers(&self) -> Result<(), String> {
-        let registry = self.providers.registry().await?;
-        let next = self.broker().with_providers(registry);
-        match self.broker.write() {
-            Ok(mut broker) => *broker = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
-        }
+        let mut built_from = self.provider_version.lock().await;
+        // Read before building: a change landing meanwhile makes the next sync build again.
+        let version = self.providers.version().await?;
+        self.broker.set_providers(self.providers.registry().await?);
+        *built_from = Some(version);
         Ok(())
+    }
+
+    /// Rebuilds the providers when the stored configuration changed since they were built
+    /// (another replica's admin change, or the first call). Answers whether it rebuilt.
+    pub async fn sync_providers(&self) -> Result<bool, String> {
+        let mut built_from = self.provider_version.lock().await;
+        let version = self.providers.version().await?;
+        if built_from.as_deref() == Some(version.as_str()) {
+            return Ok(false);
+        }
+        self.broker.set_providers(self.providers.registry().await?);
+        *built_from = Some(version);
+        Ok(true)
     }
 }

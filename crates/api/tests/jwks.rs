@@ -9,37 +9,18 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::json;
 use tether_api::auth::{JwtConfig, JwtKeys, JwtVerifier};
+use tether_oidc::testing::{jwks, sign, sign_hs256};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// A P-256 test key (generated for these tests; it protects nothing).
-const PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSHT2kWM/FBxdExjw
-rrDmbKZKmEwEA1xznpUz4NpC0dWhRANCAATV2TWyZokPvBnCMQyKYX6npCql+RHf
-J+l+Aop9arw2/qNj7nv8hgd2R00MO8arLGWALonrXKa+zwPUlKn5SX+A
------END PRIVATE KEY-----";
-const X: &str = "1dk1smaJD7wZwjEMimF-p6QqpfkR3yfpfgKKfWq8Nv4";
-const Y: &str = "o2Pue_yGB3ZHTQw7xqssZYAuietcpr7PA9SUqflJf4A";
 const ISSUER: &str = "https://auth.example.com/";
 const AUDIENCE: &str = "tether";
 
-fn jwks(kid: &str) -> serde_json::Value {
-    json!({ "keys": [{ "kty": "EC", "crv": "P-256", "x": X, "y": Y, "kid": kid, "alg": "ES256", "use": "sig" }] })
-}
-
 fn token(kid: &str, iss: &str, aud: &str) -> String {
-    let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some(kid.to_owned());
     let claims = json!({ "sub": "alice", "iss": iss, "aud": aud, "exp": chrono::Utc::now().timestamp() + 600 });
-    encode(
-        &header,
-        &claims,
-        &EncodingKey::from_ec_pem(PRIVATE_KEY.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    sign(kid, &claims)
 }
 
 async fn verifier(server: &MockServer) -> JwtVerifier {
@@ -144,9 +125,7 @@ async fn wrong_issuer_audience_kid_or_algorithm_are_refused() {
             .is_err()
     );
     // An HS256 token "signed" with public material is refused outright (algorithm confusion).
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some("k1".into());
     let claims = json!({ "sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "exp": chrono::Utc::now().timestamp() + 600 });
-    let hs = encode(&header, &claims, &EncodingKey::from_secret(X.as_bytes())).unwrap();
+    let hs = sign_hs256("k1", &claims);
     assert!(verifier.verify(&hs).await.is_err());
 }

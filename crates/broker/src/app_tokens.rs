@@ -71,7 +71,7 @@ impl Broker {
                 kind.display_name()
             )));
         }
-        let provider = self.inner.providers.get(kind, instance)?;
+        let provider = self.inner.providers.load().get(kind, instance)?;
         let key = if instance.is_empty() {
             provider.client().client_id.clone()
         } else {
@@ -169,7 +169,7 @@ impl Broker {
         if let Some(stored) = current.as_ref().filter(|s| self.still_good(s, rejected)) {
             return Ok(AppGrant::from_stored(kind, stored));
         }
-        let provider = inner.providers.get(kind, instance)?;
+        let provider = inner.providers.load().get(kind, instance)?;
         let scopes = provider.default_scopes();
         let mut attempt = 1;
         let raw = loop {

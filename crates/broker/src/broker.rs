@@ -58,7 +58,9 @@ impl BrokerStores {
 
 pub(crate) struct Inner {
     pub(crate) config: BrokerConfig,
-    pub(crate) providers: ProviderRegistry,
+    /// Swapped whole when provider configuration changes; every clone of the broker (the
+    /// scheduler's too) sees the new set at once.
+    pub(crate) providers: arc_swap::ArcSwap<ProviderRegistry>,
     pub(crate) stores: BrokerStores,
     pub(crate) audit: Auditor,
     pub(crate) usage: Arc<UsageRecorder>,
@@ -107,7 +109,7 @@ impl Broker {
                 audit: Auditor::new(stores.audit.clone(), config.audit_sink),
                 usage: UsageRecorder::new(stores.integrations.clone(), config.usage_flush_every),
                 config,
-                providers,
+                providers: arc_swap::ArcSwap::from_pointee(providers),
                 stores,
                 flows,
                 locks,
@@ -120,29 +122,11 @@ impl Broker {
         })
     }
 
-    /// The same broker (stores, shared state, configuration) with another provider set, e.g.
-    /// after an operator changed provider configuration.
-    pub fn with_providers(&self, providers: ProviderRegistry) -> Self {
-        let inner = &self.inner;
-        Self {
-            inner: Arc::new(Inner {
-                config: inner.config.clone(),
-                providers,
-                stores: inner.stores.clone(),
-                audit: inner.audit.clone(),
-                usage: inner.usage.clone(),
-                flows: inner.flows.clone(),
-                locks: inner.locks.clone(),
-                http: inner.http.clone(),
-                refreshes: SingleFlight::default(),
-                app_tokens: SingleFlight::default(),
-                read_cache: crate::read_cache::ReadCache::new(inner.config.read_cache_ttl),
-                observer: match inner.observer.get() {
-                    Some(observer) => std::sync::OnceLock::from(observer.clone()),
-                    None => std::sync::OnceLock::new(),
-                },
-            }),
-        }
+    /// Replaces the provider set (after an operator changed provider configuration), for
+    /// this broker and every clone of it. Calls in progress finish with the set they began
+    /// with.
+    pub fn set_providers(&self, providers: ProviderRegistry) {
+        self.inner.providers.store(Arc::new(providers));
     }
 
     /// Writes an audit record for an operation done outside the broker (a proxied call, an
@@ -171,8 +155,9 @@ impl Broker {
         &self.inner.config
     }
 
-    pub fn providers(&self) -> &ProviderRegistry {
-        &self.inner.providers
+    /// The provider set in force.
+    pub fn providers(&self) -> Arc<ProviderRegistry> {
+        self.inner.providers.load_full()
     }
 
     /// The HTTP client used for provider calls (timeouts, no redirects).

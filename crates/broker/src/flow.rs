@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::provider::GrantKind;
 use tether_core::provider::Provider;
-use tether_core::secret::OpaqueSecret;
+use tether_core::secret::{OpaqueSecret, PkceVerifier};
 use tether_core::{ProviderKind, ScopeSet, UserId};
 use url::Url;
 
@@ -51,7 +51,9 @@ pub struct StartRedirect {
     pub cookie_max_age: Duration,
 }
 
-/// The pending authorization, stored (encrypted or in Redis) between the steps.
+/// The pending authorization, stored between the steps: encrypted in the database, or sealed
+/// with the token cipher in Redis. Its secrets are secret types (`Debug` prints none of
+/// them); only the payload encoding sees their text.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct PendingFlow {
     pub(crate) user_id: UserId,
@@ -59,11 +61,14 @@ pub(crate) struct PendingFlow {
     pub(crate) instance: String,
     pub(crate) issuer: Option<String>,
     pub(crate) redirect_uri: String,
-    pub(crate) verifier: Option<String>,
-    pub(crate) nonce: String,
+    #[serde(with = "payload_text::optional")]
+    pub(crate) verifier: Option<PkceVerifier>,
+    #[serde(with = "payload_text")]
+    pub(crate) nonce: OpaqueSecret,
     pub(crate) requested_scopes: ScopeSet,
     pub(crate) return_to: String,
-    pub(crate) state: String,
+    #[serde(with = "payload_text")]
+    pub(crate) state: OpaqueSecret,
     /// SHA-256 of the browser-binding secret, set by the start step.
     pub(crate) binding_hash: Option<String>,
     pub(crate) login_hint: Option<String>,
@@ -83,6 +88,68 @@ impl PendingFlow {
     }
 }
 
+/// The text of the flow's secrets inside its payload (which is itself a secret).
+mod payload_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use tether_core::secret::{OpaqueSecret, PkceVerifier};
+
+    pub(crate) trait SecretText: Sized {
+        fn text(&self) -> &str;
+        fn from_text(text: String) -> Self;
+    }
+
+    impl SecretText for OpaqueSecret {
+        fn text(&self) -> &str {
+            self.expose_secret()
+        }
+        fn from_text(text: String) -> Self {
+            Self::new(text)
+        }
+    }
+
+    impl SecretText for PkceVerifier {
+        fn text(&self) -> &str {
+            self.expose_secret()
+        }
+        fn from_text(text: String) -> Self {
+            Self::new(text)
+        }
+    }
+
+    pub(crate) fn serialize<T: SecretText, S: Serializer>(
+        value: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value.text())
+    }
+
+    pub(crate) fn deserialize<'de, T: SecretText, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        String::deserialize(deserializer).map(T::from_text)
+    }
+
+    pub(crate) mod optional {
+        use super::*;
+
+        pub(crate) fn serialize<T: SecretText, S: Serializer>(
+            value: &Option<T>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(value) => serializer.serialize_some(value.text()),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, T: SecretText, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<T>, D::Error> {
+            Option::<String>::deserialize(deserializer).map(|text| text.map(T::from_text))
+        }
+    }
+}
+
 /// The longest flow id, state or code Tether accepts from a browser.
 pub(crate) const MAX_PARAM_LEN: usize = 4096;
 
@@ -95,7 +162,10 @@ impl Broker {
         client: &ClientInfo,
     ) -> BrokerResult<AuthorizationStart> {
         let inner = &self.inner;
-        let provider = inner.providers.get(request.provider, &request.instance)?;
+        let provider = inner
+            .providers
+            .load()
+            .get(request.provider, &request.instance)?;
         if request.provider.grant_kind() != GrantKind::AuthorizationCode {
             return Err(BrokerError::InvalidInput(format!(
                 "{} uses app-level credentials; there is nothing for a user to connect",
@@ -117,10 +187,10 @@ impl Broker {
                 .oauth_url(request.provider.as_str(), "callback")?
                 .to_string(),
             verifier: provider.capabilities().pkce.then(oauth::new_pkce_verifier),
-            nonce: random::token(),
+            nonce: OpaqueSecret::new(random::token()),
             requested_scopes: requested.clone(),
             return_to: return_to.to_string(),
-            state: random::token(),
+            state: OpaqueSecret::new(random::token()),
             binding_hash: None,
             login_hint: request.login_hint.clone(),
             expires_at,
@@ -175,14 +245,13 @@ impl Broker {
         if flow.provider != provider_kind || flow.expires_at <= now {
             return Err(BrokerError::UnknownFlow);
         }
-        let provider = inner.providers.get(flow.provider, &flow.instance)?;
+        let provider = inner.providers.load().get(flow.provider, &flow.instance)?;
         let binding = random::token();
         flow.binding_hash = Some(random::sha256(&binding));
         let remaining = (flow.expires_at - now).to_std().unwrap_or_default();
-        let state = OpaqueSecret::new(flow.state.clone());
         inner
             .flows
-            .put(&state, &flow.to_payload()?, remaining)
+            .put(&flow.state, &flow.to_payload()?, remaining)
             .await?;
 
         let redirect = Url::parse(&flow.redirect_uri)
@@ -190,16 +259,16 @@ impl Broker {
         let authorize_url = oauth::provider_authorize_url(
             provider.as_ref(),
             &redirect,
-            &flow.state,
-            flow.verifier.as_deref(),
+            flow.state.expose_secret(),
+            flow.verifier.as_ref().map(PkceVerifier::expose_secret),
             &flow.requested_scopes,
             flow.login_hint.as_deref(),
-            &flow.nonce,
+            flow.nonce.expose_secret(),
         )
         .map_err(BrokerError::Provider)?;
         Ok(StartRedirect {
             authorize_url,
-            cookie_name: binding_cookie_name(&flow.state),
+            cookie_name: binding_cookie_name(flow.state.expose_secret()),
             cookie_value: OpaqueSecret::new(binding),
             cookie_path: redirect.path().to_owned(),
             cookie_max_age: remaining,
@@ -220,4 +289,43 @@ fn requested_scopes(provider: &dyn Provider, asked: Option<ScopeSet>) -> ScopeSe
         .map(|e| e.scope)
         .collect();
     base.union(&required)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail loudly")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_flow_prints_no_secret_and_its_payload_round_trips() {
+        let flow = PendingFlow {
+            user_id: UserId::parse("user-1").unwrap(),
+            provider: ProviderKind::Google,
+            instance: String::new(),
+            issuer: None,
+            redirect_uri: "https://tether.example/oauth/google/callback".to_owned(),
+            verifier: Some(PkceVerifier::new("verifier-text")),
+            nonce: OpaqueSecret::new("nonce-text"),
+            requested_scopes: ScopeSet::parse_delimited("openid email").unwrap(),
+            return_to: "/app".to_owned(),
+            state: OpaqueSecret::new("state-text"),
+            binding_hash: None,
+            login_hint: None,
+            expires_at: Utc::now(),
+        };
+        let printed = format!("{flow:?}");
+        for secret in ["verifier-text", "nonce-text", "state-text"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        let back = PendingFlow::from_payload(&flow.to_payload().unwrap()).unwrap();
+        assert_eq!(back.verifier.unwrap().expose_secret(), "verifier-text");
+        assert_eq!(back.nonce.expose_secret(), "nonce-text");
+        assert_eq!(back.state.expose_secret(), "state-text");
+        let without = PendingFlow {
+            verifier: None,
+            ..back
+        };
+        let back = PendingFlow::from_payload(&without.to_payload().unwrap()).unwrap();
+        assert!(back.verifier.is_none());
+    }
 }

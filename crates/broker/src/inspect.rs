@@ -21,7 +21,7 @@ impl Broker {
         actor: &Actor,
     ) -> BrokerResult<ConnectionReport> {
         let integration = self.integration_for(id, actor).await?;
-        let provider = self.inner.providers.for_integration(&integration)?;
+        let provider = self.inner.providers.load().for_integration(&integration)?;
         let grant = self
             .access_token(id, actor, Some("test connection"))
             .await?;

@@ -135,7 +135,7 @@ impl Broker {
                 status: integration.status.as_str(),
             };
         }
-        let missing = match self.inner.providers.for_integration(integration) {
+        let missing = match self.inner.providers.load().for_integration(integration) {
             Ok(provider) => lost_required_scopes(
                 provider.as_ref(),
                 &integration.requested_scopes,
@@ -255,7 +255,7 @@ impl Broker {
             )));
         }
         let inner = &self.inner;
-        let provider = inner.providers.for_integration(&integration)?;
+        let provider = inner.providers.load().for_integration(&integration)?;
         let Some(refresh_token) = stored.tokens.refresh_token.clone() else {
             // Nothing to refresh with: hand out what is still valid, else the user must reconnect.
             if stored
@@ -296,7 +296,8 @@ impl Broker {
                         tokens.scope = stored.tokens.scope.clone();
                     }
                     tokens.launch_context = provider
-                        .launch_context(&raw)
+                        .launch_context(&raw, None)
+                        .await
                         .map(|context| OpaqueSecret::new(context.to_string()))
                         .or_else(|| stored.tokens.launch_context.clone());
                     return self

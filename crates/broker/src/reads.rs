@@ -156,7 +156,7 @@ impl Broker {
         if required.is_empty() {
             return Ok(());
         }
-        let missing = match self.inner.providers.for_integration(integration) {
+        let missing = match self.inner.providers.load().for_integration(integration) {
             Ok(provider) => provider.missing_scopes(required, &integration.granted_scopes),
             Err(_) => required.missing_from(&integration.granted_scopes),
         };

@@ -80,7 +80,7 @@ impl Broker {
             .tokens
             .get(&TokenOwner::Integration(id))
             .await?;
-        let provider = inner.providers.for_integration(&integration).ok();
+        let provider = inner.providers.load().for_integration(&integration).ok();
         let revocation = match (&provider, &stored) {
             (_, None) => ProviderRevocation::NothingToRevoke,
             (None, Some(_)) => ProviderRevocation::Failed {
@@ -121,7 +121,7 @@ impl Broker {
         let reason = match actor {
             Actor::User(_) => ReasonCode::DisconnectedByUser,
             Actor::ApiKey(_) => ReasonCode::DisconnectedByService,
-            Actor::System => ReasonCode::DisconnectedByOperator,
+            Actor::System | Actor::Operator(_) => ReasonCode::DisconnectedByOperator,
         };
         let revoked = inner
             .stores

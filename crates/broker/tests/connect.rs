@@ -405,9 +405,8 @@ async fn return_to_outside_the_allowlist_is_refused(mode: Mode) {
     ));
 }
 
-/// The sandbox standing in for Google, with `profile` (a required scope) added to every
-/// request, as Google adds `openid email`.
-fn with_required_implicit_scope(h: &mut Harness) {
+/// The sandbox standing in for Google, with `implicit` added to every request.
+fn sandbox_as_google(h: &Harness, implicit: &str) -> common::Tweaked {
     let sandbox = tether_provider_sandbox::SandboxProvider::new(
         Google,
         h.sandbox.issuer(),
@@ -415,11 +414,89 @@ fn with_required_implicit_scope(h: &mut Harness) {
         common::CLIENT_SECRET,
         reqwest::Client::new(),
     );
-    h.rebuild_with(std::sync::Arc::new(common::Tweaked {
+    common::Tweaked {
         inner: sandbox,
-        implicit: tether_core::ScopeSet::parse_delimited("profile").unwrap(),
+        implicit: tether_core::ScopeSet::parse_delimited(implicit).unwrap(),
         ..common::Tweaked::default_for(Google)
+    }
+}
+
+/// `profile` (a required scope) added to every request, as Google adds `openid email`.
+fn with_required_implicit_scope(h: &mut Harness) {
+    let tweaked = sandbox_as_google(h, "profile");
+    h.rebuild_with(std::sync::Arc::new(tweaked));
+}
+
+/// Connects `user` at the current provider, granting every requested scope; the authorize
+/// query and the outcome.
+async fn connect_granting_all(
+    h: &Harness,
+    user: &str,
+) -> (
+    std::collections::HashMap<String, String>,
+    tether_broker::CallbackResult,
+) {
+    let pending = h.begin(user, Google, Some("email")).await;
+    let requested = pending.authorize_query["scope"].clone();
+    let grant: Vec<&str> = requested.split(' ').collect();
+    let params = h.consent(&pending, user, Some(&grant)).await;
+    let result = h
+        .broker()
+        .complete_callback(Google, params, Some(&pending.cookie), &client_info())
+        .await
+        .unwrap();
+    (pending.authorize_query, result)
+}
+
+/// The flow's nonce goes to the provider with an `openid` request and comes back to the
+/// identity check, which is told no nonce when none was sent.
+async fn the_nonce_sent_with_openid_is_the_one_identity_checks(mode: Mode) {
+    let mut h = Harness::start(mode).await;
+    for (user, implicit, with_nonce) in [("alice", "openid", true), ("bob", "", false)] {
+        let tweaked = std::sync::Arc::new(sandbox_as_google(&h, implicit));
+        h.rebuild_with(tweaked.clone());
+        let (query, result) = connect_granting_all(&h, user).await;
+        let sent = query.get("nonce").cloned();
+        assert_eq!(sent.is_some(), with_nonce, "{query:?}");
+        assert_eq!(
+            result.outcome,
+            ConnectOutcome::Connected,
+            "{}",
+            result.message
+        );
+        assert_eq!(*tweaked.identity_nonces.lock().unwrap(), vec![sent]);
+    }
+}
+
+/// An answer the provider cannot vouch for (its ID token did not verify) fails the connect
+/// with the provider's reason, and nothing is stored.
+async fn an_untrusted_identity_fails_the_connect_and_stores_nothing(mode: Mode) {
+    let mut h = Harness::start(mode).await;
+    let refusal = "the ID token cannot be trusted: its signature does not verify";
+    h.rebuild_with(std::sync::Arc::new(common::Tweaked {
+        identity_refused: Some(tether_core::provider::ProviderError::Upstream {
+            status: None,
+            retry_after: None,
+            message: refusal.to_owned(),
+        }),
+        ..sandbox_as_google(&h, "openid")
     }));
+    let (_, result) = connect_granting_all(&h, "alice").await;
+    assert_eq!(result.outcome, ConnectOutcome::Error, "{}", result.message);
+    assert!(
+        result.message.contains("Could not identify the account")
+            && result.message.contains(refusal),
+        "{}",
+        result.message
+    );
+    assert!(
+        result
+            .redirect_to
+            .unwrap()
+            .as_str()
+            .contains("outcome=error")
+    );
+    assert_nothing_stored(&h).await;
 }
 
 /// A refused connection leaves no integration, token or consent behind.
@@ -533,4 +610,6 @@ both_modes!(
     a_second_user_cannot_link_an_account_another_user_linked,
     malformed_callback_input_is_refused_and_only_audited,
     return_to_outside_the_allowlist_is_refused,
+    the_nonce_sent_with_openid_is_the_one_identity_checks,
+    an_untrusted_identity_fails_the_connect_and_stores_nothing,
 );

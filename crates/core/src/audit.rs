@@ -12,6 +12,8 @@ crate::closed_enum! {
         User = "user",
         ApiKey = "api_key",
         System = "system",
+        /// A person at the command line (`tether keys rotate`, `api-keys`, `migrate`, …).
+        Operator = "operator",
     }
 }
 
@@ -20,8 +22,10 @@ crate::closed_enum! {
 pub enum Actor {
     User(UserId),
     ApiKey(ApiKeyId),
-    /// Tether itself: the scheduler, start-up, a CLI command.
+    /// Tether itself: the scheduler, start-up, background work.
     System,
+    /// Someone running a `tether` command: `os-user@host`, or what `TETHER_OPERATOR` names.
+    Operator(String),
 }
 
 impl Actor {
@@ -30,6 +34,7 @@ impl Actor {
             Actor::User(_) => ActorKind::User,
             Actor::ApiKey(_) => ActorKind::ApiKey,
             Actor::System => ActorKind::System,
+            Actor::Operator(_) => ActorKind::Operator,
         }
     }
 
@@ -39,6 +44,7 @@ impl Actor {
             Actor::User(id) => Some(id.to_string()),
             Actor::ApiKey(id) => Some(id.to_string()),
             Actor::System => None,
+            Actor::Operator(name) => Some(name.clone()),
         }
     }
 
@@ -48,6 +54,7 @@ impl Actor {
             (ActorKind::System, _) => Ok(Actor::System),
             (ActorKind::User, Some(id)) => Ok(Actor::User(UserId::parse(id)?)),
             (ActorKind::ApiKey, Some(id)) => Ok(Actor::ApiKey(id.parse()?)),
+            (ActorKind::Operator, Some(name)) => Ok(Actor::Operator(name.to_owned())),
             (_, None) => Err(crate::ParseError::invalid("actor", "missing actor id")),
         }
     }
@@ -74,6 +81,10 @@ crate::closed_enum! {
         ApiKeyCreated = "api_key_created",
         ApiKeyRevoked = "api_key_revoked",
         KeysRotated = "keys_rotated",
+        /// `tether migrate up|down|fresh` changed the schema.
+        SchemaMigrated = "schema_migrated",
+        /// Tether registered itself as a client at a provider (`tether openemr register`).
+        ProviderRegistered = "provider_registered",
         WebhookEndpointCreated = "webhook_endpoint_created",
         WebhookEndpointChanged = "webhook_endpoint_changed",
         WebhookEndpointDeleted = "webhook_endpoint_deleted",

@@ -79,6 +79,16 @@ secret_type!(
     Clone
 );
 
+/// Encrypts a secret kept outside the database (a pending flow in Redis) and binds it to the
+/// place it is kept, so a sealed value copied to another place does not open. The token
+/// cipher implements it; key rotation applies as to every stored secret.
+pub trait Sealer: Send + Sync {
+    /// The sealed text of `plaintext`, for `place`.
+    fn seal(&self, place: &str, plaintext: &OpaqueSecret) -> String;
+    /// The plaintext, when `sealed` was sealed for `place` with a configured key.
+    fn open(&self, place: &str, sealed: &str) -> Option<OpaqueSecret>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

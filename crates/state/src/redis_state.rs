@@ -7,8 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tether_core::ports::TakenFlowState;
-use tether_core::secret::OpaqueSecret;
+
+use tether_core::secret::{OpaqueSecret, Sealer};
 use tether_core::state::{FlowStateStore, LockLease, LockManager, StateError, StateResult};
 
 use crate::key::state_key;
@@ -49,11 +51,14 @@ impl RedisStateConfig {
     }
 }
 
-/// Flow state and locks on Redis. Connects lazily and reconnects by itself.
+/// Flow state and locks on Redis. Connects lazily and reconnects by itself. Flow payloads
+/// are sealed (encrypted with the token cipher, bound to their key) before they leave the
+/// process, as the database copy is encrypted.
 #[derive(Clone)]
 pub struct RedisState {
     conn: ConnectionManager,
     prefix: String,
+    sealer: Arc<dyn Sealer>,
 }
 
 impl std::fmt::Debug for RedisState {
@@ -66,14 +71,15 @@ impl std::fmt::Debug for RedisState {
 
 #[derive(Serialize, Deserialize)]
 struct StoredFlow {
-    payload: String,
+    /// The payload sealed for this flow's key.
+    sealed: String,
     expires_at: DateTime<Utc>,
 }
 
 impl RedisState {
     /// Builds the client without connecting: a Redis that is down at start-up makes calls
     /// fail with `Unavailable` (and `/readyz` say so) until it is back.
-    pub fn new(config: &RedisStateConfig) -> StateResult<Self> {
+    pub fn new(config: &RedisStateConfig, sealer: Arc<dyn Sealer>) -> StateResult<Self> {
         let client = redis::Client::open(config.url.as_str())
             .map_err(|e| StateError::Backend(format!("invalid Redis URL: {:?}", e.kind())))?;
         let manager_config = ConnectionManagerConfig::new()
@@ -86,6 +92,7 @@ impl RedisState {
         Ok(Self {
             conn,
             prefix: config.key_prefix.clone(),
+            sealer,
         })
     }
 
@@ -130,14 +137,15 @@ impl FlowStateStore for RedisState {
     ) -> StateResult<()> {
         let expires_at = Utc::now()
             + chrono::Duration::from_std(ttl).map_err(|e| StateError::Backend(e.to_string()))?;
+        let key = self.flow_key(state);
         let value = serde_json::to_string(&StoredFlow {
-            payload: payload.expose_secret().to_owned(),
+            sealed: self.sealer.seal(&key, payload),
             expires_at,
         })
         .map_err(|e| StateError::Backend(e.to_string()))?;
         let mut conn = self.conn.clone();
         let set: Option<String> = redis::cmd("SET")
-            .arg(self.flow_key(state))
+            .arg(&key)
             .arg(value)
             .arg("NX")
             .arg("PX")
@@ -152,9 +160,10 @@ impl FlowStateStore for RedisState {
     }
 
     async fn take(&self, state: &OpaqueSecret) -> StateResult<Option<TakenFlowState>> {
+        let key = self.flow_key(state);
         let mut conn = self.conn.clone();
         let value: Option<String> = redis::cmd("GETDEL")
-            .arg(self.flow_key(state))
+            .arg(&key)
             .query_async(&mut conn)
             .await
             .map_err(map_err)?;
@@ -163,8 +172,13 @@ impl FlowStateStore for RedisState {
         };
         let stored: StoredFlow = serde_json::from_str(&value)
             .map_err(|_| StateError::Backend("malformed flow state entry".to_owned()))?;
+        // A value that does not open here (another key's, or sealed with a key no longer
+        // configured) is refused, not trusted.
+        let payload = self.sealer.open(&key, &stored.sealed).ok_or_else(|| {
+            StateError::Backend("flow state entry does not open with the configured keys".into())
+        })?;
         Ok(Some(TakenFlowState {
-            payload: OpaqueSecret::new(stored.payload),
+            payload,
             expires_at: stored.expires_at,
         }))
     }

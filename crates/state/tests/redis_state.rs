@@ -9,17 +9,108 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tether_core::secret::OpaqueSecret;
+use tether_core::secret::{OpaqueSecret, Sealer};
 use tether_state::{FlowStateStore, LockManager, RedisState, RedisStateConfig, StateError};
+use tether_storage::TokenCipher;
 
-fn store_with_fresh_prefix() -> RedisState {
+fn sealer() -> Arc<dyn Sealer> {
+    Arc::new(TokenCipher::new(&[TokenCipher::generate_key()]).unwrap())
+}
+
+fn fresh_config() -> RedisStateConfig {
     let mut config = RedisStateConfig::new(tether_testkit::redis_url());
     config.key_prefix = format!("tether-test:{}:", uuid::Uuid::new_v4().simple());
-    RedisState::new(&config).unwrap()
+    config
+}
+
+fn store_with_fresh_prefix() -> RedisState {
+    RedisState::new(&fresh_config(), sealer()).unwrap()
 }
 
 mod redis {
     use super::*;
+
+    /// Every key of this store's prefix with its raw value, as another Redis client sees it.
+    async fn raw_entries(prefix: &str) -> Vec<(String, String)> {
+        let client = ::redis::Client::open(tether_testkit::redis_url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let mut entries = Vec::new();
+        for key in keys {
+            let value: String = ::redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            entries.push((key, value));
+        }
+        entries
+    }
+
+    #[tokio::test]
+    async fn redis_holds_neither_the_state_nor_the_payload_in_clear() {
+        let config = fresh_config();
+        let store = RedisState::new(&config, sealer()).unwrap();
+        let state = OpaqueSecret::new("state-in-clear");
+        let payload = OpaqueSecret::new(r#"{"verifier":"pkce-verifier-in-clear"}"#);
+        store
+            .put(&state, &payload, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let entries = raw_entries(&config.key_prefix).await;
+        assert_eq!(entries.len(), 1);
+        let (key, value) = &entries[0];
+        assert!(!key.contains("state-in-clear"), "{key}");
+        assert!(!value.contains("in-clear"), "{value}");
+        assert!(!value.contains("verifier"), "{value}");
+        let taken = store.take(&state).await.unwrap().unwrap();
+        assert_eq!(taken.payload, payload);
+    }
+
+    #[tokio::test]
+    async fn a_sealed_flow_copied_to_another_key_or_read_with_other_keys_is_refused() {
+        use sha2::{Digest, Sha256};
+        let config = fresh_config();
+        let store = RedisState::new(&config, sealer()).unwrap();
+        let a = OpaqueSecret::new("state-a");
+        store
+            .put(
+                &a,
+                &OpaqueSecret::new("payload of a"),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        // Someone with write access to Redis copies a's entry to the key of state b.
+        let (_, a_value) = raw_entries(&config.key_prefix).await.remove(0);
+        let b_key = format!(
+            "{}flow:{}",
+            config.key_prefix,
+            hex::encode(Sha256::digest(b"state-b"))
+        );
+        let client = ::redis::Client::open(tether_testkit::redis_url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = ::redis::cmd("SET")
+            .arg(&b_key)
+            .arg(&a_value)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let copied = store.take(&OpaqueSecret::new("state-b")).await;
+        assert!(matches!(copied, Err(StateError::Backend(_))), "{copied:?}");
+
+        // A process with other keys cannot open what this one sealed.
+        let stranger = RedisState::new(&config, sealer()).unwrap();
+        let foreign = stranger.take(&a).await;
+        assert!(
+            matches!(foreign, Err(StateError::Backend(_))),
+            "{foreign:?}"
+        );
+    }
 
     #[tokio::test]
     async fn a_flow_state_can_be_taken_exactly_once() {
@@ -312,10 +403,10 @@ mod redis {
     #[tokio::test]
     async fn calls_fail_as_unavailable_while_redis_is_down_and_work_again_when_it_returns() {
         let mut server = PrivateRedis::start(free_port());
-        let store = RedisState::new(&RedisStateConfig::new(format!(
-            "redis://127.0.0.1:{}",
-            server.port
-        )))
+        let store = RedisState::new(
+            &RedisStateConfig::new(format!("redis://127.0.0.1:{}", server.port)),
+            sealer(),
+        )
         .unwrap();
         let state = OpaqueSecret::new("s");
         store
@@ -364,10 +455,10 @@ mod redis {
 
     #[tokio::test]
     async fn a_redis_that_was_never_reachable_is_unavailable_not_a_panic() {
-        let store = RedisState::new(&RedisStateConfig::new(format!(
-            "redis://127.0.0.1:{}",
-            free_port()
-        )))
+        let store = RedisState::new(
+            &RedisStateConfig::new(format!("redis://127.0.0.1:{}", free_port())),
+            sealer(),
+        )
         .unwrap();
         let result = store.take(&OpaqueSecret::new("x")).await;
         assert!(

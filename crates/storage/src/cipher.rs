@@ -6,7 +6,7 @@
 
 use fernet::Fernet;
 use tether_core::StorageError;
-use tether_core::secret::EncryptionKey;
+use tether_core::secret::{EncryptionKey, OpaqueSecret};
 use thiserror::Error;
 
 const FORMAT_VERSION: &str = "v1";
@@ -150,6 +150,22 @@ impl TokenCipher {
     }
 }
 
+/// Seals values kept outside the database under `sealed.{place}`.
+impl tether_core::secret::Sealer for TokenCipher {
+    fn seal(&self, place: &str, plaintext: &OpaqueSecret) -> String {
+        self.encrypt(
+            &CipherContext::new("sealed", "value", place),
+            plaintext.expose_secret(),
+        )
+    }
+
+    fn open(&self, place: &str, sealed: &str) -> Option<OpaqueSecret> {
+        self.decrypt(&CipherContext::new("sealed", "value", place), sealed)
+            .ok()
+            .map(OpaqueSecret::new)
+    }
+}
+
 /// A well-formed frame of this format (for telling "another row" from garbage).
 fn is_framed(framed: &str) -> bool {
     let mut lines = framed.splitn(3, '\n');
@@ -184,6 +200,20 @@ mod tests {
                 .unwrap(),
             ""
         );
+    }
+
+    #[test]
+    fn sealed_values_open_only_at_their_place() {
+        use tether_core::secret::Sealer;
+        let cipher = TokenCipher::new(&[TokenCipher::generate_key()]).unwrap();
+        let sealed = cipher.seal("flow:abc", &OpaqueSecret::new("{\"verifier\":\"v\"}"));
+        assert!(!sealed.contains("verifier"));
+        assert_eq!(
+            cipher.open("flow:abc", &sealed).unwrap().expose_secret(),
+            "{\"verifier\":\"v\"}"
+        );
+        assert!(cipher.open("flow:abd", &sealed).is_none());
+        assert!(cipher.open("flow:abc", "not a fernet token").is_none());
     }
 
     #[test]

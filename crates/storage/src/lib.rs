@@ -9,5 +9,5 @@ mod rotation;
 
 pub use cipher::{CipherContext, CipherError, TokenCipher};
 pub use db::{Engine, PoolOptions, connect};
-pub use repo::SqlStore;
+pub use repo::{SqlStore, append_audit};
 pub use rotation::{KeyCheck, RotationReport, TableRotation, check_keys, rotate_keys};

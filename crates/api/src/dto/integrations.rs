@@ -156,6 +156,7 @@ pub struct AuditRecordOut {
     pub id: uuid::Uuid,
     pub integration_id: Option<uuid::Uuid>,
     pub user_id: Option<String>,
+    /// `operator`: someone running a `tether` command.
     #[schema(value_type = ActorKind)]
     pub actor: String,
     pub actor_id: Option<String>,

@@ -6,7 +6,7 @@
 
 use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::provider::{AccountIdentity, Provider, RawTokenResponse};
-use tether_core::secret::OpaqueSecret;
+use tether_core::secret::{OpaqueSecret, PkceVerifier};
 use tether_core::{Integration, IntegrationId, ProviderKind, ScopeSet};
 use url::Url;
 
@@ -154,7 +154,11 @@ impl Broker {
         let state = steps::checked_state(params)?;
         let flow = &*flow_slot.insert(self.take_flow(state).await?);
         steps::check_flow(flow, provider_kind, binding_cookie)?;
-        let provider = self.inner.providers.get(flow.provider, &flow.instance)?;
+        let provider = self
+            .inner
+            .providers
+            .load()
+            .get(flow.provider, &flow.instance)?;
         steps::check_issuer(params, flow, provider.as_ref())?;
         steps::check_provider_error(params, flow)?;
         let (raw, identity) = self
@@ -216,7 +220,7 @@ impl Broker {
             provider,
             &self.inner.http,
             code,
-            flow.verifier.as_deref(),
+            flow.verifier.as_ref().map(PkceVerifier::expose_secret),
             &redirect,
         )
         .await
@@ -228,7 +232,7 @@ impl Broker {
             ))
         })?;
         let identity = provider
-            .fetch_identity(&raw.access_token, &raw)
+            .fetch_identity(&raw.access_token, &raw, sent_nonce(provider, flow))
             .await
             .map_err(|e| {
                 Stop::Report(fail(
@@ -267,6 +271,11 @@ impl Broker {
         }
         Ok(links.into_iter().find(|i| i.user_id == flow.user_id))
     }
+}
+
+/// The nonce the authorize URL of this flow carried, which an ID token must echo.
+pub(super) fn sent_nonce<'f>(provider: &dyn Provider, flow: &'f PendingFlow) -> Option<&'f str> {
+    oauth::sends_nonce(provider, &flow.requested_scopes).then(|| flow.nonce.expose_secret())
 }
 
 fn insufficient_message(missing: &ScopeSet) -> String {

@@ -34,7 +34,8 @@ impl Broker {
         let now = Utc::now();
         let mut tokens = raw.to_token_set(now);
         tokens.launch_context = provider
-            .launch_context(raw)
+            .launch_context(raw, super::sent_nonce(provider, flow))
+            .await
             .map(|context| OpaqueSecret::new(context.to_string()));
         let usable = scopes.missing_required.is_empty();
         let (status, next_refresh_at, last_error) = if usable {

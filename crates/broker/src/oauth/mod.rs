@@ -16,6 +16,7 @@ use oauth2::{
 };
 use tether_core::ScopeSet;
 use tether_core::provider::{ClientAuthMethod, Provider, ProviderError, RawTokenResponse};
+use tether_core::secret::PkceVerifier;
 use url::Url;
 
 use crate::error::BrokerError;
@@ -182,7 +183,7 @@ pub fn provider_authorize_url(
         login_hint,
     };
     let mut extra = provider.authorize_params(&ctx);
-    if scopes.iter().any(|s| s.as_str() == "openid") {
+    if sends_nonce(provider, requested) {
         extra.push(("nonce".to_owned(), nonce.to_owned()));
     }
     let verifier = if provider.capabilities().pkce {
@@ -191,6 +192,15 @@ pub fn provider_authorize_url(
         None
     };
     authorize_url(provider, redirect, state, verifier, &scopes, &extra)
+}
+
+/// Whether the authorize URL for `requested` carries the flow's `nonce`: when it asks for
+/// `openid` (requested or implicit), and so for an ID token the nonce must come back in.
+pub fn sends_nonce(provider: &dyn Provider, requested: &ScopeSet) -> bool {
+    requested
+        .union(&provider.implicit_scopes())
+        .iter()
+        .any(|s| s.as_str() == "openid")
 }
 
 /// The provider's authorize URL with exactly these scopes and parameters.
@@ -221,8 +231,8 @@ pub(crate) fn authorize_url(
 }
 
 /// A fresh PKCE S256 verifier.
-pub fn new_pkce_verifier() -> String {
-    PkceCodeChallenge::new_random_sha256().1.secret().clone()
+pub fn new_pkce_verifier() -> PkceVerifier {
+    PkceVerifier::new(PkceCodeChallenge::new_random_sha256().1.secret().clone())
 }
 
 /// The authorization-code grant (with the PKCE verifier when given).

@@ -82,7 +82,7 @@ impl Harness {
         })
         .await;
         let cipher = Arc::new(TokenCipher::new(&[TokenCipher::generate_key()]).unwrap());
-        let store = Arc::new(SqlStore::new(db.conn.clone(), cipher));
+        let store = Arc::new(SqlStore::new(db.conn.clone(), cipher.clone()));
         let (flows, locks): (Arc<dyn FlowStateStore>, Arc<dyn LockManager>) = match mode {
             Mode::Embedded => (
                 Arc::new(SqlFlowStore::new(store.clone())),
@@ -91,7 +91,7 @@ impl Harness {
             Mode::Production => {
                 let mut config = RedisStateConfig::new(tether_testkit::redis_url());
                 config.key_prefix = format!("tether-test:{}:", uuid::Uuid::new_v4().simple());
-                let redis = Arc::new(RedisState::new(&config).unwrap());
+                let redis = Arc::new(RedisState::new(&config, cipher).unwrap());
                 (redis.clone(), redis)
             }
         };
@@ -150,16 +150,11 @@ impl Harness {
 
     /// Replaces a provider of every broker (for providers with special behaviour).
     pub fn rebuild_with(&mut self, provider: Arc<dyn Provider>) {
-        let brokers = self
-            .brokers
-            .iter()
-            .map(|b| {
-                let mut registry = b.providers().clone();
-                registry.register(provider.clone());
-                b.with_providers(registry)
-            })
-            .collect();
-        self.brokers = brokers;
+        for broker in &self.brokers {
+            let mut registry = (*broker.providers()).clone();
+            registry.register(provider.clone());
+            broker.set_providers(registry);
+        }
     }
 
     pub fn token_calls(&self, grant: GrantType) -> u64 {
@@ -354,6 +349,10 @@ pub struct Tweaked {
     pub launch_context_once: Option<serde_json::Value>,
     pub launched: std::sync::atomic::AtomicBool,
     pub implicit: ScopeSet,
+    /// The nonce each identity lookup was given.
+    pub identity_nonces: std::sync::Mutex<Vec<Option<String>>>,
+    /// Every identity lookup fails so (an ID token that does not verify).
+    pub identity_refused: Option<tether_core::provider::ProviderError>,
 }
 
 impl Tweaked {
@@ -372,6 +371,8 @@ impl Tweaked {
             launch_context_once: None,
             launched: Default::default(),
             implicit: ScopeSet::new(),
+            identity_nonces: Default::default(),
+            identity_refused: None,
         }
     }
 }
@@ -409,9 +410,10 @@ impl Provider for Tweaked {
         }
         Ok(raw)
     }
-    fn launch_context(
+    async fn launch_context(
         &self,
         _: &tether_core::provider::RawTokenResponse,
+        _: Option<&str>,
     ) -> Option<serde_json::Value> {
         let first = !self
             .launched
@@ -422,8 +424,16 @@ impl Provider for Tweaked {
         &self,
         token: &tether_core::secret::AccessToken,
         raw: &tether_core::provider::RawTokenResponse,
+        nonce: Option<&str>,
     ) -> Result<tether_core::provider::AccountIdentity, tether_core::provider::ProviderError> {
-        self.inner.fetch_identity(token, raw).await
+        self.identity_nonces
+            .lock()
+            .unwrap()
+            .push(nonce.map(str::to_owned));
+        if let Some(refused) = &self.identity_refused {
+            return Err(refused.clone());
+        }
+        self.inner.fetch_identity(token, raw, nonce).await
     }
     async fn test_connection(
         &self,

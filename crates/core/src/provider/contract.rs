@@ -52,6 +52,40 @@ pub struct ProviderCapabilities {
     pub requires_issuer_parameter: bool,
 }
 
+impl ProviderCapabilities {
+    /// None of them: no PKCE, no revocation, long-lived refresh tokens, no `iss`. Descriptors
+    /// start here and name what their provider has (`NONE.with_pkce().with_revocation()`).
+    pub const NONE: Self = Self {
+        pkce: false,
+        revocation: false,
+        rotates_refresh_tokens: false,
+        requires_issuer_parameter: false,
+    };
+
+    pub const fn with_pkce(mut self) -> Self {
+        self.pkce = true;
+        self
+    }
+
+    pub const fn with_revocation(mut self) -> Self {
+        self.revocation = true;
+        self
+    }
+
+    pub const fn rotating_refresh_tokens(mut self) -> Self {
+        self.rotates_refresh_tokens = true;
+        self
+    }
+
+    pub const fn requiring_issuer(mut self) -> Self {
+        self.requires_issuer_parameter = true;
+        self
+    }
+}
+
+/// How a provider reads a failed answer of its token or revocation endpoint.
+pub type TokenErrorClassifier = fn(u16, Option<Duration>, &[u8]) -> ProviderError;
+
 /// The client registration Tether uses at a provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCredentials {
@@ -184,11 +218,15 @@ pub trait Provider: Send + Sync + Debug {
         requested.clone()
     }
 
-    /// Who the account is, from the fresh token and the token answer.
+    /// Who the account is, from the fresh token and the token answer. `nonce` is the value
+    /// the sign-in sent (`None` when it sent none): a provider that reads claims from the
+    /// answer's ID token verifies the token first — signature, issuer, audience, expiry and
+    /// this nonce — and fails when it does not verify.
     async fn fetch_identity(
         &self,
         access_token: &AccessToken,
         response: &RawTokenResponse,
+        nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError>;
 
     /// A cheap authenticated call that proves the connection works.
@@ -210,7 +248,13 @@ pub trait Provider: Send + Sync + Debug {
 
     /// Launch context to keep with the tokens, encrypted (OpenEMR's `patient` and `fhirUser`:
     /// health data, so never in plain metadata). Kept across refreshes that do not repeat it.
-    fn launch_context(&self, _response: &RawTokenResponse) -> Option<Value> {
+    /// `nonce` as for [`Provider::fetch_identity`] (`None` on a refresh): a value taken from
+    /// an ID token is taken only from a verified one.
+    async fn launch_context(
+        &self,
+        _response: &RawTokenResponse,
+        _nonce: Option<&str>,
+    ) -> Option<Value> {
         None
     }
 

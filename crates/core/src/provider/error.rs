@@ -69,6 +69,23 @@ impl ProviderError {
         }
     }
 
+    /// A failed answer classified by its status alone: 429 is `RateLimited`, anything else
+    /// `Upstream` (transient for 5xx). Providers match the statuses they know more about
+    /// first and fall back to this.
+    pub fn by_status(status: u16, retry_after: Option<Duration>, message: String) -> Self {
+        match status {
+            429 => ProviderError::RateLimited {
+                retry_after,
+                message,
+            },
+            s => ProviderError::Upstream {
+                status: Some(s),
+                retry_after,
+                message,
+            },
+        }
+    }
+
     /// The RFC 6749 §5.2 classification of a token-endpoint error, with the HTTP status and
     /// `Retry-After` of the answer. Providers with their own error shapes map those first and
     /// fall back to this.

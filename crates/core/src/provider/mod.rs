@@ -8,7 +8,7 @@ mod token_response;
 
 pub use contract::{
     AccountIdentity, AuthorizeContext, ClientAuthMethod, ClientCredentials, ConnectionReport,
-    Provider, ProviderCapabilities, ProviderEndpoints,
+    Provider, ProviderCapabilities, ProviderEndpoints, TokenErrorClassifier,
 };
 pub use error::ProviderError;
 pub use settings::{AppTokenSource, ProviderSettings};

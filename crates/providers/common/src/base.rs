@@ -82,6 +82,16 @@ impl ProviderDescriptor {
         settings: &ProviderSettings,
         vars: &[(&str, String)],
     ) -> Result<ProviderEndpoints, ProviderError> {
+        Ok(endpoints_of(&self.resolve_urls(settings, vars)?))
+    }
+
+    /// Every endpoint as [`ProviderDescriptor::resolve_endpoints`] resolves it, by name,
+    /// including the crate's own names (Microsoft's `jwks`).
+    pub fn resolve_urls(
+        &self,
+        settings: &ProviderSettings,
+        vars: &[(&str, String)],
+    ) -> Result<Vec<(&'static str, String)>, ProviderError> {
         let mut vars = vars.to_vec();
         let mut resolved: Vec<(&str, String)> = Vec::new();
         for spec in self.endpoints {
@@ -104,20 +114,28 @@ impl ProviderDescriptor {
             };
             resolved.push((spec.name, value));
         }
-        let get = |name: &str| {
-            resolved
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.clone())
-        };
-        Ok(ProviderEndpoints {
-            authorize_url: get("authorize"),
-            token_url: get("token").unwrap_or_default(),
-            revocation_url: get("revocation"),
-            userinfo_url: get("userinfo"),
-            api_base_url: get("api_base").unwrap_or_default(),
-            issuer: get("issuer"),
-        })
+        Ok(resolved)
+    }
+}
+
+/// The value of endpoint `name` among resolved ones.
+pub fn resolved_url(resolved: &[(&str, String)], name: &str) -> Option<String> {
+    resolved
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// The `Provider` endpoints among resolved ones.
+pub fn endpoints_of(resolved: &[(&str, String)]) -> ProviderEndpoints {
+    let get = |name: &str| resolved_url(resolved, name);
+    ProviderEndpoints {
+        authorize_url: get("authorize"),
+        token_url: get("token").unwrap_or_default(),
+        revocation_url: get("revocation"),
+        userinfo_url: get("userinfo"),
+        api_base_url: get("api_base").unwrap_or_default(),
+        issuer: get("issuer"),
     }
 }
 
@@ -222,6 +240,15 @@ macro_rules! provider_basics {
         fn implicit_scopes(&self) -> ::tether_core::ScopeSet {
             $crate::Described::base(self).implicit_scopes()
         }
+
+        fn classify_error(
+            &self,
+            status: u16,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+            body: &[u8],
+        ) -> ::tether_core::provider::ProviderError {
+            ($crate::Described::base(self).descriptor.token_errors)(status, retry_after, body)
+        }
     };
 }
 
@@ -236,12 +263,9 @@ mod tests {
     const EXAMPLE: ProviderDescriptor = ProviderDescriptor {
         kind: ProviderKind::Dexcom,
         client_auth: ClientAuthMethod::Post,
-        capabilities: ProviderCapabilities {
-            pkce: true,
-            revocation: false,
-            rotates_refresh_tokens: true,
-            requires_issuer_parameter: false,
-        },
+        capabilities: ProviderCapabilities::NONE
+            .with_pkce()
+            .rotating_refresh_tokens(),
         endpoints: &[
             EndpointSpec::new("api_base", "{base}/api/"),
             EndpointSpec::new("token", "{base}/token"),
@@ -254,6 +278,7 @@ mod tests {
         default_scopes: &["offline_access"],
         implicit_scopes: &[],
         secret_required: Some("it is sent in the form body"),
+        token_errors: crate::error_body::classify_oauth,
     };
 
     fn settings() -> ProviderSettings {

@@ -3,7 +3,7 @@
 //! option names and scope tables), declared once as a `const`.
 
 use tether_core::ProviderKind;
-use tether_core::provider::{ClientAuthMethod, ProviderCapabilities};
+use tether_core::provider::{ClientAuthMethod, ProviderCapabilities, TokenErrorClassifier};
 use tether_core::scope_catalog::ScopeCatalogEntry;
 
 use crate::scopes::ScopeSpec;
@@ -66,6 +66,9 @@ pub struct ProviderDescriptor {
     /// Why the client secret is required, for the error when it is missing (it is sent as
     /// HTTP Basic, in the form body, …); `None`: a public client, no secret needed.
     pub secret_required: Option<&'static str>,
+    /// How a failed token or revocation answer is read: [`crate::error_body::classify_oauth`]
+    /// for the RFC 6749 shape, a crate's own function for providers with other bodies.
+    pub token_errors: TokenErrorClassifier,
 }
 
 impl ProviderDescriptor {

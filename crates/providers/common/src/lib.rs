@@ -22,7 +22,7 @@ mod network;
 mod retry_after;
 mod scopes;
 
-pub use base::{Described, ProviderBase};
+pub use base::{Described, ProviderBase, endpoints_of, resolved_url};
 pub use descriptor::{EndpointSpec, ProviderDescriptor, ScopeCatalogue};
 pub use http::Answer;
 pub use network::network_error;

@@ -58,11 +58,7 @@ pub(crate) fn classify_api_error(
             retry_after,
             message: format!("Dexcom's limit of 60,000 calls per app per hour: {said}"),
         },
-        _ => ProviderError::Upstream {
-            status: Some(status),
-            retry_after,
-            message: said,
-        },
+        _ => ProviderError::by_status(status, retry_after, said),
     }
 }
 

@@ -44,5 +44,5 @@ mod scopes;
 
 pub use egv::{DisplayTime, Egv, EgvStatus, GlucoseUnit, Trend};
 pub use egvs::MAX_WINDOW_DAYS;
-pub use provider::{DexcomProvider, ENDPOINT_NAMES, OPTION_NAMES};
+pub use provider::{DexcomProvider, OPTION_NAMES};
 pub use region::Region;

@@ -20,8 +20,6 @@ use url::Url;
 use crate::region::Region;
 use crate::{api, scopes};
 
-/// Endpoint names a configuration may override.
-pub const ENDPOINT_NAMES: [&str; 3] = ["authorize", "token", "api_base"];
 /// Options a configuration may set.
 pub const OPTION_NAMES: [&str; 2] = ["region", "pkce"];
 
@@ -31,12 +29,9 @@ pub const DEXCOM: ProviderDescriptor = ProviderDescriptor {
     kind: ProviderKind::Dexcom,
     // Dexcom documents the client id and secret in the form body only.
     client_auth: ClientAuthMethod::Post,
-    capabilities: ProviderCapabilities {
-        pkce: true,
-        revocation: false,
-        rotates_refresh_tokens: true,
-        requires_issuer_parameter: false,
-    },
+    capabilities: ProviderCapabilities::NONE
+        .with_pkce()
+        .rotating_refresh_tokens(),
     endpoints: &[
         EndpointSpec::new("authorize", "{base}/v2/oauth2/login"),
         EndpointSpec::new("token", "{base}/v2/oauth2/token"),
@@ -47,7 +42,25 @@ pub const DEXCOM: ProviderDescriptor = ProviderDescriptor {
     default_scopes: &[scopes::OFFLINE_ACCESS],
     implicit_scopes: &[],
     secret_required: Some("it is sent in the token request body"),
+    token_errors: classify_token_error,
 };
+
+/// RFC 6749 errors, with the message taken from whatever shape the body has.
+fn classify_token_error(status: u16, retry_after: Option<Duration>, body: &[u8]) -> ProviderError {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let error = parsed
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .and_then(Value::as_str)
+        .map(tether_provider_common::error_body::clip);
+    let description = api::error_message(body).filter(|m| Some(m) != error.as_ref());
+    ProviderError::from_oauth_error(
+        status,
+        retry_after,
+        error.as_deref(),
+        description.as_deref(),
+    )
+}
 
 /// Dexcom (OAuth on `/v2/oauth2/…`, data on `/v3/users/self/…`).
 #[derive(Debug, Clone)]
@@ -60,7 +73,7 @@ impl DexcomProvider {
     /// Builds the provider; refuses unknown endpoint names and options, an unknown `region`,
     /// a `pkce` that is not `true`/`false`, invalid URLs and a missing client secret.
     pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
-        settings.check_known(&ENDPOINT_NAMES, &OPTION_NAMES)?;
+        DEXCOM.check(settings)?;
         let region = settings
             .option("region")
             .map(Region::parse)
@@ -93,32 +106,11 @@ impl Described for DexcomProvider {
 impl Provider for DexcomProvider {
     provider_basics!();
 
-    /// RFC 6749 errors, with the message taken from whatever shape the body has.
-    fn classify_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        body: &[u8],
-    ) -> ProviderError {
-        let parsed: Option<Value> = serde_json::from_slice(body).ok();
-        let error = parsed
-            .as_ref()
-            .and_then(|v| v.get("error"))
-            .and_then(Value::as_str)
-            .map(tether_provider_common::error_body::clip);
-        let description = api::error_message(body).filter(|m| Some(m) != error.as_ref());
-        ProviderError::from_oauth_error(
-            status,
-            retry_after,
-            error.as_deref(),
-            description.as_deref(),
-        )
-    }
-
     async fn fetch_identity(
         &self,
         access_token: &AccessToken,
         _response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         self.identity_from_data_range(access_token).await
     }

@@ -52,7 +52,7 @@ async fn identity_is_the_user_id_of_the_data_range() {
     let server = MockServer::start().await;
     mount_data_range(&server).await;
     let identity = against(&server)
-        .fetch_identity(&token(), &token_answer())
+        .fetch_identity(&token(), &token_answer(), None)
         .await
         .unwrap();
     assert_eq!(identity.subject, "8f9a-user");
@@ -140,7 +140,7 @@ async fn a_data_range_without_a_user_fails_identity() {
         .mount(&server)
         .await;
     let err = against(&server)
-        .fetch_identity(&token(), &token_answer())
+        .fetch_identity(&token(), &token_answer(), None)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("userId"), "{err}");

@@ -16,15 +16,6 @@ pub const DEFAULT_USERINFO_URL: &str = "https://openidconnect.googleapis.com/v1/
 /// The issuer Google names in the `iss` parameter of its authorization responses.
 pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
 
-/// Endpoint names every Google-based provider reads.
-pub const AUTH_ENDPOINTS: [&str; 6] = [
-    "authorize",
-    "token",
-    "revocation",
-    "userinfo",
-    "api_base",
-    "issuer",
-];
 /// Options every Google-based provider reads.
 pub const AUTH_OPTIONS: [&str; 4] = [
     "client_auth",
@@ -52,18 +43,14 @@ pub const GOOGLE_ENDPOINTS: &[EndpointSpec] = &[
 pub const GOOGLE_AUTH: ProviderDescriptor = ProviderDescriptor {
     kind: ProviderKind::Google,
     client_auth: ClientAuthMethod::Post,
-    capabilities: ProviderCapabilities {
-        pkce: true,
-        revocation: true,
-        rotates_refresh_tokens: false,
-        requires_issuer_parameter: false,
-    },
+    capabilities: ProviderCapabilities::NONE.with_pkce().with_revocation(),
     endpoints: GOOGLE_ENDPOINTS,
     options: &AUTH_OPTIONS,
     scopes: ScopeCatalogue::Table(&[]),
     default_scopes: &[],
     implicit_scopes: &[],
     secret_required: Some("Google web-application clients are confidential"),
+    token_errors: crate::token::classify_token_error,
 };
 
 /// What differs between the providers built on [`GoogleAuth`].
@@ -110,7 +97,7 @@ fn prompt(settings: &ProviderSettings) -> Result<Option<String>, ProviderError> 
 }
 
 impl GoogleAuth {
-    /// Reads the shared endpoints and options; refuses any name outside [`AUTH_ENDPOINTS`],
+    /// Reads the shared endpoints and options; refuses any endpoint outside [`GOOGLE_AUTH`]'s,
     /// [`AUTH_OPTIONS`] and the caller's own `extra_options`.
     pub fn from_settings(
         settings: &ProviderSettings,
@@ -119,7 +106,7 @@ impl GoogleAuth {
         extra_options: &[&str],
     ) -> Result<Self, ProviderError> {
         let options: Vec<&str> = AUTH_OPTIONS.iter().chain(extra_options).copied().collect();
-        settings.check_known(&AUTH_ENDPOINTS, &options)?;
+        settings.check_known(&GOOGLE_AUTH.endpoint_names(), &options)?;
         GOOGLE_AUTH.check_client(settings)?;
         let client_auth = match settings.option("client_auth").unwrap_or("post") {
             "post" => ClientAuthMethod::Post,

@@ -1,8 +1,6 @@
 //! The Google provider: the shared Google OAuth client, the Google scope catalogue, identity
 //! from userinfo and a test call chosen by the `test_call` option.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::Value;
 use tether_core::ProviderKind;
@@ -141,19 +139,14 @@ impl Provider for GoogleProvider {
         token::parse_token_response(body)
     }
 
-    fn classify_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        body: &[u8],
-    ) -> ProviderError {
-        token::classify_token_error(status, retry_after, body)
-    }
-
+    /// Identity comes from the userinfo endpoint, called with the fresh access token; the ID
+    /// token of the answer is never read (so neither verified nor nonce-checked): no claim of
+    /// it is trusted.
     async fn fetch_identity(
         &self,
         access_token: &AccessToken,
         _response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         let user = self.auth.userinfo(access_token).await?;
         Ok(AccountIdentity {

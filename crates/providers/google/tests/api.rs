@@ -58,7 +58,7 @@ async fn the_account_is_identified_by_its_subject_and_labelled_by_its_email() {
     )
     .await;
     let identity = google(&server, None)
-        .fetch_identity(&token(), &token_answer())
+        .fetch_identity(&token(), &token_answer(), None)
         .await
         .unwrap();
     assert_eq!(identity.subject, "110169484474386276334");
@@ -88,7 +88,7 @@ async fn identity_failures_are_classified() {
     )
     .await;
     let err = google(&server, None)
-        .fetch_identity(&token(), &token_answer())
+        .fetch_identity(&token(), &token_answer(), None)
         .await
         .unwrap_err();
     assert!(err.needs_reauth(), "{err:?}");

@@ -5,7 +5,9 @@ use tether_core::ProviderKind;
 use tether_core::provider::{
     ClientAuthMethod, ProviderCapabilities, ProviderEndpoints, ProviderError, ProviderSettings,
 };
-use tether_provider_common::{EndpointSpec, ProviderDescriptor, ScopeCatalogue};
+use tether_provider_common::{
+    EndpointSpec, ProviderDescriptor, ScopeCatalogue, endpoints_of, resolved_url,
+};
 use url::Url;
 
 use crate::{catalogue, scopes};
@@ -19,16 +21,13 @@ const PROMPTS: &[&str] = &["select_account", "login", "consent"];
 /// Microsoft as data: PKCE, the secret in the form body (Microsoft's documented default for
 /// web apps), rotating refresh tokens, no revocation endpoint; Microsoft adds no `iss` to
 /// its authorization responses, and with `common` the issuer depends on the account's
-/// tenant, so none is compared.
+/// tenant, so none is compared there (the ID token's is: endpoint `id_token_issuer`).
 pub const MICROSOFT: ProviderDescriptor = ProviderDescriptor {
     kind: ProviderKind::Microsoft,
     client_auth: ClientAuthMethod::Post,
-    capabilities: ProviderCapabilities {
-        pkce: true,
-        revocation: false,
-        rotates_refresh_tokens: true,
-        requires_issuer_parameter: false,
-    },
+    capabilities: ProviderCapabilities::NONE
+        .with_pkce()
+        .rotating_refresh_tokens(),
     endpoints: &[
         EndpointSpec::new(
             "authorize",
@@ -40,12 +39,23 @@ pub const MICROSOFT: ProviderDescriptor = ProviderDescriptor {
         ),
         EndpointSpec::new("api_base", "https://graph.microsoft.com/v1.0"),
         EndpointSpec::new("userinfo", "{api_base}/me"),
+        EndpointSpec::new(
+            "jwks",
+            "https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys",
+        ),
+        // The issuer of v2.0 ID tokens names the signed-in account's tenant, whatever tenant
+        // (or alias) the authorization went through: `{tid}` is the token's own.
+        EndpointSpec::new(
+            "id_token_issuer",
+            "https://login.microsoftonline.com/{tid}/v2.0",
+        ),
     ],
     options: &["tenant", "prompt", "domain_hint"],
     scopes: ScopeCatalogue::Built(catalogue::catalogue),
     default_scopes: scopes::DEFAULTS,
     implicit_scopes: scopes::IMPLICIT,
     secret_required: Some("Tether is a confidential web client"),
+    token_errors: crate::errors::classify_token_error,
 };
 
 /// The checked Microsoft settings.
@@ -57,6 +67,10 @@ pub(crate) struct Config {
     pub domain_hint: Option<String>,
     /// Graph's `/me`.
     pub me_url: Url,
+    /// The keys ID tokens are signed with.
+    pub jwks_url: Url,
+    /// The `iss` of ID tokens, `{tid}` standing for the token's tenant.
+    pub id_token_issuer: String,
 }
 
 fn misconfigured(message: impl Into<String>) -> ProviderError {
@@ -89,16 +103,20 @@ impl Config {
                 "microsoft: option `domain_hint` must be a domain or tenant id without spaces",
             ));
         }
-        let endpoints = MICROSOFT.resolve_endpoints(settings, &[("tenant", tenant.clone())])?;
-        let me = endpoints.userinfo_url.as_deref().unwrap_or_default();
-        let me_url =
-            Url::parse(me).map_err(|e| misconfigured(format!("endpoint `userinfo`: {e}")))?;
+        let urls = MICROSOFT.resolve_urls(settings, &[("tenant", tenant.clone())])?;
+        let endpoints = endpoints_of(&urls);
+        let url = |name: &str| {
+            let text = resolved_url(&urls, name).unwrap_or_default();
+            Url::parse(&text).map_err(|e| misconfigured(format!("endpoint `{name}`: {e}")))
+        };
         Ok(Self {
+            me_url: url("userinfo")?,
+            jwks_url: url("jwks")?,
+            id_token_issuer: resolved_url(&urls, "id_token_issuer").unwrap_or_default(),
             endpoints,
             tenant,
             prompt,
             domain_hint,
-            me_url,
         })
     }
 }
@@ -116,7 +134,7 @@ fn check_tenant(tenant: &str) -> Result<(), ProviderError> {
     )))
 }
 
-fn is_guid(text: &str) -> bool {
+pub(crate) fn is_guid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     groups.len() == 5
         && groups
@@ -168,6 +186,14 @@ mod tests {
             "https://graph.microsoft.com/v1.0/me"
         );
         assert!(config.endpoints.revocation_url.is_none());
+        assert_eq!(
+            config.jwks_url.as_str(),
+            "https://login.microsoftonline.com/common/discovery/v2.0/keys"
+        );
+        assert_eq!(
+            config.id_token_issuer,
+            "https://login.microsoftonline.com/{tid}/v2.0"
+        );
     }
 
     #[test]

@@ -58,23 +58,10 @@ fn classify_graph_error(
         .unwrap_or_else(|| format!("HTTP {status}"));
     let message = clip(format!("Microsoft Graph {what}: {detail}"));
     match status {
-        429 => ProviderError::RateLimited {
-            retry_after,
-            message,
-        },
-        s if s >= 500 => ProviderError::Upstream {
-            status: Some(s),
-            retry_after,
-            message,
-        },
         // The token was refused, or the account no longer grants what the call needs:
         // connecting again (and consenting) is the fix.
         401 | 403 => ProviderError::InvalidGrant { message },
-        s => ProviderError::Upstream {
-            status: Some(s),
-            retry_after,
-            message,
-        },
+        _ => ProviderError::by_status(status, retry_after, message),
     }
 }
 

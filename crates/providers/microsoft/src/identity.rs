@@ -1,13 +1,14 @@
-//! Who a Microsoft account is: `oid` and `tid` from the ID token of the token answer (its
-//! payload is read without checking the signature — it came straight from the token
-//! endpoint over TLS, and it is used for nothing but naming the account), a label from
-//! Graph `/me`.
+//! Who a Microsoft account is: `oid` and `tid` from the ID token of the token answer — read
+//! only once `tether_oidc` verified it (signature against Microsoft's keys, issuer
+//! `https://login.microsoftonline.com/{tid}/v2.0`, audience, expiry, nonce) — with the token's
+//! tenant checked against the configured one, and a label from Graph `/me`.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tether_core::provider::{AccountIdentity, ProviderError};
+use tether_oidc::VerifiedClaims;
+
+use crate::config::is_guid;
 
 /// The tenant of every personal Microsoft account.
 const PERSONAL_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
@@ -17,7 +18,6 @@ const PERSONAL_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 pub(crate) struct IdClaims {
     pub oid: Option<String>,
     pub tid: Option<String>,
-    pub aud: Option<String>,
     pub preferred_username: Option<String>,
     pub email: Option<String>,
     pub name: Option<String>,
@@ -31,23 +31,38 @@ fn upstream(message: impl Into<String>) -> ProviderError {
     }
 }
 
-/// The claims of a compact JWT, from its payload segment.
-pub(crate) fn id_claims(id_token: &str) -> Result<IdClaims, ProviderError> {
-    let payload = id_token
-        .split('.')
-        .nth(1)
-        .ok_or_else(|| upstream("the ID token is not a JWT"))?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .map_err(|_| upstream("the ID token's payload is not base64url"))?;
-    serde_json::from_slice(&bytes).map_err(|_| upstream("the ID token's payload is not JSON"))
+impl IdClaims {
+    /// The claims Tether reads, from a verified token.
+    pub(crate) fn from_verified(claims: VerifiedClaims) -> Result<Self, ProviderError> {
+        serde_json::from_value(Value::Object(claims))
+            .map_err(|_| upstream("the ID token's oid, tid or name claims are not strings"))
+    }
+}
+
+/// The account's tenant must be one the configuration admits: that tenant for a tenant id,
+/// personal accounts for `consumers`, work or school accounts for `organizations`. (A tenant
+/// configured by domain name is not compared: its id is not known without a lookup.)
+pub(crate) fn check_tenant(claims: &IdClaims, configured: &str) -> Result<(), ProviderError> {
+    let tid = claims.tid.as_deref().unwrap_or_default();
+    let admitted = match configured {
+        "common" => true,
+        "consumers" => tid == PERSONAL_TENANT,
+        "organizations" => tid != PERSONAL_TENANT,
+        guid if is_guid(guid) => tid.eq_ignore_ascii_case(guid),
+        _domain => true,
+    };
+    if admitted {
+        Ok(())
+    } else {
+        Err(upstream(format!(
+            "the ID token is for an account of tenant {tid}, which the configured tenant \
+             `{configured}` does not admit"
+        )))
+    }
 }
 
 /// The stable account key: object id and tenant id (`sub` differs per application).
-pub(crate) fn subject(claims: &IdClaims, client_id: &str) -> Result<String, ProviderError> {
-    if claims.aud.as_deref().is_some_and(|aud| aud != client_id) {
-        return Err(upstream("the ID token was issued to another application"));
-    }
+pub(crate) fn subject(claims: &IdClaims) -> Result<String, ProviderError> {
     let present = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
     match (present(&claims.oid), present(&claims.tid)) {
         (Some(oid), Some(tid)) => Ok(format!("{oid}:{tid}")),
@@ -60,11 +75,10 @@ pub(crate) fn subject(claims: &IdClaims, client_id: &str) -> Result<String, Prov
 /// The identity from the ID token claims and the `/me` answer.
 pub(crate) fn account(
     claims: &IdClaims,
-    client_id: &str,
     me: &Value,
     configured_tenant: &str,
 ) -> Result<AccountIdentity, ProviderError> {
-    let subject = subject(claims, client_id)?;
+    let subject = subject(claims)?;
     let me_str = |key: &str| {
         me.get(key)
             .and_then(Value::as_str)
@@ -100,26 +114,25 @@ pub(crate) fn account(
 mod tests {
     use super::*;
 
-    fn jwt(claims: &Value) -> String {
-        format!(
-            "eyJhbGciOiJSUzI1NiJ9.{}.c2lnbmF0dXJl",
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        )
+    fn verified(value: Value) -> IdClaims {
+        match value {
+            Value::Object(map) => IdClaims::from_verified(map).unwrap(),
+            _ => unreachable!("claims are an object"),
+        }
     }
 
     #[test]
     fn oid_and_tid_make_the_subject() {
-        let token = jwt(&json!({
+        let claims = verified(json!({
             "aud": "app-id", "oid": "00000000-0000-0000-66f3-3332eca7ea81",
             "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47", "sub": "per-app-subject",
             "preferred_username": "ada@contoso.com", "name": "Ada"
         }));
-        let claims = id_claims(&token).unwrap();
         assert_eq!(
-            subject(&claims, "app-id").unwrap(),
+            subject(&claims).unwrap(),
             "00000000-0000-0000-66f3-3332eca7ea81:72f988bf-86f1-41af-91ab-2d7cd011db47"
         );
-        let identity = account(&claims, "app-id", &json!({}), "common").unwrap();
+        let identity = account(&claims, &json!({}), "common").unwrap();
         assert_eq!(identity.label.as_deref(), Some("ada@contoso.com"));
         assert_eq!(identity.metadata["account_type"], "work_or_school");
         assert_eq!(identity.metadata["display_name"], "Ada");
@@ -133,7 +146,7 @@ mod tests {
             ..IdClaims::default()
         };
         let me = json!({"id": "48d31887", "displayName": "Ada", "mail": null, "userPrincipalName": "ada@outlook.com"});
-        let identity = account(&claims, "app-id", &me, "consumers").unwrap();
+        let identity = account(&claims, &me, "consumers").unwrap();
         assert_eq!(identity.subject, format!("o:{PERSONAL_TENANT}"));
         assert_eq!(identity.label.as_deref(), Some("ada@outlook.com"));
         assert_eq!(identity.metadata["account_type"], "personal");
@@ -141,33 +154,33 @@ mod tests {
     }
 
     #[test]
-    fn tokens_without_oid_tid_or_for_another_app_are_refused() {
+    fn tokens_without_oid_or_tid_are_refused() {
         let missing = IdClaims {
             oid: Some("o".into()),
             ..IdClaims::default()
         };
-        assert!(subject(&missing, "app-id").is_err());
-        let foreign = IdClaims {
-            oid: Some("o".into()),
-            tid: Some("t".into()),
-            aud: Some("other-app".into()),
-            ..IdClaims::default()
-        };
-        assert!(
-            subject(&foreign, "app-id")
-                .unwrap_err()
-                .to_string()
-                .contains("another application")
-        );
-        for bad in ["not-a-jwt", "a.!!!.c", "a.bm90IGpzb24.c"] {
-            assert!(id_claims(bad).is_err(), "{bad}");
-        }
+        assert!(subject(&missing).is_err());
+        let not_strings = serde_json::Map::from_iter([("oid".to_owned(), json!(7))]);
+        assert!(IdClaims::from_verified(not_strings).is_err());
     }
 
     #[test]
-    fn padded_payloads_are_accepted() {
-        let payload = base64::engine::general_purpose::URL_SAFE.encode(r#"{"oid":"o","tid":"t"}"#);
-        let claims = id_claims(&format!("h.{payload}.s")).unwrap();
-        assert_eq!(claims.oid.as_deref(), Some("o"));
+    fn the_tokens_tenant_must_be_one_the_configuration_admits() {
+        let work = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        let of = |tid: &str| IdClaims {
+            oid: Some("o".into()),
+            tid: Some(tid.into()),
+            ..IdClaims::default()
+        };
+        assert!(check_tenant(&of(work), "common").is_ok());
+        assert!(check_tenant(&of(PERSONAL_TENANT), "common").is_ok());
+        assert!(check_tenant(&of(work), "organizations").is_ok());
+        assert!(check_tenant(&of(PERSONAL_TENANT), "organizations").is_err());
+        assert!(check_tenant(&of(PERSONAL_TENANT), "consumers").is_ok());
+        assert!(check_tenant(&of(work), "consumers").is_err());
+        assert!(check_tenant(&of(work), &work.to_uppercase()).is_ok());
+        let err = check_tenant(&of(PERSONAL_TENANT), work).unwrap_err();
+        assert!(err.to_string().contains("does not admit"), "{err}");
+        assert!(check_tenant(&of(work), "contoso.onmicrosoft.com").is_ok());
     }
 }

@@ -13,6 +13,8 @@
 //! | `token` | `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token` |
 //! | `api_base` | `https://graph.microsoft.com/v1.0` (the proxy's base: host fixed, path from the caller) |
 //! | `userinfo` | `{api_base}/me` (identity and the connection test) |
+//! | `jwks` | `https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys` (the keys ID tokens are signed with) |
+//! | `id_token_issuer` | `https://login.microsoftonline.com/{tid}/v2.0` (the `iss` of ID tokens; `{tid}` is the token's own tenant) |
 //!
 //! There is no revocation endpoint: Microsoft documents none, so disconnecting deletes the
 //! tokens on Tether's side only (the access token stays valid until it expires, at most
@@ -37,7 +39,12 @@
 //!   restored (`mail.read` → `Mail.Read`).
 //! - The account is `oid:tid` (object id and tenant id from the ID token of the token answer;
 //!   `sub` differs per application and is not used); the label is the Graph `/me` mail or
-//!   user principal name.
+//!   user principal name. No claim of the ID token is used before it is verified: signature
+//!   against the `jwks` keys (cached; fetched again for an unknown `kid` at most once a
+//!   minute), issuer `id_token_issuer` with the token's own `tid`, `aud` = the client id,
+//!   `exp`, and the `nonce` of the sign-in. The tenant must be the configured one when that
+//!   is a tenant id, a personal account's for `consumers`, any other for `organizations`. A
+//!   token that fails any check fails the connection.
 //! - Token-endpoint errors are classified by `error`, sharpened by the AADSTS numbers in
 //!   `error_codes` (a secret or redirect-URI problem is the operator's even under
 //!   `invalid_grant`; 50173 is a revocation) and kept with their first description line and

@@ -1,7 +1,5 @@
 //! The Microsoft provider: the `Provider` contract over the identity platform v2.0 and Graph.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::Value;
 use tether_core::provider::{
@@ -10,10 +8,11 @@ use tether_core::provider::{
 };
 use tether_core::secret::AccessToken;
 use tether_core::{Scope, ScopeSet};
+use tether_oidc::{ExpectedIssuer, IdTokenVerifier};
 use tether_provider_common::{Described, ProviderBase, provider_basics};
 
 use crate::config::{Config, MICROSOFT};
-use crate::{errors, graph, identity, scopes};
+use crate::{graph, identity, scopes};
 
 /// Microsoft identity platform v2.0 + Microsoft Graph (see the crate docs for endpoints and
 /// options).
@@ -21,14 +20,25 @@ use crate::{errors, graph, identity, scopes};
 pub struct MicrosoftProvider {
     base: ProviderBase,
     config: Config,
+    id_tokens: IdTokenVerifier,
 }
 
 impl MicrosoftProvider {
     /// Builds the provider; a bad tenant, option or endpoint is `Misconfigured`, naming it.
     pub fn new(settings: &ProviderSettings, http: reqwest::Client) -> Result<Self, ProviderError> {
         let config = Config::read(settings)?;
+        let id_tokens = IdTokenVerifier::new(
+            config.jwks_url.clone(),
+            http.clone(),
+            settings.client.client_id.clone(),
+            ExpectedIssuer::PerTenant(config.id_token_issuer.clone()),
+        );
         let base = ProviderBase::new(&MICROSOFT, settings, config.endpoints.clone(), http);
-        Ok(Self { base, config })
+        Ok(Self {
+            base,
+            config,
+            id_tokens,
+        })
     }
 
     /// The configured tenant (`common`, `organizations`, `consumers`, an id or a domain).
@@ -101,24 +111,18 @@ impl Provider for MicrosoftProvider {
         Ok(raw)
     }
 
-    fn classify_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        body: &[u8],
-    ) -> ProviderError {
-        errors::classify_token_error(status, retry_after, body)
-    }
-
     /// Microsoft may omit `scope`; then the token holds what was requested (PROVIDERS §3.4).
     fn granted_scopes_when_unreported(&self, requested: &ScopeSet) -> ScopeSet {
         requested.clone()
     }
 
+    /// The account named by the answer's ID token, once verified (signature, issuer of the
+    /// token's tenant, audience, expiry, `nonce`) and its tenant admitted by the configured one.
     async fn fetch_identity(
         &self,
         access_token: &AccessToken,
         response: &RawTokenResponse,
+        nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         let id_token = response
             .id_token
@@ -128,9 +132,14 @@ impl Provider for MicrosoftProvider {
                 retry_after: None,
                 message: "the token answer has no ID token (was `openid` granted?)".to_owned(),
             })?;
-        let claims = identity::id_claims(id_token.expose_secret())?;
+        let verified = self
+            .id_tokens
+            .verify(id_token.expose_secret(), nonce)
+            .await?;
+        let claims = identity::IdClaims::from_verified(verified)?;
+        identity::check_tenant(&claims, &self.config.tenant)?;
         // Fail before calling Graph when the ID token cannot name the account.
-        identity::subject(&claims, &self.base.client.client_id)?;
+        identity::subject(&claims)?;
         let me = graph::get_json(
             &self.base.http,
             &self.me_with("id,displayName,mail,userPrincipalName"),
@@ -138,12 +147,7 @@ impl Provider for MicrosoftProvider {
             access_token,
         )
         .await?;
-        identity::account(
-            &claims,
-            &self.base.client.client_id,
-            &me,
-            &self.config.tenant,
-        )
+        identity::account(&claims, &me, &self.config.tenant)
     }
 
     async fn test_connection(

@@ -1,4 +1,6 @@
-//! Identity and the connection test against a wiremock stand-in for Microsoft Graph.
+//! Identity and the connection test against a wiremock stand-in for Microsoft Graph and
+//! Microsoft's key set: the ID token is signed with the committed test key and verified
+//! before any of its claims is used.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use std::time::Duration;
@@ -8,31 +10,67 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tether_core::provider::{Provider, ProviderError, ProviderSettings, RawTokenResponse};
 use tether_core::secret::{AccessToken, ClientSecret};
+use tether_oidc::testing::{KID, jwks, sign};
 use tether_provider_microsoft::MicrosoftProvider;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const OID: &str = "00000000-0000-0000-66f3-3332eca7ea81";
 const TID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const NONCE: &str = "n0nce-of-this-sign-in";
 
-fn provider_at(server: &MockServer) -> MicrosoftProvider {
+fn provider_with(server: &MockServer, tenant: Option<&str>) -> MicrosoftProvider {
     let mut s = ProviderSettings::new("app-id", Some(ClientSecret::new("s")));
     s.endpoints
         .insert("api_base".into(), format!("{}/v1.0", server.uri()));
+    s.endpoints.insert(
+        "jwks".into(),
+        format!("{}/discovery/v2.0/keys", server.uri()),
+    );
+    if let Some(tenant) = tenant {
+        s.options.insert("tenant".into(), tenant.into());
+    }
     MicrosoftProvider::new(&s, reqwest::Client::new()).unwrap()
 }
 
-fn token_answer(claims: &Value) -> RawTokenResponse {
-    let id_token = format!(
-        "eyJhbGciOiJSUzI1NiJ9.{}.c2ln",
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
+fn provider_at(server: &MockServer) -> MicrosoftProvider {
+    provider_with(server, None)
+}
+
+async fn serve_keys(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/discovery/v2.0/keys"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks(KID)))
+        .mount(server)
+        .await;
+}
+
+/// The claims of a v2.0 ID token for Ada in tenant `TID`, with `changes` applied.
+fn claims(changes: &Value) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({
+        "aud": "app-id", "iss": format!("https://login.microsoftonline.com/{TID}/v2.0"),
+        "oid": OID, "tid": TID, "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+        "preferred_username": "ada@contoso.com", "nonce": NONCE,
+        "iat": now, "nbf": now, "exp": now + 3600
+    });
+    for (k, v) in changes.as_object().unwrap() {
+        claims[k] = v.clone();
+    }
+    claims
+}
+
+fn answer_with(id_token: &str) -> RawTokenResponse {
     RawTokenResponse::parse(
         json!({"access_token": "at", "token_type": "Bearer", "id_token": id_token})
             .to_string()
             .as_bytes(),
     )
     .unwrap()
+}
+
+fn token_answer(claims: &Value) -> RawTokenResponse {
+    answer_with(&sign(KID, claims))
 }
 
 #[tokio::test]
@@ -53,14 +91,11 @@ async fn identity_is_oid_and_tid_with_the_graph_label() {
         .expect(1)
         .mount(&server)
         .await;
+    serve_keys(&server).await;
     let provider = provider_at(&server);
-    let response = token_answer(&json!({
-        "aud": "app-id", "iss": format!("https://login.microsoftonline.com/{TID}/v2.0"),
-        "oid": OID, "tid": TID, "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
-        "preferred_username": "ada@contoso.com"
-    }));
+    let response = token_answer(&claims(&json!({})));
     let identity = provider
-        .fetch_identity(&AccessToken::new("at"), &response)
+        .fetch_identity(&AccessToken::new("at"), &response, Some(NONCE))
         .await
         .unwrap();
     assert_eq!(identity.subject, format!("{OID}:{TID}"));
@@ -78,7 +113,7 @@ async fn an_answer_without_an_id_token_cannot_be_identified() {
     let provider = provider_at(&server);
     let response = RawTokenResponse::parse(br#"{"access_token":"at"}"#).unwrap();
     let err = provider
-        .fetch_identity(&AccessToken::new("at"), &response)
+        .fetch_identity(&AccessToken::new("at"), &response, Some(NONCE))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no ID token"), "{err}");
@@ -98,16 +133,109 @@ async fn a_refused_me_call_fails_the_identity() {
         })))
         .mount(&server)
         .await;
+    serve_keys(&server).await;
     let provider = provider_at(&server);
     let err = provider
         .fetch_identity(
             &AccessToken::new("at"),
-            &token_answer(&json!({"oid": OID, "tid": TID})),
+            &token_answer(&claims(&json!({}))),
+            Some(NONCE),
         )
         .await
         .unwrap_err();
     assert!(err.needs_reauth(), "{err:?}");
     assert!(err.to_string().contains("Authorization_RequestDenied"));
+}
+
+/// Identity from an ID token that does not verify fails with a message saying why, before
+/// Graph is asked anything.
+async fn refused(provider: &MicrosoftProvider, server: &MockServer, id_token: &str) -> String {
+    let err = provider
+        .fetch_identity(&AccessToken::new("at"), &answer_with(id_token), Some(NONCE))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(!text.contains(id_token), "{text}");
+    let graph_calls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path().starts_with("/v1.0"))
+        .count();
+    assert_eq!(
+        graph_calls, 0,
+        "Graph is not called for an untrusted answer"
+    );
+    text
+}
+
+#[tokio::test]
+async fn an_id_token_that_does_not_verify_names_no_account() {
+    let server = MockServer::start().await;
+    serve_keys(&server).await;
+    let provider = provider_at(&server);
+    // Someone else's account pasted into a validly signed token's payload.
+    let good = sign(KID, &claims(&json!({})));
+    let forged_claims = claims(&json!({"oid": "00000000-0000-0000-0000-00000000beef"}));
+    let parts: Vec<&str> = good.split('.').collect();
+    let payload = URL_SAFE_NO_PAD.encode(forged_claims.to_string().as_bytes());
+    let forged = format!("{}.{payload}.{}", parts[0], parts[2]);
+    let text = refused(&provider, &server, &forged).await;
+    assert!(text.contains("signature does not verify"), "{text}");
+    let another_app = sign(KID, &claims(&json!({"aud": "other-app"})));
+    let text = refused(&provider, &server, &another_app).await;
+    assert!(text.contains("another client"), "{text}");
+    let replayed = sign(KID, &claims(&json!({"nonce": "an-older-sign-in"})));
+    let text = refused(&provider, &server, &replayed).await;
+    assert!(text.contains("nonce"), "{text}");
+    let other_tenant_issuer = sign(
+        KID,
+        &claims(
+            &json!({"iss": "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"}),
+        ),
+    );
+    let text = refused(&provider, &server, &other_tenant_issuer).await;
+    assert!(text.contains("issuer"), "{text}");
+    let expired = sign(
+        KID,
+        &claims(&json!({"exp": chrono::Utc::now().timestamp() - 7200})),
+    );
+    let text = refused(&provider, &server, &expired).await;
+    assert!(text.contains("expired"), "{text}");
+    let unknown_key = sign("rotated-away", &claims(&json!({})));
+    let text = refused(&provider, &server, &unknown_key).await;
+    assert!(text.contains("key set"), "{text}");
+}
+
+#[tokio::test]
+async fn a_tenant_configured_by_id_admits_only_its_own_accounts() {
+    let server = MockServer::start().await;
+    serve_keys(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": OID})))
+        .mount(&server)
+        .await;
+    let own = provider_with(&server, Some(TID));
+    let identity = own
+        .fetch_identity(
+            &AccessToken::new("at"),
+            &token_answer(&claims(&json!({}))),
+            Some(NONCE),
+        )
+        .await
+        .unwrap();
+    assert_eq!(identity.subject, format!("{OID}:{TID}"));
+    let personal = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    let guest = token_answer(&claims(&json!({
+        "tid": personal, "iss": format!("https://login.microsoftonline.com/{personal}/v2.0")
+    })));
+    let err = own
+        .fetch_identity(&AccessToken::new("at"), &guest, Some(NONCE))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("does not admit"), "{err}");
 }
 
 #[tokio::test]

@@ -18,12 +18,9 @@ pub const DEFAULT_NOTION_VERSION: &str = "2026-03-11";
 pub const NOTION: ProviderDescriptor = ProviderDescriptor {
     kind: ProviderKind::Notion,
     client_auth: ClientAuthMethod::JsonBodyWithBasic,
-    capabilities: ProviderCapabilities {
-        pkce: false,
-        revocation: true,
-        rotates_refresh_tokens: true,
-        requires_issuer_parameter: false,
-    },
+    capabilities: ProviderCapabilities::NONE
+        .with_revocation()
+        .rotating_refresh_tokens(),
     endpoints: &[
         EndpointSpec::new("authorize", "https://api.notion.com/v1/oauth/authorize"),
         EndpointSpec::new("token", "https://api.notion.com/v1/oauth/token"),
@@ -36,6 +33,7 @@ pub const NOTION: ProviderDescriptor = ProviderDescriptor {
     default_scopes: &[],
     implicit_scopes: &[],
     secret_required: Some("HTTP Basic at the token endpoint"),
+    token_errors: crate::errors::classify_oauth,
 };
 
 /// The checked Notion settings.

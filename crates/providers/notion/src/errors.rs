@@ -50,6 +50,15 @@ const OUTAGE_CODES: &[&str] = &[
     "server_error",
 ];
 
+/// Classifies a failed answer of Notion's OAuth endpoints (the descriptor's `token_errors`).
+pub(crate) fn classify_oauth(
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> ProviderError {
+    classify(Origin::OAuth, status, retry_after, body)
+}
+
 /// Classifies a failed answer of Notion's OAuth endpoints or API.
 pub(crate) fn classify(
     origin: Origin,

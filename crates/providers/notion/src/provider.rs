@@ -1,7 +1,5 @@
 //! The Notion provider: the `Provider` contract over Notion's OAuth endpoints and API.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::Value;
 use tether_core::ScopeSet;
@@ -13,7 +11,6 @@ use tether_core::secret::AccessToken;
 use tether_provider_common::{Described, ProviderBase, provider_basics};
 
 use crate::config::{Config, NOTION};
-use crate::errors::{Origin, classify};
 use crate::{api, identity};
 
 /// Notion public connections (see the crate docs for endpoints and options).
@@ -63,15 +60,6 @@ impl Provider for NotionProvider {
         vec![("owner".to_owned(), "user".to_owned())]
     }
 
-    fn classify_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        body: &[u8],
-    ) -> ProviderError {
-        classify(Origin::OAuth, status, retry_after, body)
-    }
-
     /// Notion reports no scopes and grants none: nothing asked for counts as granted.
     /// Notion requires `Notion-Version` on every request, the OAuth endpoints included.
     fn token_request_headers(&self) -> Vec<(String, String)> {
@@ -93,6 +81,7 @@ impl Provider for NotionProvider {
         &self,
         access_token: &AccessToken,
         response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         if identity::answer_names_account(&response.extra) {
             return identity::account(&response.extra, None);

@@ -37,7 +37,7 @@ async fn identity_comes_from_the_token_answer_without_an_api_call() {
     )
     .unwrap();
     let identity = provider
-        .fetch_identity(&AccessToken::new("ntn"), &answer)
+        .fetch_identity(&AccessToken::new("ntn"), &answer, None)
         .await
         .unwrap();
     assert_eq!(identity.subject, "w-1:b-1");
@@ -61,7 +61,7 @@ async fn a_token_answer_without_a_bot_id_is_completed_from_the_bot_user() {
     let answer =
         RawTokenResponse::parse(br#"{"access_token":"ntn","workspace_id":"w-1"}"#).unwrap();
     let identity = provider
-        .fetch_identity(&AccessToken::new("ntn"), &answer)
+        .fetch_identity(&AccessToken::new("ntn"), &answer, None)
         .await
         .unwrap();
     assert_eq!(identity.subject, "w-1:b-1");

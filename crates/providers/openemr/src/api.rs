@@ -145,15 +145,7 @@ pub(crate) fn classify_api_error(
                 "OpenEMR has no such endpoint ({message}); check the site address and that the FHIR API is enabled"
             ),
         },
-        429 => ProviderError::RateLimited {
-            retry_after,
-            message,
-        },
-        s => ProviderError::Upstream {
-            status: Some(s),
-            retry_after,
-            message,
-        },
+        _ => ProviderError::by_status(status, retry_after, message),
     }
 }
 

@@ -3,22 +3,11 @@
 //! the documented path.
 
 use tether_core::provider::{ClientAuthMethod, ProviderEndpoints, ProviderError, ProviderSettings};
+use url::Url;
 
 use crate::discovery::SmartConfiguration;
 use crate::scopes::ScopeSyntax;
 use crate::site::{Site, misconfigured, secure_url};
-
-/// Endpoint names a configuration may override.
-pub const ENDPOINT_NAMES: [&str; 8] = [
-    "authorize",
-    "token",
-    "revocation",
-    "userinfo",
-    "api_base",
-    "issuer",
-    "fhir_base",
-    "registration",
-];
 
 /// Option names a configuration may set.
 pub const OPTION_NAMES: [&str; 5] = [
@@ -47,6 +36,8 @@ pub(crate) struct Resolved {
     pub fhir_base: String,
     pub endpoints: ProviderEndpoints,
     pub registration_url: String,
+    /// The keys the site signs ID tokens with.
+    pub jwks_url: Url,
     pub client_auth: ClientAuthMethod,
     pub scope_syntax: ScopeSyntax,
     pub requires_issuer_parameter: bool,
@@ -66,7 +57,7 @@ pub(crate) fn resolve(
     settings: &ProviderSettings,
     discovered: Option<&SmartConfiguration>,
 ) -> Result<Resolved, ProviderError> {
-    settings.check_known(&ENDPOINT_NAMES, &OPTION_NAMES)?;
+    settings.check_known(&crate::provider::OPENEMR.endpoint_names(), &OPTION_NAMES)?;
     let site = site(settings)?;
     let oauth = site.oauth_base();
     let origin = site.origin();
@@ -120,6 +111,11 @@ pub(crate) fn resolve(
         )?,
         format!("{oauth}/registration"),
     )?;
+    let jwks = pick(
+        "jwks",
+        found(d.and_then(|c| c.jwks_uri.as_deref()), "jwks")?,
+        format!("{oauth}/jwk"),
+    )?;
     let api_base = pick("api_base", None, fhir_base.clone())?;
     let issuer = settings
         .endpoints
@@ -155,6 +151,7 @@ pub(crate) fn resolve(
             issuer: Some(issuer),
         },
         registration_url,
+        jwks_url: secure_url("endpoint `jwks`", &jwks)?,
         client_auth: client_auth(settings, d)?,
         scope_syntax: scope_syntax(settings, d)?,
         requires_issuer_parameter: d

@@ -15,6 +15,8 @@ pub struct SmartConfiguration {
     pub revocation_endpoint: Option<String>,
     pub registration_endpoint: Option<String>,
     pub userinfo_endpoint: Option<String>,
+    /// The keys the site signs ID tokens with.
+    pub jwks_uri: Option<String>,
     /// SMART capabilities (`permission-v2`, `launch-standalone`, …).
     pub capabilities: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<String>,
@@ -43,6 +45,7 @@ impl SmartConfiguration {
             revocation_endpoint: text("revocation_endpoint"),
             registration_endpoint: text("registration_endpoint"),
             userinfo_endpoint: text("userinfo_endpoint"),
+            jwks_uri: text("jwks_uri"),
             capabilities: list(map, "capabilities"),
             token_endpoint_auth_methods_supported: list(
                 map,

@@ -1,12 +1,13 @@
 //! Who connected, and in which launch context. The subject is the account's `fhirUser` (or,
 //! without one, its OIDC `sub`) qualified by the site's FHIR base, so one user id on two sites
-//! never collides. The launch context (`patient`, `encounter`, `fhirUser`) is health data: it
+//! never collides. Claims of the ID token count only once `tether_oidc` verified it (the
+//! provider does that); the token answer's own `fhirUser` and the userinfo answer are taken
+//! as they are. The launch context (`patient`, `encounter`, `fhirUser`) is health data: it
 //! goes to the encrypted launch-context store only, never into metadata, labels or logs.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use tether_core::provider::{AccountIdentity, ProviderError, RawTokenResponse};
+use tether_oidc::VerifiedClaims;
 
 /// What the token answer (or the userinfo endpoint) says about the account.
 #[derive(Debug, Default, Clone)]
@@ -38,40 +39,26 @@ impl Claims {
     }
 }
 
-/// The payload of the ID token, when it is a readable JWT.
-fn decode_id_token(response: &RawTokenResponse) -> Option<Map<String, Value>> {
-    let token = response.id_token.as_ref()?;
-    let payload = token.expose_secret().split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    match serde_json::from_slice::<Value>(&bytes).ok()? {
-        Value::Object(map) => Some(map),
-        _ => None,
-    }
+/// The token answer's own `fhirUser` (SMART puts it there), if any.
+fn answer_fhir_user(response: &RawTokenResponse) -> Option<&str> {
+    response
+        .extra
+        .get("fhirUser")
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
 }
 
-/// The claims of the ID token plus the token answer's `fhirUser`. The ID token came straight
-/// from the token endpoint over TLS, so its signature is not checked (OpenID Connect Core
-/// §3.1.3.7); its audience is.
-pub(crate) fn id_token_claims(
+/// The claims of the verified ID token (none without one) plus the token answer's
+/// `fhirUser`, which wins.
+pub(crate) fn answer_claims(
+    verified: Option<VerifiedClaims>,
     response: &RawTokenResponse,
-    client_id: &str,
-) -> Result<Claims, ProviderError> {
-    let mut claims = decode_id_token(response).unwrap_or_default();
-    let audience_ok = match claims.get("aud") {
-        Some(Value::String(aud)) => aud == client_id,
-        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client_id)),
-        _ => true,
-    };
-    if !audience_ok {
-        return Err(ProviderError::Misconfigured {
-            message: "OpenEMR: the ID token was issued to another client".to_owned(),
-        });
-    }
-    // SMART puts `fhirUser` in the token answer itself.
-    if let Some(fhir_user) = response.extra.get("fhirUser").and_then(Value::as_str) {
+) -> Claims {
+    let mut claims = verified.unwrap_or_default();
+    if let Some(fhir_user) = answer_fhir_user(response) {
         claims.insert("fhirUser".to_owned(), json!(fhir_user));
     }
-    Ok(Claims(claims))
+    Claims(claims)
 }
 
 /// `(type, id)` of a `fhirUser` value, relative (`Practitioner/123`) or absolute.
@@ -128,8 +115,12 @@ pub(crate) fn identity(
     })
 }
 
-/// The SMART launch context of a token answer, for encrypted storage.
-pub(crate) fn launch_context(response: &RawTokenResponse) -> Option<Value> {
+/// The SMART launch context of a token answer, for encrypted storage; `fhirUser` from the
+/// answer, else from the verified ID token's claims.
+pub(crate) fn launch_context(
+    response: &RawTokenResponse,
+    verified: Option<&VerifiedClaims>,
+) -> Option<Value> {
     let mut context = Map::new();
     for key in ["patient", "encounter", "fhirUser"] {
         if let Some(value) = response
@@ -142,8 +133,9 @@ pub(crate) fn launch_context(response: &RawTokenResponse) -> Option<Value> {
         }
     }
     if !context.contains_key("fhirUser")
-        && let Some(claims) = decode_id_token(response)
-        && let Some(fhir_user) = claims.get("fhirUser").and_then(Value::as_str)
+        && let Some(fhir_user) = verified
+            .and_then(|claims| claims.get("fhirUser"))
+            .and_then(Value::as_str)
     {
         context.insert("fhirUser".to_owned(), json!(fhir_user));
     }
@@ -154,20 +146,17 @@ pub(crate) fn launch_context(response: &RawTokenResponse) -> Option<Value> {
 mod tests {
     use super::*;
 
-    fn id_token(claims: &Value) -> String {
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
-        format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln")
-    }
-
-    fn response(extra: &Value, claims: Option<&Value>) -> RawTokenResponse {
+    fn response(extra: &Value) -> RawTokenResponse {
         let mut body = json!({"access_token": "at", "token_type": "Bearer"});
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
         }
-        if let Some(claims) = claims {
-            body["id_token"] = json!(id_token(claims));
-        }
         RawTokenResponse::parse(&serde_json::to_vec(&body).unwrap()).unwrap()
+    }
+
+    /// Claims as the verifier hands them over.
+    fn verified(claims: &Value) -> VerifiedClaims {
+        claims.as_object().unwrap().clone()
     }
 
     const BASE: &str = "https://emr.example/apis/default/fhir";
@@ -176,9 +165,13 @@ mod tests {
     fn the_subject_is_the_fhir_user_qualified_by_the_site() {
         let raw = response(
             &json!({"fhirUser": "https://emr.example/apis/default/fhir/Practitioner/9f1c-22"}),
-            Some(&json!({"sub": "u-1", "aud": "client-1", "preferred_username": "drsmith"})),
         );
-        let claims = id_token_claims(&raw, "client-1").unwrap();
+        let claims = answer_claims(
+            Some(verified(
+                &json!({"sub": "u-1", "preferred_username": "drsmith"}),
+            )),
+            &raw,
+        );
         let id = identity(&claims, BASE, "clinic-a", json!({})).unwrap();
         assert_eq!(id.subject, format!("{BASE}/Practitioner/9f1c-22"));
         assert_eq!(id.label.as_deref(), Some("drsmith at clinic-a"));
@@ -189,11 +182,10 @@ mod tests {
 
     #[test]
     fn without_fhir_user_the_sub_is_used() {
-        let raw = response(
-            &json!({}),
-            Some(&json!({"sub": "u-1", "aud": ["client-1"]})),
+        let claims = answer_claims(
+            Some(verified(&json!({"sub": "u-1"}))),
+            &response(&json!({})),
         );
-        let claims = id_token_claims(&raw, "client-1").unwrap();
         let id = identity(&claims, BASE, "clinic-a", json!({})).unwrap();
         assert_eq!(id.subject, format!("{BASE}#sub:u-1"));
         assert_eq!(id.label.as_deref(), Some("clinic-a"));
@@ -201,11 +193,12 @@ mod tests {
 
     #[test]
     fn a_patient_account_is_never_labelled_with_personal_data() {
-        let raw = response(
-            &json!({"fhirUser": "Patient/p-7"}),
-            Some(&json!({"sub": "p-7", "name": "Jane Doe", "email": "jane@example.org"})),
+        let claims = answer_claims(
+            Some(verified(
+                &json!({"sub": "p-7", "name": "Jane Doe", "email": "jane@example.org"}),
+            )),
+            &response(&json!({"fhirUser": "Patient/p-7"})),
         );
-        let claims = id_token_claims(&raw, "client-1").unwrap();
         let id = identity(&claims, BASE, "clinic-a", json!({"site": "default"})).unwrap();
         let printed = format!("{id:?}");
         assert!(
@@ -216,21 +209,11 @@ mod tests {
     }
 
     #[test]
-    fn an_id_token_for_another_client_is_refused() {
-        let raw = response(
-            &json!({}),
-            Some(&json!({"sub": "u-1", "aud": "someone-else"})),
-        );
-        let err = id_token_claims(&raw, "client-1").unwrap_err();
-        assert!(matches!(err, ProviderError::Misconfigured { .. }));
-    }
-
-    #[test]
-    fn a_garbled_id_token_is_ignored_not_trusted() {
-        let mut raw = response(&json!({}), None);
-        raw.id_token = Some(tether_core::secret::OpaqueSecret::new("not-a-jwt"));
-        let claims = id_token_claims(&raw, "client-1").unwrap();
+    fn without_an_id_token_only_the_answer_speaks() {
+        let claims = answer_claims(None, &response(&json!({})));
         assert!(!claims.identifies());
+        let claims = answer_claims(None, &response(&json!({"fhirUser": "Practitioner/9"})));
+        assert!(claims.identifies());
     }
 
     #[test]
@@ -246,22 +229,17 @@ mod tests {
 
     #[test]
     fn the_launch_context_holds_patient_encounter_and_fhir_user() {
-        let raw = response(
-            &json!({"patient": "p-7", "encounter": "e-1", "fhirUser": "Practitioner/9"}),
-            None,
-        );
+        let raw =
+            response(&json!({"patient": "p-7", "encounter": "e-1", "fhirUser": "Practitioner/9"}));
         assert_eq!(
-            launch_context(&raw),
+            launch_context(&raw, None),
             Some(json!({"patient": "p-7", "encounter": "e-1", "fhirUser": "Practitioner/9"}))
         );
-        let from_id_token = response(
-            &json!({}),
-            Some(&json!({"aud": "client-1", "fhirUser": "Practitioner/9"})),
-        );
+        let from_id_token = verified(&json!({"aud": "client-1", "fhirUser": "Practitioner/9"}));
         assert_eq!(
-            launch_context(&from_id_token),
+            launch_context(&response(&json!({})), Some(&from_id_token)),
             Some(json!({"fhirUser": "Practitioner/9"}))
         );
-        assert_eq!(launch_context(&response(&json!({}), None)), None);
+        assert_eq!(launch_context(&response(&json!({})), None), None);
     }
 }

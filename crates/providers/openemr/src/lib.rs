@@ -8,10 +8,11 @@
 //! - [`OpenEmrProvider::new`] makes no network call: it uses the paths OpenEMR documents
 //!   (`{site_url}/oauth2/{site}/…`, `{site_url}/apis/{site}/fhir`) plus any endpoint overrides.
 //! - [`OpenEmrProvider::discover`] first reads `{fhir_base}/.well-known/smart-configuration` and
-//!   takes the authorize, token, revocation, registration and userinfo endpoints, the issuer and
-//!   the capabilities from it. A 4xx answer or a body that is not a SMART configuration falls
-//!   back to the documented paths; an unreachable site, a 5xx or a 429 is an error. Discovered
-//!   endpoints must be `https` and on the site's own origin (the client secret goes to them).
+//!   takes the authorize, token, revocation, registration, userinfo and jwks endpoints, the
+//!   issuer and the capabilities from it. A 4xx answer or a body that is not a SMART
+//!   configuration falls back to the documented paths; an unreachable site, a 5xx or a 429 is
+//!   an error. Discovered endpoints must be `https` and on the site's own origin (the client
+//!   secret goes to them).
 //!
 //! Precedence for every endpoint: override → discovered → documented path.
 //!
@@ -35,6 +36,7 @@
 //! | `userinfo` | `{site_url}/oauth2/{site}/userinfo` |
 //! | `issuer` | `{site_url}/oauth2/{site}` |
 //! | `registration` | `{site_url}/oauth2/{site}/registration` |
+//! | `jwks` | `{site_url}/oauth2/{site}/jwk` (or the discovered `jwks_uri`): the ID tokens' keys |
 //! | `fhir_base` | `{site_url}/apis/{site}/fhir` (also the `aud` parameter) |
 //! | `api_base` | the FHIR base: what the proxy may call |
 //!
@@ -45,9 +47,12 @@
 //! required; resource scopes in SMART v1 or v2 syntax ([`scopes`]). Refresh tokens rotate.
 //! Identity: the `fhirUser` of the token answer or ID token, else the OIDC `sub` (ID token,
 //! then userinfo), qualified by the site's FHIR base — `{fhir_base}/Practitioner/{id}` or
-//! `{fhir_base}#sub:{sub}` — so the same user id on two sites never collides. The launch context
-//! (`patient`, `encounter`, `fhirUser`) is returned by `launch_context()` for encrypted storage
-//! and never put in metadata, labels or logs. Test connection: `GET {fhir_base}/metadata`
+//! `{fhir_base}#sub:{sub}` — so the same user id on two sites never collides. An ID token is
+//! verified before any claim of it is used (`tether_oidc`: signature against `jwks`, `issuer`,
+//! `aud` = the client id, expiry, the sign-in's `nonce`); one that does not verify fails the
+//! identity. The launch context (`patient`, `encounter`, `fhirUser` — from a verified ID token
+//! only) is returned by `launch_context()` for encrypted storage and never put in metadata,
+//! labels or logs. Test connection: `GET {fhir_base}/metadata`
 //! (server software and version) and `GET {fhir_base}/Patient?_summary=count&_count=1`.
 //!
 //! Clients are registered with [`register`] (RFC 7591); an administrator must then enable them
@@ -63,7 +68,7 @@ mod registration;
 pub mod scopes;
 mod site;
 
-pub use config::{ENDPOINT_NAMES, OPTION_NAMES};
+pub use config::OPTION_NAMES;
 pub use connection::ServerSoftware;
 pub use discovery::SmartConfiguration;
 pub use provider::OpenEmrProvider;

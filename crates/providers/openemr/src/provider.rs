@@ -1,8 +1,6 @@
 //! `OpenEmrProvider`: one OpenEMR site as a Tether provider — built without the network from
 //! the documented paths (`new`) or from the site's SMART configuration (`discover`).
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use tether_core::ProviderKind;
@@ -11,6 +9,7 @@ use tether_core::provider::{
     ProviderCapabilities, ProviderError, ProviderSettings, RawTokenResponse,
 };
 use tether_core::secret::AccessToken;
+use tether_oidc::{ExpectedIssuer, IdTokenVerifier, VerifiedClaims};
 use tether_provider_common::{
     Described, EndpointSpec, ProviderBase, ProviderDescriptor, ScopeCatalogue, provider_basics,
 };
@@ -29,12 +28,9 @@ use crate::{api, connection};
 pub const OPENEMR: ProviderDescriptor = ProviderDescriptor {
     kind: ProviderKind::Openemr,
     client_auth: ClientAuthMethod::Post,
-    capabilities: ProviderCapabilities {
-        pkce: true,
-        revocation: false,
-        rotates_refresh_tokens: true,
-        requires_issuer_parameter: false,
-    },
+    capabilities: ProviderCapabilities::NONE
+        .with_pkce()
+        .rotating_refresh_tokens(),
     endpoints: &[
         EndpointSpec::optional("authorize"),
         EndpointSpec::optional("token"),
@@ -44,12 +40,14 @@ pub const OPENEMR: ProviderDescriptor = ProviderDescriptor {
         EndpointSpec::optional("issuer"),
         EndpointSpec::optional("fhir_base"),
         EndpointSpec::optional("registration"),
+        EndpointSpec::optional("jwks"),
     ],
     options: &config::OPTION_NAMES,
     scopes: ScopeCatalogue::Built(scopes::catalogue),
     default_scopes: &[],
     implicit_scopes: &[],
     secret_required: Some("Tether uses OpenEMR as a confidential (private) client"),
+    token_errors: api::classify_token_error,
 };
 
 /// One configured OpenEMR site.
@@ -58,6 +56,7 @@ pub struct OpenEmrProvider {
     base: ProviderBase,
     resolved: Resolved,
     discovered: Option<SmartConfiguration>,
+    id_tokens: IdTokenVerifier,
 }
 
 impl OpenEmrProvider {
@@ -75,7 +74,7 @@ impl OpenEmrProvider {
         settings: &ProviderSettings,
         http: reqwest::Client,
     ) -> Result<Self, ProviderError> {
-        settings.check_known(&config::ENDPOINT_NAMES, &config::OPTION_NAMES)?;
+        settings.check_known(&OPENEMR.endpoint_names(), &config::OPTION_NAMES)?;
         let site = config::site(settings)?;
         let fhir_base = settings.endpoint("fhir_base", &site.fhir_base());
         let url = format!(
@@ -103,6 +102,12 @@ impl OpenEmrProvider {
                 "the client secret is missing: Tether uses OpenEMR as a confidential (private) client",
             ));
         }
+        let id_tokens = IdTokenVerifier::new(
+            resolved.jwks_url.clone(),
+            http.clone(),
+            settings.client.client_id.clone(),
+            ExpectedIssuer::Exact(resolved.endpoints.issuer.clone().unwrap_or_default()),
+        );
         let mut base = ProviderBase::new(&OPENEMR, settings, resolved.endpoints.clone(), http);
         base.client_auth = resolved.client_auth;
         base.capabilities.revocation = resolved.endpoints.revocation_url.is_some();
@@ -112,6 +117,7 @@ impl OpenEmrProvider {
             base,
             resolved,
             discovered,
+            id_tokens,
         })
     }
 
@@ -144,6 +150,22 @@ impl OpenEmrProvider {
             self.resolved.site.base()
         } else {
             &self.base.instance
+        }
+    }
+
+    /// The claims of the answer's ID token once verified; `None` without one.
+    async fn verified_id_token(
+        &self,
+        response: &RawTokenResponse,
+        nonce: Option<&str>,
+    ) -> Result<Option<VerifiedClaims>, ProviderError> {
+        match &response.id_token {
+            Some(token) => self
+                .id_tokens
+                .verify(token.expose_secret(), nonce)
+                .await
+                .map(Some),
+            None => Ok(None),
         }
     }
 
@@ -194,21 +216,16 @@ impl Provider for OpenEmrProvider {
         Ok(raw)
     }
 
-    fn classify_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        body: &[u8],
-    ) -> ProviderError {
-        api::classify_token_error(status, retry_after, body)
-    }
-
+    /// The account named by the token answer: its `fhirUser`, the claims of its ID token once
+    /// verified (an ID token that does not verify fails the identity), else userinfo.
     async fn fetch_identity(
         &self,
         access_token: &AccessToken,
         response: &RawTokenResponse,
+        nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
-        let mut claims = identity::id_token_claims(response, &self.base.client.client_id)?;
+        let verified = self.verified_id_token(response, nonce).await?;
+        let mut claims = identity::answer_claims(verified, response);
         if !claims.identifies() {
             claims = self.userinfo(access_token).await?;
         }
@@ -238,7 +255,25 @@ impl Provider for OpenEmrProvider {
         .await
     }
 
-    fn launch_context(&self, response: &RawTokenResponse) -> Option<Value> {
-        identity::launch_context(response)
+    /// `fhirUser` is taken from the ID token only when it verifies. An answer whose ID token
+    /// does not verify gives no launch context at all (and is logged): on a refresh the
+    /// stored one is kept; at connect the identity has already failed on it.
+    async fn launch_context(
+        &self,
+        response: &RawTokenResponse,
+        nonce: Option<&str>,
+    ) -> Option<Value> {
+        let verified = match self.verified_id_token(response, nonce).await {
+            Ok(verified) => verified,
+            Err(e) => {
+                tracing::warn!(
+                    site = %self.resolved.site.base(),
+                    error = %e,
+                    "OpenEMR's ID token did not verify; the answer's launch context is not used"
+                );
+                return None;
+            }
+        };
+        identity::launch_context(response, verified.as_ref())
     }
 }

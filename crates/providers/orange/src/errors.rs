@@ -68,16 +68,8 @@ fn gateway_error(
 
 fn by_status(status: u16, retry_after: Option<Duration>, message: String) -> ProviderError {
     match status {
-        429 => ProviderError::RateLimited {
-            retry_after,
-            message,
-        },
         401 | 403 => ProviderError::Misconfigured { message },
-        _ => ProviderError::Upstream {
-            status: Some(status),
-            retry_after,
-            message,
-        },
+        _ => ProviderError::by_status(status, retry_after, message),
     }
 }
 

@@ -46,6 +46,6 @@ mod sms;
 mod sms_sender;
 
 pub use contracts::SmsContract;
-pub use provider::{ENDPOINT_NAMES, OPTION_NAMES, OrangeProvider};
+pub use provider::{OPTION_NAMES, OrangeProvider};
 pub use segments::{SegmentCount, SmsEncoding, count_segments};
 pub use sms::{SmsRequest, SmsSent};

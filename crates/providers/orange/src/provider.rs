@@ -2,8 +2,6 @@
 //! app-level, client-credentials-only provider (no user, no authorize URL, no refresh
 //! token, no revocation; identity is the app's client id).
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::json;
 use tether_core::ProviderKind;
@@ -19,8 +17,6 @@ use tether_provider_common::{
 use crate::errors;
 use crate::phone::to_tel_uri;
 
-/// Endpoint names a configuration may override.
-pub const ENDPOINT_NAMES: [&str; 2] = ["token", "api_base"];
 /// Options a configuration may set.
 pub const OPTION_NAMES: [&str; 2] = ["sender_address", "sender_name"];
 
@@ -30,12 +26,7 @@ pub const OPTION_NAMES: [&str; 2] = ["sender_address", "sender_name"];
 pub const ORANGE: ProviderDescriptor = ProviderDescriptor {
     kind: ProviderKind::Orange,
     client_auth: ClientAuthMethod::Basic,
-    capabilities: ProviderCapabilities {
-        pkce: false,
-        revocation: false,
-        rotates_refresh_tokens: false,
-        requires_issuer_parameter: false,
-    },
+    capabilities: ProviderCapabilities::NONE,
     endpoints: &[
         EndpointSpec::new("token", "https://api.orange.com/oauth/v3/token"),
         EndpointSpec::new("api_base", "https://api.orange.com"),
@@ -45,6 +36,7 @@ pub const ORANGE: ProviderDescriptor = ProviderDescriptor {
     default_scopes: &[],
     implicit_scopes: &[],
     secret_required: Some("sent with the client id as HTTP Basic"),
+    token_errors: errors::classify,
 };
 
 /// Orange's SMS API (Africa & Middle East) with an app token.
@@ -98,20 +90,12 @@ impl Described for OrangeProvider {
 impl Provider for OrangeProvider {
     provider_basics!();
 
-    fn classify_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        body: &[u8],
-    ) -> ProviderError {
-        errors::classify(status, retry_after, body)
-    }
-
     /// No user: the "account" is the application, named by its client id.
     async fn fetch_identity(
         &self,
         _access_token: &AccessToken,
         _response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         let client_id = &self.base.client.client_id;
         Ok(AccountIdentity {

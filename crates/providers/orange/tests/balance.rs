@@ -114,7 +114,7 @@ async fn the_identity_is_the_application() {
     let p = common::provider(&server, &[]);
     let raw = RawTokenResponse::parse(br#"{"access_token":"t","expires_in":"3600"}"#).unwrap();
     let identity = p
-        .fetch_identity(&AccessToken::new("t"), &raw)
+        .fetch_identity(&AccessToken::new("t"), &raw, None)
         .await
         .unwrap();
     assert_eq!(identity.subject, "orange-id");

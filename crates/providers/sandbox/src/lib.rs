@@ -48,12 +48,11 @@ const SCOPES: [ScopeSpec; 4] = [
 pub const SANDBOX: ProviderDescriptor = ProviderDescriptor {
     kind: ProviderKind::Google,
     client_auth: ClientAuthMethod::Basic,
-    capabilities: ProviderCapabilities {
-        pkce: true,
-        revocation: true,
-        rotates_refresh_tokens: true,
-        requires_issuer_parameter: true,
-    },
+    capabilities: ProviderCapabilities::NONE
+        .with_pkce()
+        .with_revocation()
+        .rotating_refresh_tokens()
+        .requiring_issuer(),
     endpoints: &[
         EndpointSpec::new("authorize", "{base}/oauth/authorize"),
         EndpointSpec::new("token", "{base}/oauth/token"),
@@ -67,6 +66,7 @@ pub const SANDBOX: ProviderDescriptor = ProviderDescriptor {
     default_scopes: &["profile", "email", "items.read", "items.write"],
     implicit_scopes: &[],
     secret_required: None,
+    token_errors: tether_provider_common::error_body::classify_oauth,
 };
 
 #[derive(Debug, Clone)]
@@ -140,6 +140,7 @@ impl Provider for SandboxProvider {
         &self,
         access_token: &AccessToken,
         _response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         let url = self
             .base

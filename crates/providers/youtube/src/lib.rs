@@ -32,7 +32,8 @@
 //!
 //! `openid` is always requested. The subject is `{Google sub}:{channel id}`; an account
 //! without a channel (or a grant that cannot read it) is identified by the Google `sub`
-//! alone and marked `youtube_has_channel: false`.
+//! alone and marked `youtube_has_channel: false`. The Google `sub` comes from the userinfo
+//! endpoint, as for Google: the ID token of the answer is never read.
 //!
 //! # Quota
 //!

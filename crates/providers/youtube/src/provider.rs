@@ -1,8 +1,6 @@
 //! The YouTube provider: Google's OAuth client with YouTube scopes, identity from the Google
 //! subject plus the user's own channel, the own-channel test call, quota-aware errors.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use tether_core::ProviderKind;
@@ -16,7 +14,7 @@ use tether_provider_common::{
     Described, ProviderBase, ProviderDescriptor, ScopeCatalogue, provider_basics,
 };
 use tether_provider_google::{
-    ApiFailure, AuthDefaults, GOOGLE_AUTH, GoogleAuth, classify_token_error, parse_token_response,
+    ApiFailure, AuthDefaults, GOOGLE_AUTH, GoogleAuth, parse_token_response,
 };
 
 use crate::catalogue::{
@@ -90,21 +88,13 @@ impl Provider for YoutubeProvider {
         parse_token_response(body)
     }
 
-    fn classify_error(
-        &self,
-        status: u16,
-        retry_after: Option<Duration>,
-        body: &[u8],
-    ) -> ProviderError {
-        classify_token_error(status, retry_after, body)
-    }
-
     /// Subject `{google sub}:{channel id}`, or the Google subject alone for an account
     /// without a channel (or a grant that cannot read it).
     async fn fetch_identity(
         &self,
         access_token: &AccessToken,
         response: &RawTokenResponse,
+        _nonce: Option<&str>,
     ) -> Result<AccountIdentity, ProviderError> {
         let user = self.auth.userinfo(access_token).await?;
         let channel = if may_read_channel(response) {

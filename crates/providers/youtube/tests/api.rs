@@ -91,7 +91,7 @@ async fn the_identity_is_the_google_subject_plus_the_own_channel() {
     )
     .await;
     let identity = youtube(&server)
-        .fetch_identity(&token(), &granted(READONLY))
+        .fetch_identity(&token(), &granted(READONLY), None)
         .await
         .unwrap();
     assert_eq!(identity.subject, "1098:UCabc123");
@@ -122,7 +122,7 @@ async fn an_account_without_a_channel_is_identified_by_its_google_subject() {
         mount_userinfo(&server).await;
         mount_channels(&server, "id,snippet,contentDetails", response).await;
         let identity = youtube(&server)
-            .fetch_identity(&token(), &granted(READONLY))
+            .fetch_identity(&token(), &granted(READONLY), None)
             .await
             .unwrap();
         assert_eq!(identity.subject, "1098");
@@ -148,6 +148,7 @@ async fn a_grant_that_cannot_read_the_channel_is_not_asked_for_it() {
         .fetch_identity(
             &token(),
             &granted("openid https://www.googleapis.com/auth/youtube.upload"),
+            None,
         )
         .await
         .unwrap();

@@ -10,7 +10,10 @@ use tether_core::api_key::ApiKeyRole;
 use tether_core::ports::ApiKeyRepository;
 use tether_storage::SqlStore;
 
-use super::{load, print};
+use serde_json::json;
+use tether_core::audit::AuditAction;
+
+use super::{audit, command_event, load, print};
 use crate::cli::ApiKeysCommand;
 use crate::error::{ServerError, ServerResult};
 use crate::{crypto, database};
@@ -32,6 +35,16 @@ pub async fn run(file: Option<&Path>, command: ApiKeysCommand) -> ServerResult<(
                 return Err(ServerError::Usage("--name must not be empty".into()));
             }
             let (record, secret) = create_key(store.as_ref(), name.trim(), role).await?;
+            // Audited before the secret is shown: an unaudited key is never handed out.
+            audit(
+                &conn,
+                command_event(
+                    AuditAction::ApiKeyCreated,
+                    "api-keys create",
+                    json!({ "key_id": record.id.to_string(), "role": role.as_str() }),
+                ),
+            )
+            .await?;
             print([
                 format!(
                     "created {} key {} ({})",
@@ -63,6 +76,15 @@ pub async fn run(file: Option<&Path>, command: ApiKeysCommand) -> ServerResult<(
                 .parse()
                 .map_err(|_| ServerError::Usage("the key id must be a UUID".into()))?;
             if store.revoke(id, Utc::now()).await? {
+                audit(
+                    &conn,
+                    command_event(
+                        AuditAction::ApiKeyRevoked,
+                        "api-keys revoke",
+                        json!({ "key_id": id.to_string() }),
+                    ),
+                )
+                .await?;
                 print([format!(
                     "revoked {id} (other replicas stop accepting it within 30 s)"
                 )])

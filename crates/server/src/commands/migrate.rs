@@ -6,7 +6,10 @@ use sea_orm::DatabaseConnection;
 use sea_orm_migration::{MigrationStatus, MigratorTrait};
 use tether_migrations::Migrator;
 
-use super::{load, print};
+use serde_json::json;
+use tether_core::audit::AuditAction;
+
+use super::{audit, command_event, load, print};
 use crate::cli::MigrateCommand;
 use crate::database;
 use crate::error::{ServerError, ServerResult};
@@ -37,6 +40,9 @@ async fn up(conn: &DatabaseConnection) -> ServerResult<()> {
         .await
         .map_err(ServerError::migration)?;
     let count = applied(conn).await? - before;
+    if count > 0 {
+        audit(conn, migrated("migrate up", count, applied(conn).await?)).await?;
+    }
     print([match count {
         0 => "the schema is up to date: nothing to apply".to_owned(),
         n => format!("applied {n} migration{}", plural(n)),
@@ -45,6 +51,13 @@ async fn up(conn: &DatabaseConnection) -> ServerResult<()> {
 
 async fn down(conn: &DatabaseConnection, steps: u32) -> ServerResult<()> {
     let before = applied(conn).await?;
+    // Recorded before the rollback, while the audit table surely exists: rolling back far
+    // enough removes it.
+    let mut event = migrated("migrate down", 0, before);
+    if let Some(detail) = event.detail.as_mut() {
+        detail["steps_requested"] = json!(steps);
+    }
+    audit(conn, event).await?;
     Migrator::down(conn, Some(steps))
         .await
         .map_err(ServerError::migration)?;
@@ -70,6 +83,7 @@ async fn fresh(conn: &DatabaseConnection) -> ServerResult<()> {
         .await
         .map_err(ServerError::migration)?;
     let count = applied(conn).await?;
+    audit(conn, migrated("migrate fresh", count, count)).await?;
     print([format!(
         "dropped every table and applied {count} migration{}",
         plural(count)
@@ -81,6 +95,19 @@ async fn applied(conn: &DatabaseConnection) -> ServerResult<usize> {
         .await
         .map_err(ServerError::migration)?;
     Ok(migrations.len())
+}
+
+/// The audit record of a schema change.
+fn migrated(
+    command: &str,
+    applied_now: usize,
+    applied_total: usize,
+) -> tether_core::audit::AuditEvent {
+    command_event(
+        AuditAction::SchemaMigrated,
+        command,
+        json!({ "migrations_applied": applied_now, "schema_version": applied_total }),
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -1,16 +1,23 @@
 //! `tether openemr register`: register Tether as a confidential client at an OpenEMR site,
 //! print the client id and — once — the client secret, and say what the OpenEMR administrator
-//! and the Tether operator must do next. Needs no configuration or database.
+//! and the Tether operator must do next. Needs no configuration or database; when Tether's
+//! database is configured and reachable, the registration is recorded in its audit trail.
 
+use std::path::Path;
 use std::time::Duration;
+
+use serde_json::json;
+use tether_core::audit::AuditAction;
 
 use tether_provider_openemr::{Registration, RegistrationRequest, register};
 
-use super::print;
+use super::{audit, command_event, print};
 use crate::cli::OpenemrCommand;
+use crate::config::{Config, Database};
+use crate::database;
 use crate::error::{ServerError, ServerResult};
 
-pub async fn run(command: OpenemrCommand) -> ServerResult<()> {
+pub async fn run(file: Option<&Path>, command: OpenemrCommand) -> ServerResult<()> {
     match command {
         OpenemrCommand::Register {
             site,
@@ -27,9 +34,46 @@ pub async fn run(command: OpenemrCommand) -> ServerResult<()> {
             let registration = register(&http_client()?, &site, &request)
                 .await
                 .map_err(|e| ServerError::Usage(format!("OpenEMR registration failed: {e}")))?;
-            print(report(&registration))
+            // The secret is printed first: OpenEMR shows it once, so a failed audit write
+            // must not lose it.
+            print(report(&registration))?;
+            if let Err(why) = record(file, &registration).await {
+                eprintln!(
+                    "note: this registration is not in Tether's audit trail ({why}); record it \
+                     in your change log"
+                );
+            }
+            Ok(())
         }
     }
+}
+
+/// Records the registration (never its secret) in the configured database's audit trail.
+async fn record(file: Option<&Path>, registration: &Registration) -> ServerResult<()> {
+    let config = Config::load_without_keys(file)?;
+    // Never create an embedded database as a side effect of registering.
+    if let Database::Embedded { path } = &config.database
+        && !path.exists()
+    {
+        return Err(ServerError::Usage(format!(
+            "no Tether database at {}",
+            path.display()
+        )));
+    }
+    let conn = database::open(&config).await?;
+    let event = command_event(
+        AuditAction::ProviderRegistered,
+        "openemr register",
+        json!({
+            "provider": "openemr",
+            "site_url": registration.site_url,
+            "site_name": registration.site_name,
+            "client_id": registration.client_id,
+        }),
+    );
+    let result = audit(&conn, event).await;
+    let _ = conn.close().await;
+    result
 }
 
 /// Like the server's provider client: timeouts, no redirect following, rustls.

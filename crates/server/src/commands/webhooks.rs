@@ -1,12 +1,11 @@
 //! `tether webhooks list|create|update|delete|rotate-secret|test|deliveries|redeliver`: the
 //! admin API's webhook operations from the command line, on the configured database, with the
-//! same checks (destination settings included) and audit records (actor: system).
+//! same checks (destination settings included) and audit records (actor: the operator running the command).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use tether_core::WebhookEndpointId;
-use tether_core::audit::Actor;
 use tether_core::events::EventId;
 use tether_core::webhooks::WebhookEndpoint;
 use tether_storage::SqlStore;
@@ -85,7 +84,7 @@ pub async fn run(file: Option<&Path>, command: WebhooksCommand) -> ServerResult<
 }
 
 async fn execute(webhooks: &Webhooks, command: WebhooksCommand) -> ServerResult<()> {
-    let actor = Actor::System;
+    let actor = super::operator();
     match command {
         WebhooksCommand::List => {
             let endpoints = webhooks.list().await?;

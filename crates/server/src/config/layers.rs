@@ -59,6 +59,7 @@ pub(super) struct RawConfig {
     pub scheduler_provider_caps: Option<String>,
     pub scheduler_lease_secs: Option<u64>,
     pub events_retention_days: Option<u64>,
+    pub provider_sync_secs: Option<u64>,
     pub consent_version: Option<String>,
     pub consent_valid_days: Option<u64>,
     pub consent_valid_days_by_provider: Option<String>,

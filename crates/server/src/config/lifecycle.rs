@@ -26,6 +26,9 @@ pub struct LifecycleSettings {
     pub scheduler_lease: Duration,
     /// How long events stay in the outbox (the feed's and redelivery's horizon).
     pub events_retention: Duration,
+    /// How often a replica checks the stored provider configuration for another replica's
+    /// change (the bound on how long a change takes to apply everywhere).
+    pub provider_sync: Duration,
     pub consent_version: String,
     /// `None`: consents do not expire.
     pub consent_validity: Option<Duration>,
@@ -45,6 +48,7 @@ pub(super) struct LifecycleRaw {
     scheduler_provider_caps: Option<String>,
     scheduler_lease_secs: Option<u64>,
     events_retention_days: Option<u64>,
+    provider_sync_secs: Option<u64>,
     consent_version: Option<String>,
     consent_valid_days: Option<u64>,
     consent_valid_days_by_provider: Option<String>,
@@ -64,6 +68,7 @@ impl LifecycleRaw {
             scheduler_provider_caps: raw.scheduler_provider_caps.take(),
             scheduler_lease_secs: raw.scheduler_lease_secs.take(),
             events_retention_days: raw.events_retention_days.take(),
+            provider_sync_secs: raw.provider_sync_secs.take(),
             consent_version: raw.consent_version.take(),
             consent_valid_days: raw.consent_valid_days.take(),
             consent_valid_days_by_provider: raw.consent_valid_days_by_provider.take(),
@@ -146,6 +151,13 @@ pub(super) fn validate(raw: LifecycleRaw, origins: &Origins) -> ConfigResult<Lif
                 3650,
             )? * 86_400,
         ),
+        provider_sync: Duration::from_secs(within(
+            "provider_sync_secs",
+            raw.provider_sync_secs,
+            10,
+            1,
+            3600,
+        )?),
         consent_version: match raw.consent_version.map(|v| v.trim().to_owned()) {
             None => "1".to_owned(),
             Some(v) if v.is_empty() || v.len() > 64 => {

@@ -1,8 +1,9 @@
 //! The catalogue of settings: one table that unknown-setting detection, `check-config` and the
 //! documentation test all read, so a new setting cannot be half-added.
 
-/// Environment variables with the `TETHER_` prefix that are not settings.
-const IGNORED_ENV: &[&str] = &["TETHER_CONFIG"];
+/// Environment variables with the `TETHER_` prefix that are not settings: the configuration
+/// file, and who runs a command (for its audit record).
+const IGNORED_ENV: &[&str] = &["TETHER_CONFIG", "TETHER_OPERATOR"];
 const IGNORED_ENV_PREFIXES: &[&str] = &["TETHER_TEST_"];
 
 /// The prefix of every setting's environment variable.
@@ -167,6 +168,10 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "events_retention_days",
+        secret: false,
+    },
+    Setting {
+        name: "provider_sync_secs",
         secret: false,
     },
     Setting {

@@ -122,7 +122,8 @@ pub async fn wire(
         JwtSource::DevFile(path) => JwtKeys::Hs256(dev_jwt_secret(path)?.into_bytes()),
         JwtSource::Missing => return Err(crate::config::ConfigError::JwtRequired.into()),
     };
-    let store = Arc::new(SqlStore::new(conn.clone(), Arc::new(cipher)));
+    let cipher = Arc::new(cipher);
+    let store = Arc::new(SqlStore::new(conn.clone(), cipher.clone()));
     let mut background = Vec::new();
 
     let redis = match &api.redis_url {
@@ -130,7 +131,8 @@ pub async fn wire(
             let mut redis_config = RedisStateConfig::new(url.expose_secret());
             redis_config.key_prefix = api.redis_key_prefix.clone();
             Some(Arc::new(
-                RedisState::new(&redis_config).map_err(|e| ServerError::Startup(e.to_string()))?,
+                RedisState::new(&redis_config, cipher.clone())
+                    .map_err(|e| ServerError::Startup(e.to_string()))?,
             ))
         }
         None => None,
@@ -256,7 +258,7 @@ pub async fn wire(
     .map_err(ServerError::Startup)?;
     // Token reads batch their audit records: the audit endpoint flushes them before querying.
     let audit = broker.audit_reader();
-    let state = ApiState::new(
+    let state = web::Data::new(ApiState::new(
         broker,
         ApiStores {
             integrations: store.clone(),
@@ -273,7 +275,7 @@ pub async fn wire(
         checks,
         http,
         webhooks.clone(),
-    );
+    ));
     // After the observer is attached, so the scheduler's and the webhook worker's first
     // reports reach /metrics.
     state.observe_broker();
@@ -290,16 +292,34 @@ pub async fn wire(
             lease: lifecycle.scheduler_lease,
         }));
     }
+    background.push(spawn_provider_sync(state.clone(), lifecycle.provider_sync));
     background.push(spawn_event_pruner(
         store.clone(),
         lifecycle.events_retention,
         Duration::from_secs(3600),
     ));
     Ok(Wired {
-        state: web::Data::new(state),
+        state,
         limiters,
         sandbox: sandbox.map(|(state, _)| state),
         background,
+    })
+}
+
+/// Applies provider configuration changed on another replica: every `every`, compares the
+/// stored configuration's version with the one the providers were built from.
+fn spawn_provider_sync(state: web::Data<ApiState>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match state.sync_providers().await {
+                Ok(true) => tracing::info!("provider configuration changed; providers rebuilt"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "checking the provider configuration failed"),
+            }
+        }
     })
 }
 

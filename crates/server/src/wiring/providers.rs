@@ -87,6 +87,28 @@ pub fn settings_from_entry(entry: &ProviderEntry) -> ProviderSettings {
 
 #[async_trait]
 impl ProviderSource for ServerProviders {
+    /// Every stored configuration's identity, `updated_at` and `enabled`: an upsert moves
+    /// `updated_at`, a delete removes a line. (File and environment entries do not change
+    /// while the process runs.)
+    async fn version(&self) -> Result<String, String> {
+        let stored = self.db.list().await.map_err(|e| e.to_string())?;
+        let mut lines: Vec<String> = stored
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}/{}/{}/{}/{}",
+                    c.provider,
+                    c.instance,
+                    c.id,
+                    c.updated_at.timestamp_micros(),
+                    c.enabled
+                )
+            })
+            .collect();
+        lines.sort();
+        Ok(lines.join("\n"))
+    }
+
     async fn registry(&self) -> Result<ProviderRegistry, String> {
         let mut registry = ProviderRegistry::new();
         let mut configured: Vec<(ProviderKind, String)> = Vec::new();

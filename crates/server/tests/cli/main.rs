@@ -4,6 +4,7 @@
 // Test helpers outside `#[test]` functions fail by panicking, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
 mod embedded;
 mod errors;
 mod keys;

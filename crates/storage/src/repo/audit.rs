@@ -2,7 +2,10 @@
 //! for `audit_log` anywhere in this crate.
 
 use async_trait::async_trait;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use tether_core::StorageResult;
 use tether_core::audit::{AuditEvent, AuditQuery, AuditRecord};
 use tether_core::ids::AuditId;
@@ -38,16 +41,25 @@ fn to_model(id: AuditId, e: &AuditEvent) -> ActiveModel {
 
 const DUPLICATE: &str = "an audit record with this id exists";
 
+/// Appends one record on any connection: for commands that hold a connection but no store
+/// (`tether migrate` runs without the encryption keys).
+pub async fn append_audit(
+    conn: &impl ConnectionTrait,
+    event: &AuditEvent,
+) -> StorageResult<AuditId> {
+    // UUIDv7 ids: id order is append order, which paging (`before`) relies on.
+    let id = AuditId::new();
+    Entity::insert(to_model(id, event))
+        .exec_without_returning(conn)
+        .await
+        .map_err(db_err("audit record", DUPLICATE))?;
+    Ok(id)
+}
+
 #[async_trait]
 impl AuditRepository for SqlStore {
     async fn append(&self, event: &AuditEvent) -> StorageResult<AuditId> {
-        // UUIDv7 ids: id order is append order, which paging (`before`) relies on.
-        let id = AuditId::new();
-        Entity::insert(to_model(id, event))
-            .exec_without_returning(self.conn())
-            .await
-            .map_err(db_err("audit record", DUPLICATE))?;
-        Ok(id)
+        append_audit(self.conn(), event).await
     }
 
     async fn append_batch(&self, events: &[AuditEvent]) -> StorageResult<()> {

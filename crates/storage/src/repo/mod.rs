@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod audit;
+pub use audit::append_audit;
 mod claims;
 mod connection;
 mod consents;

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tether_broker::ProviderHttp;
 use tether_core::provider::ProviderSettings;
 use tether_core::secret::ClientSecret;
+use tether_oidc::testing::{jwks_unnamed, sign_unnamed};
 use tether_provider_openemr::OpenEmrProvider;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -39,10 +40,44 @@ pub fn with_option(mut settings: ProviderSettings, name: &str, value: &str) -> P
     settings
 }
 
-/// An unsigned JWT with these claims (the provider reads, never verifies, the signature).
-pub fn id_token(claims: &Value) -> String {
+/// The nonce the tests' sign-ins sent.
+pub const NONCE: &str = "nonce-of-this-sign-in";
+
+/// An ID token of the site served by `server`, signed with the committed test key as OpenEMR
+/// signs (no `kid` in the header): `claims`
+/// plus, unless they set them, the site's issuer, our client as audience, a subject, `NONCE`
+/// and an expiry an hour away (`null` removes a claim).
+pub fn id_token(server: &MockServer, claims: &Value) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut all = json!({
+        "iss": format!("{}/oauth2/default", server.uri()), "aud": CLIENT_ID, "sub": "u-1",
+        "nonce": NONCE, "iat": now, "exp": now + 3600
+    });
+    for (k, v) in claims.as_object().unwrap() {
+        if v.is_null() {
+            all.as_object_mut().unwrap().remove(k);
+        } else {
+            all[k] = v.clone();
+        }
+    }
+    sign_unnamed(&all)
+}
+
+/// `token` with its payload replaced by `claims`, the signature kept: a forgery.
+pub fn forged(token: &str, claims: &Value) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
-    format!("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.{payload}.c2lnbmF0dXJl")
+    format!("{}.{payload}.{}", parts[0], parts[2])
+}
+
+/// The site's key set at its documented path, `/oauth2/default/jwk`, as OpenEMR publishes
+/// it: one key, no `kid`.
+pub async fn serve_keys(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/oauth2/default/jwk"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks_unnamed()))
+        .mount(server)
+        .await;
 }
 
 /// The SMART configuration a current OpenEMR serves for the site at `base`.

@@ -2,14 +2,15 @@
 
 use serde_json::json;
 use tether_broker::oauth::{exchange_code, refresh};
-use tether_core::provider::Provider;
+use tether_core::provider::{Provider, RawTokenResponse};
 use tether_provider_openemr::OpenEmrProvider;
 use url::Url;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{
-    CLIENT_ID, CLIENT_SECRET, form, http, id_token, pairs, provider, settings, with_option,
+    CLIENT_ID, CLIENT_SECRET, NONCE, forged, form, http, id_token, pairs, provider, serve_keys,
+    settings, with_option,
 };
 
 fn redirect() -> Url {
@@ -27,9 +28,9 @@ async fn token_endpoint(server: &MockServer, body: serde_json::Value) {
 }
 
 /// OpenEMR's documented answer to a code exchange with SMART context.
-fn documented_answer() -> serde_json::Value {
+fn documented_answer(server: &MockServer) -> serde_json::Value {
     json!({
-        "id_token": id_token(&json!({"sub": "u-1", "aud": CLIENT_ID, "fhirUser": "Practitioner/9"})),
+        "id_token": id_token(server, &json!({"sub": "u-1", "aud": CLIENT_ID, "fhirUser": "Practitioner/9"})),
         "token_type": "Bearer",
         "expires_in": 3600,
         "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.access",
@@ -43,7 +44,7 @@ fn documented_answer() -> serde_json::Value {
 #[tokio::test]
 async fn the_code_exchange_posts_the_secret_in_the_form_with_the_verifier() {
     let server = MockServer::start().await;
-    token_endpoint(&server, documented_answer()).await;
+    token_endpoint(&server, documented_answer(&server)).await;
     let provider = provider(&server);
     let raw = exchange_code(
         &provider,
@@ -95,17 +96,58 @@ async fn the_code_exchange_posts_the_secret_in_the_form_with_the_verifier() {
 #[tokio::test]
 async fn the_launch_context_is_captured_from_the_token_answer() {
     let server = MockServer::start().await;
-    token_endpoint(&server, documented_answer()).await;
+    token_endpoint(&server, documented_answer(&server)).await;
     let provider = provider(&server);
     let raw = exchange_code(&provider, &http(), "code-1", Some("v"), &redirect())
         .await
         .unwrap();
+    serve_keys(&server).await;
     assert_eq!(
-        provider.launch_context(&raw),
+        provider.launch_context(&raw, Some(NONCE)).await,
         Some(json!({
             "patient": "96506861-511f-4f6d-bc97-b65a78cf1995",
             "fhirUser": "https://emr.example/apis/default/fhir/Practitioner/9"
         }))
+    );
+}
+
+/// OpenEMR puts `fhirUser` in the ID token only: it reaches the launch context from a
+/// verified token; an answer whose token does not verify gives no launch context (a refresh
+/// keeps the stored one).
+#[tokio::test]
+async fn the_launch_context_takes_fhir_user_only_from_a_verified_id_token() {
+    let server = MockServer::start().await;
+    serve_keys(&server).await;
+    let provider = provider(&server);
+    let answer = |id_token: String| {
+        RawTokenResponse::parse(
+            &serde_json::to_vec(&json!({
+                "access_token": "at", "token_type": "Bearer", "patient": "p-7", "id_token": id_token
+            }))
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let signed = id_token(&server, &json!({"fhirUser": "Practitioner/9"}));
+    assert_eq!(
+        provider
+            .launch_context(&answer(signed.clone()), Some(NONCE))
+            .await,
+        Some(json!({"patient": "p-7", "fhirUser": "Practitioner/9"}))
+    );
+    // A refresh answer's ID token carries no nonce of a sign-in, and none is compared.
+    let refreshed = id_token(
+        &server,
+        &json!({"fhirUser": "Practitioner/9", "nonce": null}),
+    );
+    assert_eq!(
+        provider.launch_context(&answer(refreshed), None).await,
+        Some(json!({"patient": "p-7", "fhirUser": "Practitioner/9"}))
+    );
+    let forgery = forged(&signed, &json!({"fhirUser": "Practitioner/1"}));
+    assert_eq!(
+        provider.launch_context(&answer(forgery), Some(NONCE)).await,
+        None
     );
 }
 
