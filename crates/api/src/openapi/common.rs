@@ -1,6 +1,6 @@
 //! The answers every operation can give besides its own, added to the document in one place
-//! because middleware and extractors give them, not the handlers: a refused CORS origin, a
-//! malformed query or body (400), missing credentials (401), a body too large or of the wrong
+//! because middleware and extractors give them, not the handlers: a malformed query, path or
+//! body (400), missing credentials (401), a body too large or of the wrong
 //! type (413, 415), rate limits (429), headers too large (431), unexpected failures (500).
 //! An operation that documents one of these statuses itself keeps its own description.
 
@@ -15,8 +15,7 @@ const ANSWERS: [(&str, &str, &str); 7] = [
         "400",
         "BadRequest",
         "The request is not valid (`invalid_request`, or a more precise code): a malformed \
-         query, path or body; `X-Tether-User` sent with a user JWT or not a valid user id; or \
-         an `Origin` that is malformed or, on a CORS preflight, not allowed (`cors_refused`).",
+         query, path or body; or `X-Tether-User` sent with a user JWT or not a valid user id.",
     ),
     (
         "401",
@@ -99,7 +98,10 @@ fn applies(status: &str, path: &str, operation: &Operation) -> bool {
         .request_body
         .as_ref()
         .is_some_and(|b| matches!(b, RefOr::T(b) if b.content.contains_key("application/json")));
+    let has_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
+        || operation.request_body.is_some();
     match status {
+        "400" => has_input || secured,
         "401" => secured,
         "413" | "415" => json_body,
         "429" | "500" => api,

@@ -23,8 +23,10 @@ Callers: **users** send `Authorization: Bearer <JWT>` from the product's auth sy
 operators** send `Authorization: Bearer tk_…` (an API key with the `service` or `admin` role). A service \
 key acts for a user by naming them in `X-Tether-User`.\n\n\
 Every error has the body `{\"code\", \"message\"}` with a stable `code`, and every status an \
-operation can answer is listed with it. (Only a request head beyond the HTTP layer's own limit — \
-128 KiB, or more than 96 headers — is refused before Tether sees it, with an empty 431.)"
+operation can answer is listed with it. A method a documented path does not serve answers 405 \
+with `Allow`; a CORS preflight from an origin that is not allowed answers 400 `cors_refused`. \
+(Only a request head beyond the HTTP layer's own limit — 128 KiB, or more than 96 headers — is \
+refused before Tether sees it, with an empty 431.)"
     ),
     components(schemas(
         ErrorBody,
