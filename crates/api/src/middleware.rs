@@ -249,7 +249,7 @@ fn cors_refusal(response: &ServiceResponse) -> Option<ApiError> {
         .as_error::<actix_cors::CorsError>()?;
     Some(ApiError::bad_request(
         "cors_refused",
-        format!("{refusal}: this origin is not allowed to call the API (cors_origins)."),
+        format!("The CORS preflight was refused: {refusal} (allowed origins: cors_origins)."),
     ))
 }
 
@@ -269,9 +269,12 @@ pub async fn security_headers(
         None => next.call(req).await?.map_into_boxed_body(),
     };
     if let Some(error) = cors_refusal(&response) {
-        response = response
-            .into_response(actix_web::ResponseError::error_response(&error))
-            .map_into_boxed_body();
+        let vary = response.headers().get(header::VARY).cloned();
+        let mut shaped = actix_web::ResponseError::error_response(&error);
+        if let Some(vary) = vary {
+            shaped.headers_mut().insert(header::VARY, vary);
+        }
+        response = response.into_response(shaped).map_into_boxed_body();
     }
     let headers = response.headers_mut();
     let set = |headers: &mut header::HeaderMap, name: HeaderName, value: &'static str| {
