@@ -20,12 +20,9 @@ pub struct SmsRequest {
     pub sender_name: Option<String>,
 }
 
-/// The form of a phone number in E.164 (`+` then 7 to 15 digits, the first not 0),
-/// optionally as a `tel:` URI: what an SMS provider accepts, as a regular expression (for the
-/// API documentation) and as a check.
-pub const E164_PATTERN: &str = r"^(tel:)?\+[1-9][0-9]{6,14}$";
-
-/// Whether `input` has the form of [`E164_PATTERN`].
+/// Whether `input` is a phone number in E.164 (`+` then 7 to 15 digits, the first not 0),
+/// optionally as a `tel:` URI: what an SMS provider accepts. As a regular expression (the API
+/// documentation's): `^(tel:)?\+[1-9][0-9]{6,14}$`.
 pub fn is_e164(input: &str) -> bool {
     let number = input.strip_prefix("tel:").unwrap_or(input);
     let digits = number.strip_prefix('+').unwrap_or("");

@@ -21,7 +21,7 @@ use crate::state::ApiState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmsIn {
-    /// The recipient in E.164 form.
+    /// The recipient in E.164 form: `+` then the country code and number.
     #[schema(example = "+33612345678", pattern = r"^(tel:)?\+[1-9][0-9]{6,14}$")]
     pub to: String,
     /// The text (not only spaces); long texts are sent as several parts.
