@@ -120,7 +120,7 @@ macro_rules! proxy_method {
             ),
             request_body(content = String, content_type = "application/octet-stream", description = "Passed through to the provider as is"),
             responses(
-                (status = "default", description = "The provider's answer, passed through: its status, body and content type"),
+                (status = "default", description = "The provider's answer, passed through: its status, body and content type. A provider may answer a status listed here too (404, 409, …); its own body then comes through, not Tether's error shape"),
                 (status = 400, description = "The id is not a UUID (`invalid_id`), a path outside the provider's API (`invalid_path`), or a bad X-Tether-Require-Scopes", body = ErrorBody),
                 (status = 403, description = "Not a service key (`forbidden`), or the user has not granted a scope named in X-Tether-Require-Scopes (`insufficient_scopes`)", body = ErrorBody),
                 (status = 404, description = "No such integration", body = ErrorBody),
