@@ -5,20 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Mode, TestServer, client, user_jwt};
-
-async fn expect_error(response: reqwest::Response, status: StatusCode, code: &str) {
-    assert_eq!(response.status(), status, "{:?}", response.headers());
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    assert!(!body["message"].as_str().unwrap().is_empty());
-}
+use crate::support::{Mode, TestServer, client, expect_error, user_jwt};
 
 async fn bad_input_gets_a_clear_4xx_everywhere(mode: Mode) {
     let server = TestServer::start(mode).await;

@@ -11,6 +11,7 @@ mod support;
 
 mod abuse;
 mod bad_input;
+mod contract;
 mod events;
 mod isolation;
 mod journey;

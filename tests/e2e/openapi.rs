@@ -55,8 +55,10 @@ async fn the_committed_document_is_what_the_server_serves(mode: Mode) {
     }
     let schemes = served["components"]["securitySchemes"].as_object().unwrap();
     assert!(schemes.contains_key("user_jwt") && schemes.contains_key("api_key"));
-    // Every operation documents an error answer in the common shape.
+    // Every operation has a summary and a unique id, documents the answers every operation
+    // can give (401 when it needs credentials), and types its ids as UUIDs.
     let mut operations = 0;
+    let mut ids = std::collections::HashSet::new();
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
             operations += 1;
@@ -64,6 +66,34 @@ async fn the_committed_document_is_what_the_server_serves(mode: Mode) {
                 operation["summary"].is_string(),
                 "{method} {path} has no summary"
             );
+            assert!(
+                ids.insert(operation["operationId"].as_str().unwrap().to_owned()),
+                "{method} {path}: operationId used twice"
+            );
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(responses.contains_key("431"), "{method} {path}: no 431");
+            let secured = operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty());
+            let has_input = operation["parameters"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty())
+                || operation.get("requestBody").is_some();
+            if secured || has_input {
+                assert!(responses.contains_key("400"), "{method} {path}: no 400");
+            }
+            if secured {
+                assert!(responses.contains_key("401"), "{method} {path}: no 401");
+            }
+            if path.starts_with("/api/v1/") {
+                assert!(responses.contains_key("429"), "{method} {path}: no 429");
+            }
+            for param in operation["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                if param["in"] == "path" && (name == "id" || name.ends_with("_id")) {
+                    assert_eq!(param["schema"]["format"], "uuid", "{method} {path} {name}");
+                }
+            }
         }
     }
     assert!(operations >= 26, "{operations}");

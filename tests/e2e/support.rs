@@ -368,6 +368,28 @@ pub async fn connect(
     finish(browser, &callback).await
 }
 
+/// The answer is `status` with the error body `{code, message}` carrying `code`.
+pub async fn expect_error(response: reqwest::Response, status: StatusCode, code: &str) {
+    assert_eq!(
+        response.status(),
+        status,
+        "{} {:?}",
+        response.url(),
+        response.headers()
+    );
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{:?}",
+        response.headers()
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert!(!body["message"].as_str().unwrap().is_empty(), "{body}");
+}
+
 /// `GET url` with a bearer: the JSON answer (any status).
 pub async fn get_json(url: &str, bearer: &str) -> Value {
     client()

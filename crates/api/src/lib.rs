@@ -5,6 +5,7 @@ pub mod auth;
 mod client_addr;
 pub mod dto;
 mod error;
+mod methods;
 mod metrics;
 mod middleware;
 mod openapi;
@@ -88,15 +89,56 @@ where
 
 /// The OpenAPI document of every route (what `/api-docs/openapi.json` serves).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes(App::new().into_utoipa_app()).split_for_parts().1
+    let mut spec = routes(App::new().into_utoipa_app()).split_for_parts().1;
+    openapi::add_common_answers(&mut spec);
+    spec
 }
 
 fn bad_input(message: String) -> actix_web::Error {
     ApiError::bad_request("invalid_request", message).into()
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found(
+/// A JSON body that cannot be used: too large (413), not JSON (415), or not what the
+/// operation takes (400).
+fn bad_json(e: actix_web::error::JsonPayloadError) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    use actix_web::http::StatusCode;
+    match e {
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The JSON body is larger than {JSON_LIMIT} bytes."),
+        )
+        .into(),
+        E::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON, with `Content-Type: application/json`.",
+        )
+        .into(),
+        e => bad_input(format!("The JSON body is not valid: {e}")),
+    }
+}
+
+/// No route: 405 with `Allow` for a documented path asked with another method, else 404.
+async fn not_found(
+    req: HttpRequest,
+    methods: web::Data<methods::DocumentedMethods>,
+) -> HttpResponse {
+    if let Some(allow) = methods.allowed(&req) {
+        let mut response = actix_web::ResponseError::error_response(&ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not served here; allowed: {allow}.", req.method()),
+        ));
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
+        return response;
+    }
+    actix_web::ResponseError::error_response(&ApiError::not_found(
         "not_found",
         format!(
             "No route for {} {}; see /docs.",
@@ -121,7 +163,9 @@ pub fn app(
     >,
 > {
     let cors_origins = state.config.cors_origins.clone();
-    let (app, spec) = routes(App::new().into_utoipa_app()).split_for_parts();
+    let (app, mut spec) = routes(App::new().into_utoipa_app()).split_for_parts();
+    openapi::add_common_answers(&mut spec);
+    let methods = web::Data::new(methods::DocumentedMethods::from_spec(&spec));
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers([
@@ -134,10 +178,11 @@ pub fn app(
     }
     app.app_data(state)
         .app_data(web::Data::new(limiters))
+        .app_data(methods)
         .app_data(
             web::JsonConfig::default()
                 .limit(JSON_LIMIT)
-                .error_handler(|e, _| bad_input(format!("The JSON body is not valid: {e}"))),
+                .error_handler(|e, _| bad_json(e)),
         )
         .app_data(
             web::QueryConfig::default()

@@ -1,5 +1,6 @@
 //! Cross-cutting middleware: security headers on every response (errors included), request
-//! metrics, and rate limits (per client address on the OAuth browser endpoints, per caller on
+//! metrics, errors of other layers in the one error shape (a refused CORS origin, headers too
+//! large), and rate limits (per client address on the OAuth browser endpoints, per caller on
 //! the rest of the API, and a per-address budget of failed authentications), answering 429
 //! with `Retry-After`.
 
@@ -31,6 +32,10 @@ const MAX_TRACKED_FAILURES: usize = 65_536;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 /// Limiter checks between two prunings of idle limiter state.
 const PRUNE_EVERY: u64 = 4_096;
+/// Most bytes of request headers (names and values) accepted; larger answers 431 in the
+/// error shape. Below the HTTP layer's own limit (128 KiB for the whole request head), which
+/// refuses with an empty 431 before any of this runs.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// Failed authentications of one client address in the current window.
 #[derive(Clone, Copy)]
@@ -220,8 +225,36 @@ pub async fn rate_limit(
     Ok(response.map_into_boxed_body())
 }
 
+/// 431 when the request headers are larger than [`MAX_HEADER_BYTES`].
+fn oversized_headers(req: &ServiceRequest) -> Option<ApiError> {
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    (size > MAX_HEADER_BYTES).then(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("The request headers are larger than {MAX_HEADER_BYTES} bytes."),
+        )
+    })
+}
+
+/// The CORS middleware's refusal (plain text) as an error in the one shape.
+fn cors_refusal(response: &ServiceResponse) -> Option<ApiError> {
+    let refusal = response
+        .response()
+        .error()?
+        .as_error::<actix_cors::CorsError>()?;
+    Some(ApiError::bad_request(
+        "cors_refused",
+        format!("The CORS preflight was refused: {refusal} (allowed origins: cors_origins)."),
+    ))
+}
+
 /// Security headers on every response (handler and extractor errors already arrive here as
-/// responses), and the request counter.
+/// responses), the error shape for answers of other layers, and the request counter.
 pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -229,7 +262,20 @@ pub async fn security_headers(
     // Never clone the request before routing: actix needs it unshared to fill path params.
     let state = req.app_data::<web::Data<ApiState>>().cloned();
     let method = req.method().to_string();
-    let mut response = next.call(req).await?.map_into_boxed_body();
+    let mut response = match oversized_headers(&req) {
+        Some(error) => req
+            .into_response(actix_web::ResponseError::error_response(&error))
+            .map_into_boxed_body(),
+        None => next.call(req).await?.map_into_boxed_body(),
+    };
+    if let Some(error) = cors_refusal(&response) {
+        let vary = response.headers().get(header::VARY).cloned();
+        let mut shaped = actix_web::ResponseError::error_response(&error);
+        if let Some(vary) = vary {
+            shaped.headers_mut().insert(header::VARY, vary);
+        }
+        response = response.into_response(shaped).map_into_boxed_body();
+    }
     let headers = response.headers_mut();
     let set = |headers: &mut header::HeaderMap, name: HeaderName, value: &'static str| {
         if !headers.contains_key(&name) {

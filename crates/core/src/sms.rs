@@ -20,7 +20,37 @@ pub struct SmsRequest {
     pub sender_name: Option<String>,
 }
 
+/// Whether `input` is a phone number in E.164 (`+` then 7 to 15 digits, the first not 0),
+/// optionally as a `tel:` URI: what an SMS provider accepts. As a regular expression (the API
+/// documentation's): `^(tel:)?\+[1-9][0-9]{6,14}$`.
+pub fn is_e164(input: &str) -> bool {
+    let number = input.strip_prefix("tel:").unwrap_or(input);
+    let digits = number.strip_prefix('+').unwrap_or("");
+    (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
 impl SmsRequest {
+    /// Refuses, before anything is sent, a request no provider would accept: a recipient or
+    /// sender that is not E.164, an empty text.
+    pub fn check(&self) -> Result<(), String> {
+        if !is_e164(&self.to) {
+            return Err(
+                "to is not an E.164 phone number: `+` then the country code and number, 7 to 15 \
+                 digits, no spaces (e.g. +22507000000)"
+                    .to_owned(),
+            );
+        }
+        if self.sender.as_deref().is_some_and(|s| !is_e164(s)) {
+            return Err("sender is not an E.164 phone number (e.g. +22507000000)".to_owned());
+        }
+        if self.message.trim().is_empty() {
+            return Err("message is empty".to_owned());
+        }
+        Ok(())
+    }
+
     pub fn new(to: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             to: to.into(),
@@ -92,4 +122,36 @@ pub trait SmsSender: Send + Sync + std::fmt::Debug {
     /// The SMS contracts of the app and what is left on them.
     async fn balance(&self, tokens: &dyn AppTokenSource)
     -> Result<Vec<SmsContract>, ProviderError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164_numbers_are_told_from_anything_else() {
+        for good in ["+22507000000", "tel:+2250000", "+123456789012345"] {
+            assert!(is_e164(good), "{good}");
+        }
+        for bad in [
+            "",
+            "22507000000",
+            "+",
+            "+0225070000",
+            "+225 07 00",
+            "+1234567890123456",
+        ] {
+            assert!(!is_e164(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_request_is_checked_before_sending() {
+        assert!(SmsRequest::new("+22507000000", "hello").check().is_ok());
+        assert!(SmsRequest::new("0700", "hello").check().is_err());
+        assert!(SmsRequest::new("+22507000000", "  ").check().is_err());
+        let mut bad_sender = SmsRequest::new("+22507000000", "hello");
+        bad_sender.sender = Some("me".into());
+        assert!(bad_sender.check().is_err());
+    }
 }

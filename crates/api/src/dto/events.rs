@@ -7,6 +7,8 @@ use tether_core::ports::StoredEvent;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::openapi::enums::{EventReason, EventType, Provider};
+
 /// One page of the feed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventPageOut {
@@ -25,7 +27,7 @@ pub struct EventOut {
     /// UUIDv7; a webhook's `webhook-id`. Use it to drop duplicates.
     pub id: Uuid,
     #[serde(rename = "type")]
-    #[schema(example = "integration.reauth_required")]
+    #[schema(value_type = EventType, example = "integration.reauth_required")]
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,
     pub data: EventDataOut,
@@ -38,7 +40,7 @@ pub struct EventDataOut {
     pub integration_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    #[schema(example = "google")]
+    #[schema(value_type = Provider, example = "google")]
     pub provider: String,
     /// App-token events: the provider instance.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,8 +52,7 @@ pub struct EventDataOut {
     pub status: String,
     /// The status before it; null for a new connection.
     pub previous_status: Option<String>,
-    /// A stable reason code (see docs/events.md).
-    #[schema(example = "grant_refused")]
+    #[schema(value_type = EventReason, example = "grant_refused")]
     pub reason: String,
     /// A plain sentence for people.
     pub message: String,

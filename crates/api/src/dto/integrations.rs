@@ -8,6 +8,10 @@ use tether_core::consent::Consent;
 use tether_core::{Integration, ScopeSet};
 use utoipa::ToSchema;
 
+use crate::openapi::enums::{
+    ActorKind, AuditAction, IntegrationStatus, Provider, ProviderRevocation,
+};
+
 fn scopes(set: &ScopeSet) -> Vec<String> {
     set.iter().map(ToString::to_string).collect()
 }
@@ -16,13 +20,12 @@ fn scopes(set: &ScopeSet) -> Vec<String> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IntegrationOut {
     pub id: uuid::Uuid,
-    #[schema(example = "google")]
+    #[schema(value_type = Provider, example = "google")]
     pub provider: String,
     pub user_id: String,
     #[schema(example = "alice@example.com")]
     pub account_label: Option<String>,
-    /// `active`, `degraded`, `reauth_required`, `insufficient_scopes` or `revoked`.
-    #[schema(example = "active")]
+    #[schema(value_type = IntegrationStatus, example = "active")]
     pub status: String,
     pub requested_scopes: Vec<String>,
     pub granted_scopes: Vec<String>,
@@ -94,8 +97,7 @@ pub struct TestConnectionOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DisconnectOut {
     pub integration: IntegrationOut,
-    /// `revoked`, `not_supported` (the provider has no revocation: remove access there),
-    /// `nothing_to_revoke` or `failed` (disconnected locally all the same).
+    #[schema(value_type = ProviderRevocation)]
     pub provider_revocation: String,
     pub message: String,
 }
@@ -154,11 +156,13 @@ pub struct AuditRecordOut {
     pub id: uuid::Uuid,
     pub integration_id: Option<uuid::Uuid>,
     pub user_id: Option<String>,
-    /// `user`, `api_key`, `system` or `operator` (someone running a `tether` command).
+    /// `operator`: someone running a `tether` command.
+    #[schema(value_type = ActorKind)]
     pub actor: String,
     pub actor_id: Option<String>,
-    #[schema(example = "token_read")]
+    #[schema(value_type = AuditAction, example = "token_read")]
     pub action: String,
+    #[schema(value_type = Option<Provider>)]
     pub provider: Option<String>,
     pub scopes: Option<Vec<String>>,
     pub ip_address: Option<String>,

@@ -5,13 +5,15 @@ use serde::{Deserialize, Serialize};
 use tether_core::scope_catalog::ScopeCatalogEntry;
 use utoipa::ToSchema;
 
+use crate::openapi::enums::{GrantType, ProviderStatus, ScopeCategory, ScopeText};
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScopeOut {
     #[schema(example = "https://www.googleapis.com/auth/calendar.readonly")]
     pub scope: String,
     pub display_name: String,
     pub description: String,
-    /// `read`, `write` or `admin`.
+    #[schema(value_type = ScopeCategory)]
     pub category: String,
     /// Connecting fails (`insufficient_scopes`) without it.
     pub required: bool,
@@ -42,15 +44,13 @@ pub struct CapabilitiesOut {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderOut {
-    #[schema(example = "google")]
+    #[schema(value_type = crate::openapi::enums::Provider, example = "google")]
     pub provider: String,
     #[schema(example = "Google")]
     pub display_name: String,
-    /// `configured` (real credentials), `sandbox` (served by the built-in sandbox: not the
-    /// real provider) or `not_configured`.
-    #[schema(example = "configured")]
+    #[schema(value_type = ProviderStatus, example = "configured")]
     pub status: String,
-    /// `authorization_code` (users connect) or `client_credentials` (app-level account).
+    #[schema(value_type = GrantType)]
     pub grant: String,
     pub capabilities: Option<CapabilitiesOut>,
     pub default_scopes: Vec<String>,
@@ -61,13 +61,19 @@ pub struct ProviderOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeIn {
-    /// Where the browser goes when the flow ends; must match the configured allowlist.
-    #[schema(example = "https://app.example.com/settings/integrations")]
+    /// Where the browser goes when the flow ends: same scheme, host and port as, and a path
+    /// under, one of the configured `return_to` URLs (by default the public URL: the example
+    /// is the README quick start's).
+    #[schema(example = "http://127.0.0.1:8080/")]
     pub return_to: String,
     /// Scopes to request; the provider's defaults when absent. Required scopes are always added.
-    #[schema(example = json!(["https://www.googleapis.com/auth/calendar.readonly"]))]
+    #[schema(
+        example = json!(["https://www.googleapis.com/auth/calendar.readonly"]),
+        value_type = Option<Vec<ScopeText>>
+    )]
     pub scopes: Option<Vec<String>>,
     /// A hint for the provider's sign-in page (an e-mail address).
+    #[schema(max_length = 320)]
     pub login_hint: Option<String>,
     /// The provider configuration instance (an OpenEMR site); the default one when absent.
     pub instance: Option<String>,

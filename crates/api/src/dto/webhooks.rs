@@ -9,36 +9,63 @@ use tether_webhooks::TestSend;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::openapi::enums::{DeliveryStatus, EventType};
+
 /// A new endpoint.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookEndpointIn {
     /// Where events are POSTed: an `https://` URL on a public address.
-    #[schema(example = "https://assistant.example.com/hooks/tether")]
+    #[schema(
+        example = "https://assistant.example.com/hooks/tether",
+        pattern = "^https://",
+        max_length = 2048
+    )]
     pub url: String,
-    /// For people: what receives these events.
+    /// For people: what receives these events (one line).
     #[serde(default)]
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub description: Option<String>,
     /// Only these event types (see docs/events.md); empty or absent: every type.
     #[serde(default)]
-    #[schema(example = json!(["integration.reauth_required", "integration.revoked"]))]
+    #[schema(
+        value_type = Option<Vec<EventType>>,
+        example = json!(["integration.reauth_required", "integration.revoked"])
+    )]
     pub event_types: Option<Vec<String>>,
     /// Default true.
     #[serde(default)]
     pub enabled: Option<bool>,
 }
 
-/// A change to an endpoint: absent fields stay as they are.
+/// A change to an endpoint: absent fields stay as they are; at least one is given.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct WebhookEndpointPatch {
+    /// An `https://` URL on a public address.
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = String, required = false, pattern = "^https://", max_length = 2048)]
     pub url: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = String, required = false, max_length = 500, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub description: Option<String>,
     /// Empty: every type.
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Vec<EventType>, required = false)]
     pub event_types: Option<Vec<String>>,
     /// `true` enables an endpoint again (also one disabled automatically), `false` pauses
     /// it. Events that happen while it is disabled are not queued for it.
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = bool, required = false)]
     pub enabled: Option<bool>,
+}
+
+/// A field that may be left out but, when given, is not null.
+fn given<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,6 +74,7 @@ pub struct WebhookEndpointOut {
     pub url: String,
     pub description: String,
     /// Empty: every type.
+    #[schema(value_type = Vec<EventType>)]
     pub event_types: Vec<String>,
     pub enabled: bool,
     /// Why it is disabled: by an operator, or automatically after its deliveries kept
@@ -125,9 +153,9 @@ pub struct DeliveryOut {
     pub event_id: Uuid,
     /// The event's position in the feed.
     pub event_seq: i64,
-    #[schema(example = "integration.degraded")]
+    #[schema(value_type = EventType, example = "integration.degraded")]
     pub event_type: String,
-    /// `pending`, `delivered` or `failed` (the retry schedule is exhausted).
+    #[schema(value_type = DeliveryStatus)]
     pub status: String,
     pub attempts: u32,
     /// When a pending delivery is tried next.

@@ -5,21 +5,27 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tether_core::ApiKeyId;
-use tether_core::api_key::{ApiKey, ApiKeyRole};
+use tether_core::api_key::ApiKey;
 use tether_core::audit::{AuditAction, AuditEvent};
 use utoipa::ToSchema;
 
 use crate::auth::{AdminCaller, create_key};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::openapi::enums::ApiKeyRole;
 use crate::state::ApiState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyIn {
-    #[schema(example = "calendar-sync")]
+    /// A name to recognise the key by (not only spaces).
+    #[schema(
+        example = "calendar-sync",
+        min_length = 1,
+        max_length = 255,
+        pattern = r"\S"
+    )]
     pub name: String,
-    /// `service` or `admin`.
-    #[schema(example = "service")]
+    #[schema(value_type = ApiKeyRole, example = "service")]
     pub role: String,
 }
 
@@ -27,6 +33,7 @@ pub struct ApiKeyIn {
 pub struct ApiKeyOut {
     pub id: uuid::Uuid,
     pub name: String,
+    #[schema(value_type = ApiKeyRole)]
     pub role: String,
     /// The first characters, to recognise the key.
     pub prefix: String,
@@ -59,8 +66,12 @@ pub struct ApiKeyCreatedOut {
 
 /// List API keys.
 #[utoipa::path(
+    operation_id = "list_api_keys",
     tag = "admin",
-    responses((status = 200, body = Vec<ApiKeyOut>), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 200, description = "Every key, revoked ones included", body = Vec<ApiKeyOut>),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 #[get("/admin/api-keys")]
@@ -73,12 +84,13 @@ pub async fn list(_caller: AdminCaller, state: web::Data<ApiState>) -> ApiResult
 ///
 /// The answer carries the key once; only its hash is stored.
 #[utoipa::path(
+    operation_id = "create_api_key",
     tag = "admin",
     request_body = ApiKeyIn,
     responses(
-        (status = 201, body = ApiKeyCreatedOut),
-        (status = 400, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 201, description = "Created; the key is in the answer, once", body = ApiKeyCreatedOut),
+        (status = 400, description = "No name, or an unknown role (`invalid_role`)", body = ErrorBody),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -89,11 +101,12 @@ pub async fn create(
     body: web::Json<ApiKeyIn>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let role: ApiKeyRole = body.role.parse().map_err(|e: tether_core::ParseError| {
-        ApiError::bad_request("invalid_role", e.to_string())
-    })?;
+    let role: tether_core::api_key::ApiKeyRole =
+        body.role.parse().map_err(|e: tether_core::ParseError| {
+            ApiError::bad_request("invalid_role", e.to_string())
+        })?;
     let name = body.name.trim();
-    if name.is_empty() || name.len() > 255 {
+    if name.is_empty() || name.chars().count() > 255 {
         return Err(ApiError::bad_request(
             "invalid_request",
             "name is required (at most 255 characters).",
@@ -113,9 +126,15 @@ pub async fn create(
 
 /// Revoke an API key.
 #[utoipa::path(
+    operation_id = "revoke_api_key",
     tag = "admin",
-    params(("id" = String, Path, description = "API key id (UUID)")),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)),
+    params(("id" = uuid::Uuid, Path, description = "API key id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 404, description = "No active key with this id", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 #[delete("/admin/api-keys/{id}")]

@@ -17,18 +17,22 @@ use utoipa::{IntoParams, ToSchema};
 use super::provider;
 use crate::auth::AdminCaller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::openapi::enums::Provider;
 use crate::state::ApiState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceQuery {
     /// The configuration instance (e.g. an OpenEMR site); the default one when absent.
+    #[param(max_length = 128, pattern = r"^[^/\x00-\x1F\x7F-\x9F]*$")]
     instance: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfigIn {
+    /// Not only spaces.
+    #[schema(min_length = 1, max_length = 512, pattern = r"\S")]
     pub client_id: String,
     /// Write-only. Absent: keep the stored secret.
     pub client_secret: Option<String>,
@@ -50,6 +54,7 @@ fn yes() -> bool {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderConfigOut {
+    #[schema(value_type = Provider)]
     pub provider: String,
     pub instance: String,
     pub client_id: String,
@@ -88,7 +93,7 @@ pub struct ProviderTestOut {
 
 fn instance_of(query: &InstanceQuery) -> ApiResult<String> {
     let instance = query.instance.clone().unwrap_or_default();
-    if instance.len() > 128 || instance.chars().any(|c| c.is_control() || c == '/') {
+    if instance.chars().count() > 128 || instance.chars().any(|c| c.is_control() || c == '/') {
         return Err(ApiError::bad_request(
             "invalid_instance",
             "instance must be at most 128 plain characters.",
@@ -99,9 +104,10 @@ fn instance_of(query: &InstanceQuery) -> ApiResult<String> {
 
 /// List stored provider configurations.
 #[utoipa::path(
+    operation_id = "list_provider_configs",
     tag = "admin",
     responses(
-        (status = 200, body = Vec<ProviderConfigOut>),
+        (status = 200, description = "Every stored configuration (client secrets never shown)", body = Vec<ProviderConfigOut>),
         (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -119,11 +125,14 @@ pub async fn list(_caller: AdminCaller, state: web::Data<ApiState>) -> ApiResult
 
 /// Get a provider configuration.
 #[utoipa::path(
+    operation_id = "get_provider_config",
     tag = "admin",
-    params(("provider" = String, Path, description = "Provider name"), InstanceQuery),
+    params(("provider" = Provider, Path, description = "Provider name"), InstanceQuery),
     responses(
-        (status = 200, body = ProviderConfigOut),
-        (status = 404, description = "Not configured through the API", body = ErrorBody),
+        (status = 200, description = "The stored configuration", body = ProviderConfigOut),
+        (status = 400, description = "Bad instance (`invalid_instance`)", body = ErrorBody),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 404, description = "Unknown provider, or not configured through the API", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -155,13 +164,15 @@ pub async fn get_one(
 /// the reason), then stored — the client secret encrypted — and applied at once. Stored
 /// configurations take precedence over the file and environment.
 #[utoipa::path(
+    operation_id = "put_provider_config",
     tag = "admin",
-    params(("provider" = String, Path, description = "Provider name"), InstanceQuery),
+    params(("provider" = Provider, Path, description = "Provider name"), InstanceQuery),
     request_body = ProviderConfigIn,
     responses(
-        (status = 200, body = ProviderConfigOut),
-        (status = 400, description = "The configuration cannot work; the message says why", body = ErrorBody),
+        (status = 200, description = "Stored and applied", body = ProviderConfigOut),
+        (status = 400, description = "The configuration cannot work (`invalid_provider_config`; the message says why), or a bad instance", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 404, description = "Unknown provider", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -176,7 +187,7 @@ pub async fn put_one(
     let kind = provider(&path)?;
     let instance = instance_of(&query)?;
     let body = body.into_inner();
-    if body.client_id.trim().is_empty() || body.client_id.len() > 512 {
+    if body.client_id.trim().is_empty() || body.client_id.chars().count() > 512 {
         return Err(ApiError::bad_request(
             "invalid_request",
             "client_id is required (at most 512 characters).",
@@ -220,9 +231,15 @@ pub async fn put_one(
 ///
 /// The file or environment configuration (or the sandbox) applies again.
 #[utoipa::path(
+    operation_id = "delete_provider_config",
     tag = "admin",
-    params(("provider" = String, Path, description = "Provider name"), InstanceQuery),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    params(("provider" = Provider, Path, description = "Provider name"), InstanceQuery),
+    responses(
+        (status = 204, description = "Deleted: the file or environment configuration (or the sandbox) applies again"),
+        (status = 400, description = "Bad instance (`invalid_instance`)", body = ErrorBody),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 404, description = "Unknown provider, or not configured through the API", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 #[delete("/admin/providers/{provider}")]
@@ -258,11 +275,14 @@ pub async fn delete_one(
 /// Checks what can be checked without a user: the endpoints answer, OpenEMR's discovery
 /// document and FHIR server, an Orange app token.
 #[utoipa::path(
+    operation_id = "test_provider_config",
     tag = "admin",
-    params(("provider" = String, Path, description = "Provider name"), InstanceQuery),
+    params(("provider" = Provider, Path, description = "Provider name"), InstanceQuery),
     responses(
         (status = 200, description = "What was checked and how it went", body = ProviderTestOut),
+        (status = 400, description = "Bad instance (`invalid_instance`)", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 404, description = "Unknown provider", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]

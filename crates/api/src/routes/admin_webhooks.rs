@@ -35,9 +35,10 @@ fn with_secret(
 
 /// List webhook endpoints.
 #[utoipa::path(
+    operation_id = "list_webhooks",
     tag = "webhooks",
     responses(
-        (status = 200, body = Vec<WebhookEndpointOut>),
+        (status = 200, description = "Every endpoint", body = Vec<WebhookEndpointOut>),
         (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -58,10 +59,11 @@ pub async fn list(_caller: AdminCaller, state: web::Data<ApiState>) -> ApiResult
 /// The answer carries the signing secret (`whsec_…`) once. Status-change events that happen
 /// from now on are delivered to it (see docs/events.md); use redelivery for earlier ones.
 #[utoipa::path(
+    operation_id = "create_webhook",
     tag = "webhooks",
     request_body = WebhookEndpointIn,
     responses(
-        (status = 201, body = WebhookEndpointSecretOut),
+        (status = 201, description = "Created; the signing secret is in the answer, once", body = WebhookEndpointSecretOut),
         (status = 400, description = "Refused URL, unknown event type, …; the message says why", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
@@ -93,11 +95,13 @@ pub async fn create(
 
 /// Get a webhook endpoint.
 #[utoipa::path(
+    operation_id = "get_webhook",
     tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook endpoint id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id")),
     responses(
-        (status = 200, body = WebhookEndpointOut),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "The endpoint", body = WebhookEndpointOut),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
+        (status = 404, description = "No such webhook endpoint", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -117,13 +121,14 @@ pub async fn get_one(
 /// Only the fields given change. `enabled: true` also enables an endpoint that was disabled
 /// automatically; what it missed meanwhile can be redelivered.
 #[utoipa::path(
+    operation_id = "update_webhook",
     tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook endpoint id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id")),
     request_body = WebhookEndpointPatch,
     responses(
-        (status = 200, body = WebhookEndpointOut),
-        (status = 400, description = "Refused URL, unknown event type, nothing to change", body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "The endpoint", body = WebhookEndpointOut),
+        (status = 400, description = "Bad id (`invalid_id`), refused URL, unknown event type, nothing to change", body = ErrorBody),
+        (status = 404, description = "No such webhook endpoint", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -155,11 +160,13 @@ pub async fn update(
 
 /// Delete a webhook endpoint and its deliveries.
 #[utoipa::path(
+    operation_id = "delete_webhook",
     tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook endpoint id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id")),
     responses(
-        (status = 204),
-        (status = 404, body = ErrorBody),
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
+        (status = 404, description = "No such webhook endpoint", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -184,11 +191,13 @@ pub async fn delete_one(
 /// (`webhooks_secret_grace_hours`, 24 h by default), so receivers can switch without losing
 /// a delivery.
 #[utoipa::path(
+    operation_id = "rotate_webhook_secret",
     tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook endpoint id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id")),
     responses(
-        (status = 200, body = WebhookEndpointSecretOut),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Rotated; the new secret is in the answer, once", body = WebhookEndpointSecretOut),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
+        (status = 404, description = "No such webhook endpoint", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -213,11 +222,13 @@ pub async fn rotate_secret(
 /// A signed `webhook.test` event is POSTed at once (also to a disabled endpoint) and the
 /// answer reported. Test events are not retried, stored or shown in the feed.
 #[utoipa::path(
+    operation_id = "test_webhook",
     tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook endpoint id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id")),
     responses(
         (status = 200, description = "How the endpoint answered", body = WebhookTestOut),
-        (status = 404, body = ErrorBody),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
+        (status = 404, description = "No such webhook endpoint", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -238,9 +249,11 @@ pub async fn test(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryParams {
-    /// At most this many (default 50, at most 500).
+    /// At most this many (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
     /// Deliveries of events before this position (`next_before` of the previous page).
+    #[param(minimum = 1)]
     before: Option<i64>,
 }
 
@@ -249,12 +262,13 @@ pub struct DeliveryParams {
 /// Newest event first: status, attempts, the last answer's status code, latency and error.
 /// Never a body.
 #[utoipa::path(
+    operation_id = "list_webhook_deliveries",
     tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook endpoint id (UUID)"), DeliveryParams),
+    params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id"), DeliveryParams),
     responses(
-        (status = 200, body = DeliveryPageOut),
-        (status = 400, description = "Bad parameter", body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Deliveries, newest event first", body = DeliveryPageOut),
+        (status = 400, description = "Bad id (`invalid_id`) or parameter", body = ErrorBody),
+        (status = 404, description = "No such webhook endpoint", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -295,13 +309,15 @@ pub async fn deliveries(
 /// The delivery becomes pending, due now, with a fresh retry schedule (also when it was
 /// delivered or failed). The receiver gets the same `webhook-id` again.
 #[utoipa::path(
+    operation_id = "redeliver_event",
     tag = "webhooks",
     params(
-        ("id" = String, Path, description = "Webhook endpoint id (UUID)"),
-        ("event_id" = String, Path, description = "Event id (UUID)"),
+        ("id" = uuid::Uuid, Path, description = "Webhook endpoint id"),
+        ("event_id" = uuid::Uuid, Path, description = "Event id"),
     ),
     responses(
         (status = 202, description = "Queued"),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
         (status = 404, description = "No such endpoint, or the event is not kept", body = ErrorBody),
         (status = 409, description = "The endpoint's filter does not accept this event", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
@@ -329,13 +345,14 @@ pub async fn redeliver(
 /// is queued again (each integration's events in order), e.g. after the endpoint was down or
 /// disabled.
 #[utoipa::path(
+    operation_id = "redeliver_since",
     tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook endpoint id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id")),
     request_body = RedeliverIn,
     responses(
-        (status = 202, body = RedeliveryOut),
-        (status = 400, description = "since is in the future or not a time", body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 202, description = "Queued", body = RedeliveryOut),
+        (status = 400, description = "Bad id (`invalid_id`), or since is in the future or not a time", body = ErrorBody),
+        (status = 404, description = "No such webhook endpoint", body = ErrorBody),
         (status = 403, description = "Not an admin key", body = ErrorBody),
     ),
     security(("api_key" = []))

@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tether_core::UserId;
 use tether_core::api_key::ApiKeyRole;
-use tether_core::audit::{AuditAction, AuditQuery};
+use tether_core::audit::AuditQuery;
 use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::dto::AuditRecordOut;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::openapi::enums::AuditAction;
 use crate::state::ApiState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -19,8 +20,10 @@ pub struct AuditParams {
     /// Only records of this integration.
     integration_id: Option<uuid::Uuid>,
     /// Admin keys only: only records of this user.
+    #[param(min_length = 1, max_length = 255)]
     user_id: Option<String>,
-    /// Only this action (e.g. `token_read`, `connected`, `revoked`).
+    /// Only this action.
+    #[param(value_type = Option<AuditAction>)]
     action: Option<String>,
     /// Records at or after this time (RFC 3339).
     since: Option<DateTime<Utc>>,
@@ -28,7 +31,8 @@ pub struct AuditParams {
     until: Option<DateTime<Utc>>,
     /// Paging: records older than this record id.
     before: Option<uuid::Uuid>,
-    /// At most this many (default 100, at most 1000).
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
 }
 
@@ -36,12 +40,13 @@ pub struct AuditParams {
 ///
 /// Newest first. Users see their own records; admin keys see everyone's.
 #[utoipa::path(
+    operation_id = "query_audit",
     tag = "audit",
     params(AuditParams),
     responses(
         (status = 200, description = "Matching records, newest first", body = Vec<AuditRecordOut>),
         (status = 400, description = "Bad filter", body = ErrorBody),
-        (status = 403, description = "Service keys cannot read the audit trail", body = ErrorBody),
+        (status = 403, description = "Service keys cannot read the audit trail; `user_id` is for admin keys", body = ErrorBody),
     ),
     security(("user_jwt" = []), ("api_key" = []))
 )]
@@ -55,10 +60,7 @@ pub async fn query(
     let user_id = match &caller {
         Caller::User(user) => {
             if params.user_id.is_some() {
-                return Err(ApiError::bad_request(
-                    "invalid_request",
-                    "user_id is only for admin keys.",
-                ));
+                return Err(ApiError::forbidden("user_id is only for admin keys."));
             }
             Some(user.clone())
         }
@@ -77,7 +79,7 @@ pub async fn query(
     let action = params
         .action
         .map(|a| {
-            a.parse::<AuditAction>()
+            a.parse::<tether_core::audit::AuditAction>()
                 .map_err(|e| ApiError::bad_request("invalid_action", e.to_string()))
         })
         .transpose()?;

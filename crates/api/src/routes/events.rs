@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
-use tether_core::events::EventType;
 use tokio::time::Instant;
 use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::dto::{EventOut, EventPageOut};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::openapi::enums::EventType;
 use crate::state::ApiState;
 
 /// How often a long poll looks for new events (other replicas write them too).
@@ -23,14 +23,18 @@ const MAX_WAIT_SECS: u64 = 30;
 pub struct EventParams {
     /// Events after this position (`seq` of the last event you processed, or `next_after` of
     /// the last page); 0 or absent for the oldest kept.
+    #[param(minimum = 0)]
     after: Option<i64>,
-    /// At most this many (default 100, at most 1000).
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
     /// Only these event types, comma-separated (e.g.
     /// `integration.reauth_required,integration.revoked`).
+    #[param(value_type = Option<Vec<EventType>>, style = Form, explode = false)]
     types: Option<String>,
-    /// Long poll: when nothing is there yet, wait up to this many seconds (at most 30) for
-    /// the first event before answering an empty page.
+    /// Long poll: when nothing is there yet, wait up to this many seconds for the first
+    /// event before answering an empty page.
+    #[param(minimum = 0, maximum = 30)]
     wait: Option<u64>,
 }
 
@@ -40,6 +44,7 @@ pub struct EventParams {
 /// catches up without loss, as long as it comes back within the retention (30 days by
 /// default). Service and admin keys.
 #[utoipa::path(
+    operation_id = "read_events",
     tag = "events",
     params(EventParams),
     responses(
@@ -103,12 +108,12 @@ pub async fn feed(
     }))
 }
 
-fn parse_types(text: &str) -> ApiResult<Vec<EventType>> {
+fn parse_types(text: &str) -> ApiResult<Vec<tether_core::events::EventType>> {
     text.split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(|t| {
-            t.parse::<EventType>()
+            t.parse::<tether_core::events::EventType>()
                 .map_err(|e| ApiError::bad_request("invalid_event_type", e.to_string()))
         })
         .collect()

@@ -23,7 +23,7 @@ pub struct Readiness {
 }
 
 /// Liveness.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Tether runs", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -34,7 +34,10 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: the database (and Redis when configured) answer.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, body = Readiness), (status = 503, body = Readiness))
+    responses(
+        (status = 200, description = "Every dependency answers", body = Readiness),
+        (status = 503, description = "A dependency does not answer; `checks` says which", body = Readiness),
+    )
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<ApiState>) -> HttpResponse {
@@ -61,8 +64,21 @@ pub async fn readyz(state: web::Data<ApiState>) -> HttpResponse {
     }
 }
 
+/// The content type of `/metrics`: the OpenMetrics text format, which Prometheus reads.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 /// Prometheus metrics.
-#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain")))]
+///
+/// In the OpenMetrics text format.
+#[utoipa::path(
+    tag = "operations",
+    responses((
+        status = 200,
+        description = "The metrics",
+        body = String,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    ))
+)]
 #[get("/metrics")]
 pub async fn metrics(
     state: web::Data<ApiState>,
@@ -80,6 +96,6 @@ pub async fn metrics(
             .set(gauge(limiters.tracked_keys() as u64));
     }
     HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .content_type(OPENMETRICS)
         .body(state.metrics.render())
 }

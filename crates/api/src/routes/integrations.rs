@@ -65,6 +65,7 @@ async fn out(state: &ApiState, integration: Integration) -> ApiResult<Integratio
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Admin keys only: whose integrations (required for admin keys).
+    #[param(min_length = 1, max_length = 255)]
     user_id: Option<String>,
 }
 
@@ -73,12 +74,13 @@ pub struct ListQuery {
 /// A user's own integrations (a service key: those of the user in `X-Tether-User`; an admin
 /// key: those of `user_id`).
 #[utoipa::path(
+    operation_id = "list_integrations",
     tag = "integrations",
     params(ListQuery),
     responses(
         (status = 200, description = "The integrations, oldest first", body = Vec<IntegrationOut>),
-        (status = 400, description = "No user named", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 400, description = "No user named (`user_required`: a service key without `X-Tether-User`, an admin key without `user_id`) or not a valid user id", body = ErrorBody),
+        (status = 403, description = "`user_id` from a caller other than an admin key", body = ErrorBody),
     ),
     security(("user_jwt" = []), ("api_key" = []))
 )]
@@ -96,10 +98,7 @@ pub async fn list(
                 .map_err(|e| ApiError::bad_request("invalid_user", e.to_string()))?
         }
         (_, Some(_)) => {
-            return Err(ApiError::bad_request(
-                "invalid_request",
-                "user_id is only for admin keys.",
-            ));
+            return Err(ApiError::forbidden("user_id is only for admin keys."));
         }
         (Caller::Key { key, .. }, None) if key.role == tether_core::api_key::ApiKeyRole::Admin => {
             return Err(ApiError::bad_request(
@@ -115,11 +114,12 @@ pub async fn list(
 
 /// Get one integration.
 #[utoipa::path(
+    operation_id = "get_integration",
     tag = "integrations",
-    params(("id" = String, Path, description = "Integration id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Integration id")),
     responses(
         (status = 200, description = "The integration", body = IntegrationOut),
-        (status = 400, description = "Bad id", body = ErrorBody),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
         (status = 404, description = "No such integration for this caller", body = ErrorBody),
     ),
     security(("user_jwt" = []), ("api_key" = []))
@@ -138,10 +138,13 @@ pub async fn get_one(
 ///
 /// Refreshes the tokens at once (exactly one refresh runs per integration across replicas).
 #[utoipa::path(
+    operation_id = "refresh_integration",
     tag = "integrations",
-    params(("id" = String, Path, description = "Integration id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Integration id")),
     responses(
         (status = 200, description = "Refreshed; the integration afterwards", body = IntegrationOut),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
+        (status = 403, description = "Admin keys cannot use integrations", body = ErrorBody),
         (status = 404, description = "No such integration for this caller", body = ErrorBody),
         (status = 409, description = "The user must reconnect", body = ErrorBody),
         (status = 502, description = "The provider refused", body = ErrorBody),
@@ -166,12 +169,16 @@ pub async fn refresh(
 ///
 /// Makes the provider's cheapest authenticated call with a valid token.
 #[utoipa::path(
+    operation_id = "test_integration",
     tag = "integrations",
-    params(("id" = String, Path, description = "Integration id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Integration id")),
     responses(
         (status = 200, description = "The outcome (ok or the provider's answer)", body = TestConnectionOut),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
+        (status = 403, description = "Admin keys cannot use integrations", body = ErrorBody),
         (status = 404, description = "No such integration for this caller", body = ErrorBody),
         (status = 409, description = "The user must reconnect", body = ErrorBody),
+        (status = 503, description = "The provider or shared state is unavailable; see Retry-After", body = ErrorBody),
     ),
     security(("user_jwt" = []), ("api_key" = []))
 )]
@@ -202,11 +209,15 @@ pub async fn test(
 /// Revokes access at the provider where it can, deletes the tokens and keeps the
 /// integration as `revoked` with its audit trail. A provider that is down does not stop it.
 #[utoipa::path(
+    operation_id = "disconnect_integration",
     tag = "integrations",
-    params(("id" = String, Path, description = "Integration id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Integration id")),
     responses(
         (status = 200, description = "Disconnected; what happened at the provider", body = DisconnectOut),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
+        (status = 403, description = "Admin keys cannot change integrations", body = ErrorBody),
         (status = 404, description = "No such integration for this caller", body = ErrorBody),
+        (status = 503, description = "Shared state unavailable; see Retry-After", body = ErrorBody),
     ),
     security(("user_jwt" = []), ("api_key" = []))
 )]
@@ -228,10 +239,12 @@ pub async fn disconnect(
 
 /// Consents of an integration.
 #[utoipa::path(
+    operation_id = "list_consents",
     tag = "integrations",
-    params(("id" = String, Path, description = "Integration id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "Integration id")),
     responses(
         (status = 200, description = "Every grant, oldest first", body = Vec<ConsentOut>),
+        (status = 400, description = "The id is not a UUID (`invalid_id`)", body = ErrorBody),
         (status = 404, description = "No such integration for this caller", body = ErrorBody),
     ),
     security(("user_jwt" = []), ("api_key" = []))

@@ -16,7 +16,7 @@ pub mod tokens;
 
 use actix_web::{HttpRequest, web};
 use tether_broker::ClientInfo;
-use tether_core::{IntegrationId, ProviderKind, ScopeSet};
+use tether_core::{IntegrationId, ProviderKind, Scope, ScopeSet};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::ApiState;
@@ -46,21 +46,25 @@ pub(crate) fn integration_id(text: &str) -> ApiResult<IntegrationId> {
 }
 
 /// The scopes a caller says it needs (`require_scopes` on a token read, the
-/// `X-Tether-Require-Scopes` header on a proxied call): space- or comma-separated.
+/// `X-Tether-Require-Scopes` header on a proxied call): separated by spaces or commas.
 pub(crate) fn required_scopes(text: Option<&str>) -> ApiResult<ScopeSet> {
-    let text = text.unwrap_or_default().replace(',', " ");
+    let text = text.unwrap_or_default();
     if text.len() > 4096 {
         return Err(ApiError::bad_request(
             "invalid_request",
             "require_scopes is too long (4096 characters at most).",
         ));
     }
-    ScopeSet::parse_delimited(&text).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_request",
-            format!("require_scopes is not a list of scopes: {e}"),
-        )
-    })
+    text.split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(Scope::parse)
+        .collect::<Result<ScopeSet, _>>()
+        .map_err(|e| {
+            ApiError::bad_request(
+                "invalid_request",
+                format!("require_scopes is not a list of scopes: {e}"),
+            )
+        })
 }
 
 /// The client's address: the peer, or behind trusted proxies the forwarded client.

@@ -14,6 +14,7 @@ use super::{client_info, provider};
 use crate::auth::Caller;
 use crate::dto::{AuthorizeIn, AuthorizeOut};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::openapi::enums::{Provider, UserProvider};
 use crate::pages;
 use crate::state::ApiState;
 
@@ -23,13 +24,13 @@ use crate::state::ApiState;
 /// for) and answers with the URL to open in the user's browser.
 #[utoipa::path(
     tag = "connect",
-    params(("provider" = String, Path, description = "Provider name", example = "google")),
+    params(("provider" = UserProvider, Path, description = "Provider name", example = "google")),
     request_body = AuthorizeIn,
     responses(
         (status = 200, description = "Open `start_url` in the browser", body = AuthorizeOut),
-        (status = 400, description = "Bad input or `return_to` not allowed", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "Unknown or unconfigured provider", body = ErrorBody),
+        (status = 400, description = "Bad input, `return_to` not allowed (`invalid_return_to`), a provider users do not connect (Orange), or a service key without `X-Tether-User` (`user_required`)", body = ErrorBody),
+        (status = 403, description = "Admin keys cannot connect accounts", body = ErrorBody),
+        (status = 404, description = "Unknown or unconfigured provider (or provider instance)", body = ErrorBody),
         (status = 503, description = "Shared state unavailable", body = ErrorBody),
     ),
     security(("user_jwt" = []), ("api_key" = []))
@@ -54,7 +55,11 @@ pub async fn authorize(
                 .map_err(|e| ApiError::bad_request("invalid_scope", e.to_string()))
         })
         .transpose()?;
-    if body.login_hint.as_ref().is_some_and(|h| h.len() > 320) {
+    if body
+        .login_hint
+        .as_ref()
+        .is_some_and(|h| h.chars().count() > 320)
+    {
         return Err(ApiError::bad_request(
             "invalid_request",
             "login_hint is too long.",
@@ -90,6 +95,7 @@ pub async fn authorize(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct StartQuery {
     /// The flow id from the start URL.
+    #[param(max_length = 4096)]
     flow: String,
 }
 
@@ -99,10 +105,12 @@ pub struct StartQuery {
 /// redirects to the provider's consent page.
 #[utoipa::path(
     tag = "connect",
-    params(("provider" = String, Path, description = "Provider name"), StartQuery),
+    params(("provider" = Provider, Path, description = "Provider name"), StartQuery),
     responses(
         (status = 302, description = "Redirect to the provider"),
-        (status = 400, description = "Unknown, used or expired flow", body = ErrorBody),
+        (status = 400, description = "Unknown, used or expired flow (`flow_unknown`)", body = ErrorBody),
+        (status = 404, description = "Unknown or unconfigured provider", body = ErrorBody),
+        (status = 503, description = "Shared state unavailable", body = ErrorBody),
     )
 )]
 #[get("/oauth/{provider}/start")]
@@ -148,10 +156,12 @@ pub struct CallbackQuery {
 /// `integration_id`; when the flow cannot be trusted, shows a small page instead.
 #[utoipa::path(
     tag = "connect",
-    params(("provider" = String, Path, description = "Provider name"), CallbackQuery),
+    params(("provider" = Provider, Path, description = "Provider name"), CallbackQuery),
     responses(
         (status = 302, description = "Back to return_to with the outcome"),
-        (status = 400, description = "A page explaining what went wrong", content_type = "text/html"),
+        (status = 400, description = "A page explaining what went wrong (the flow cannot be trusted, so there is nowhere to send the browser back to)", content_type = "text/html"),
+        (status = 404, description = "Unknown or unconfigured provider", body = ErrorBody),
+        (status = 503, description = "Shared state unavailable", body = ErrorBody),
     )
 )]
 #[get("/oauth/{provider}/callback")]

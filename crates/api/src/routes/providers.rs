@@ -7,7 +7,7 @@ use tether_core::provider::GrantKind;
 
 use crate::auth::Caller;
 use crate::dto::{CapabilitiesOut, ProviderOut, ScopeOut};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::ApiResult;
 use crate::state::ApiState;
 
 /// List providers.
@@ -19,7 +19,6 @@ use crate::state::ApiState;
     tag = "providers",
     responses(
         (status = 200, description = "The providers", body = Vec<ProviderOut>),
-        (status = 401, description = "Not signed in", body = ErrorBody),
     ),
     security(("user_jwt" = []), ("api_key" = []))
 )]

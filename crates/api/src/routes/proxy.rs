@@ -114,19 +114,20 @@ macro_rules! proxy_method {
             path = "/integrations/{id}/proxy/{path}",
             tag = "proxy",
             params(
-                ("id" = String, Path, description = "Integration id (UUID)"),
-                ("path" = String, Path, description = "Path under the provider's API base", example = "me/events"),
-                ("X-Tether-Require-Scopes" = Option<String>, Header, description = "Scopes this call needs, space- or comma-separated (not forwarded)"),
+                ("id" = uuid::Uuid, Path, description = "Integration id"),
+                ("path" = String, Path, description = "Path under the provider's API base (no `.` or `..` segment, no backslash)", example = "me/events", pattern = r"^/*((?:[^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+)(?:/(?:[^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+))*)?/?$"),
+                ("X-Tether-Require-Scopes" = Option<String>, Header, description = "Scopes this call needs, space- or comma-separated (not forwarded)", max_length = 4096, pattern = r"^[ ,]*([\x21\x23-\x2B\x2D-\x5B\x5D-\x7E]{1,512}([ ,]+[\x21\x23-\x2B\x2D-\x5B\x5D-\x7E]{1,512})*)?[ ,]*$"),
             ),
             request_body(content = String, content_type = "application/octet-stream", description = "Passed through to the provider as is"),
             responses(
-                (status = 200, description = "The provider's answer, passed through (any status)"),
-                (status = 400, description = "A path outside the provider's API", body = ErrorBody),
+                (status = "default", description = "The provider's answer, passed through: its status, body and content type. A provider may answer a status listed here too (404, 409, …); its own body then comes through, not Tether's error shape"),
+                (status = 400, description = "The id is not a UUID (`invalid_id`), a path outside the provider's API (`invalid_path`), or a bad X-Tether-Require-Scopes", body = ErrorBody),
                 (status = 403, description = "Not a service key (`forbidden`), or the user has not granted a scope named in X-Tether-Require-Scopes (`insufficient_scopes`)", body = ErrorBody),
                 (status = 404, description = "No such integration", body = ErrorBody),
                 (status = 409, description = "The user must reconnect", body = ErrorBody),
                 (status = 413, description = "Body too large", body = ErrorBody),
-                (status = 502, description = "The provider could not be reached", body = ErrorBody),
+                (status = 502, description = "The provider could not be reached, or its answer is too large to pass through", body = ErrorBody),
+                (status = 503, description = "The provider is unavailable to refresh the token; see Retry-After", body = ErrorBody),
             ),
             security(("api_key" = []))
         )]

@@ -10,22 +10,29 @@ use tether_broker::Broker;
 use tether_core::ProviderKind;
 use tether_core::audit::{AuditAction, AuditEvent};
 use tether_core::provider::ProviderError;
-use tether_core::sms::{SmsEncoding, SmsRequest, SmsSender};
+use tether_core::sms::{SmsRequest, SmsSender};
 use utoipa::ToSchema;
 
 use crate::auth::ServiceCaller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::openapi::enums::SmsEncoding;
 use crate::state::ApiState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmsIn {
-    /// The recipient in E.164 form.
-    #[schema(example = "+33612345678")]
+    /// The recipient in E.164 form: `+` then the country code and number.
+    #[schema(example = "+33612345678", pattern = r"^(tel:)?\+[1-9][0-9]{6,14}$")]
     pub to: String,
-    #[schema(example = "Your appointment is tomorrow at 10:00.")]
+    /// The text (not only spaces); long texts are sent as several parts.
+    #[schema(
+        example = "Your appointment is tomorrow at 10:00.",
+        min_length = 1,
+        pattern = r"\S"
+    )]
     pub message: String,
     /// The sender number (E.164); the configured default when absent.
+    #[schema(pattern = r"^(tel:)?\+[1-9][0-9]{6,14}$")]
     pub sender: Option<String>,
     /// An approved sender name to show instead of the number.
     pub sender_name: Option<String>,
@@ -34,7 +41,7 @@ pub struct SmsIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SmsOut {
     pub message_id: Option<String>,
-    /// `gsm7` or `ucs2`.
+    #[schema(value_type = SmsEncoding)]
     pub encoding: String,
     /// How many SMS the message was split into (billed per part).
     pub segments: u32,
@@ -82,14 +89,16 @@ fn provider_error(e: ProviderError) -> ApiError {
 ///
 /// Service keys only. Long messages are sent as several parts (and billed so).
 #[utoipa::path(
+    operation_id = "send_sms",
     tag = "sms",
     request_body = SmsIn,
     responses(
         (status = 201, description = "Accepted by Orange", body = SmsOut),
-        (status = 400, description = "Bad number or empty message", body = ErrorBody),
+        (status = 400, description = "Bad number, empty message, or no sender (`invalid_sms`)", body = ErrorBody),
         (status = 403, description = "Not a service key", body = ErrorBody),
         (status = 404, description = "Orange is not configured", body = ErrorBody),
         (status = 502, description = "Orange refused (e.g. insufficient SMS balance, sender name not approved)", body = ErrorBody),
+        (status = 503, description = "Orange is served by the sandbox here, which sends no SMS (`sandbox`), or is unavailable; see Retry-After", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -99,21 +108,21 @@ pub async fn send(
     state: web::Data<ApiState>,
     body: web::Json<SmsIn>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let request = SmsRequest {
+        to: body.to,
+        message: body.message,
+        sender: body.sender,
+        sender_name: body.sender_name,
+    };
+    // Bad input is refused whatever serves Orange, the sandbox included.
+    request
+        .check()
+        .map_err(|message| ApiError::bad_request("invalid_sms", message))?;
     let broker = state.broker();
     let orange = orange(&broker)?;
-    let body = body.into_inner();
     let tokens = broker.app_token_source(orange.provider(), "");
-    let result = orange
-        .send_sms(
-            &tokens,
-            &SmsRequest {
-                to: body.to,
-                message: body.message,
-                sender: body.sender,
-                sender_name: body.sender_name,
-            },
-        )
-        .await;
+    let result = orange.send_sms(&tokens, &request).await;
     let mut event = AuditEvent::new(caller.actor(), AuditAction::SmsSent);
     event.provider = Some(orange.provider());
     match &result {
@@ -126,8 +135,8 @@ pub async fn send(
         multipart: sent.is_multipart(),
         message_id: sent.message_id,
         encoding: match sent.encoding {
-            SmsEncoding::Gsm7 => "gsm7",
-            SmsEncoding::Ucs2 => "ucs2",
+            tether_core::sms::SmsEncoding::Gsm7 => "gsm7",
+            tether_core::sms::SmsEncoding::Ucs2 => "ucs2",
         }
         .to_owned(),
         segments: sent.segments,
@@ -138,11 +147,14 @@ pub async fn send(
 ///
 /// Service keys only: the Orange SMS contracts and what is left on them.
 #[utoipa::path(
+    operation_id = "sms_balance",
     tag = "sms",
     responses(
         (status = 200, description = "The contracts", body = Vec<ContractOut>),
         (status = 403, description = "Not a service key", body = ErrorBody),
         (status = 404, description = "Orange is not configured", body = ErrorBody),
+        (status = 502, description = "Orange refused", body = ErrorBody),
+        (status = 503, description = "Orange is served by the sandbox here (`sandbox`), or is unavailable; see Retry-After", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]

@@ -17,10 +17,15 @@ use crate::state::ApiState;
 #[serde(deny_unknown_fields)]
 pub struct TokenQuery {
     /// Why the token is read, for the audit trail (e.g. `calendar sync`).
+    #[param(max_length = 200)]
     purpose: Option<String>,
     /// Scopes the caller needs, space- or comma-separated: when the user has not granted one
     /// of them, the answer is 403 `insufficient_scopes` naming the missing ones.
-    #[param(example = "https://www.googleapis.com/auth/calendar.readonly")]
+    #[param(
+        example = "https://www.googleapis.com/auth/calendar.readonly",
+        max_length = 4096,
+        pattern = r"^[ ,]*([\x21\x23-\x2B\x2D-\x5B\x5D-\x7E]{1,512}([ ,]+[\x21\x23-\x2B\x2D-\x5B\x5D-\x7E]{1,512})*)?[ ,]*$"
+    )]
     require_scopes: Option<String>,
 }
 
@@ -32,13 +37,14 @@ pub struct TokenQuery {
 /// secret: `Cache-Control: no-store`.
 #[utoipa::path(
     tag = "tokens",
-    params(("id" = String, Path, description = "Integration id (UUID)"), TokenQuery),
+    params(("id" = uuid::Uuid, Path, description = "Integration id"), TokenQuery),
     responses(
         (status = 200, description = "A valid token", body = TokenOut),
-        (status = 400, description = "Malformed id, purpose or require_scopes", body = ErrorBody),
+        (status = 400, description = "Malformed id (`invalid_id`), purpose or require_scopes", body = ErrorBody),
         (status = 403, description = "Not a service key (`forbidden`), or the user has not granted a required scope (`insufficient_scopes`: they must reconnect and allow it)", body = ErrorBody),
         (status = 404, description = "No such integration", body = ErrorBody),
         (status = 409, description = "The user must reconnect", body = ErrorBody),
+        (status = 502, description = "The provider refused the refresh", body = ErrorBody),
         (status = 503, description = "The provider is unavailable; see Retry-After", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -62,7 +68,7 @@ pub async fn read_token(
         actionable(&state, &caller, id).await?;
     }
     let purpose = query.purpose.as_deref().filter(|p| !p.is_empty());
-    if purpose.is_some_and(|p| p.len() > 200) {
+    if purpose.is_some_and(|p| p.chars().count() > 200) {
         return Err(ApiError::bad_request(
             "invalid_request",
             "purpose is too long (200 characters at most).",

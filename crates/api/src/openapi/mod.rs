@@ -1,6 +1,11 @@
-//! The OpenAPI document's frame: info, tags, security schemes. Paths and schemas are
-//! collected from the handlers registered with `service()` (utoipa-actix-web), so none is
-//! missing from the spec.
+//! The OpenAPI document's frame: info, tags, security schemes, the shared answers and the
+//! closed enums. Paths and schemas are collected from the handlers registered with
+//! `service()` (utoipa-actix-web), so none is missing from the spec.
+
+mod common;
+pub mod enums;
+
+pub(crate) use common::add_common_answers;
 
 use utoipa::Modify;
 use utoipa::OpenApi;
@@ -17,9 +22,30 @@ OpenEMR, Orange SMS) and keep their tokens valid, encrypted and audited.\n\n\
 Callers: **users** send `Authorization: Bearer <JWT>` from the product's auth system; **services and \
 operators** send `Authorization: Bearer tk_…` (an API key with the `service` or `admin` role). A service \
 key acts for a user by naming them in `X-Tether-User`.\n\n\
-Every error has the body `{\"code\", \"message\"}` with a stable `code`."
+Every error has the body `{\"code\", \"message\"}` with a stable `code`, and every status an \
+operation can answer is listed with it. A method a documented path does not serve answers 405 \
+with `Allow`; a CORS preflight from an origin that is not allowed answers 400 `cors_refused`. \
+(Only a request head beyond the HTTP layer's own limit — 128 KiB, or more than 96 headers — is \
+refused before Tether sees it, with an empty 431.)"
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(
+        ErrorBody,
+        enums::Provider,
+        enums::UserProvider,
+        enums::IntegrationStatus,
+        enums::AuditAction,
+        enums::ActorKind,
+        enums::ApiKeyRole,
+        enums::ScopeCategory,
+        enums::EventType,
+        enums::EventReason,
+        enums::DeliveryStatus,
+        enums::ProviderStatus,
+        enums::GrantType,
+        enums::ProviderRevocation,
+        enums::SmsEncoding,
+        enums::ScopeText,
+    )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "providers", description = "Which providers are available"),
