@@ -45,7 +45,7 @@ pub struct TokenQuery {
         (status = 404, description = "No such integration", body = ErrorBody),
         (status = 409, description = "The user must reconnect", body = ErrorBody),
         (status = 502, description = "The provider refused the refresh", body = ErrorBody),
-        (status = 503, description = "The provider is unavailable; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The provider, the shared state store or the audit trail is unavailable (`provider_unavailable`, `state_unavailable`, `audit_unavailable`); see Retry-After", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
