@@ -66,9 +66,11 @@ async fn stored_rows_never_contain_a_plaintext_secret(db: TestDb) {
                 .iter()
                 .any(|t| t.contains("orange") || t.contains("state-hash") || t.contains("google"))
         );
+        // `plain-`, not the shorter `XYZ`: Fernet's base64 text contains any three given
+        // characters now and then (it did once in CI), six practically never.
         for text in texts {
             assert!(
-                !text.contains("XYZ"),
+                !text.contains("plain-"),
                 "{table} stores a secret in clear: {text}"
             );
         }
