@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Token-read load test (docs/performance.md): builds the release binary, creates a throwaway
+# Token-read load test (docs/performance.md): builds the release binaries, creates a throwaway
 # PostgreSQL database, migrates and seeds it (integrations with valid far-future tokens and
 # one service key), starts `tether serve` on loopback, warms up, then runs wrk with
 # BENCH_CONNECTIONS connections for BENCH_DURATION against GET /api/v1/integrations/{id}/token.
-# Prints req/s, p50/p99 latency, the server's peak RSS and the CPU time tether and PostgreSQL
-# used during the run. Stops the server and drops the database on exit, whatever happens.
+# First, in the same run, the same wrk load against the ceiling: a bare actix-web server
+# (tether-bench-ceiling) answering the same route with the same body tether answered; tether's
+# req/s is reported as a percentage of it. Prints req/s, p50/p99 latency, the server's peak RSS,
+# the CPU time tether and PostgreSQL used, and whether tether's database connections use TLS.
+# Stops the servers and drops the database on exit, whatever happens.
 #
 # Settings (environment): BENCH_PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres),
 # BENCH_INTEGRATIONS (1000), BENCH_CONNECTIONS (64), BENCH_DURATION (20s), BENCH_THREADS (2),
 # BENCH_PORT (18080), BENCH_DB_POOL (tether's TETHER_DB_MAX_CONNECTIONS, default 10),
-# BENCH_SKIP_BUILD (1 to reuse target/release/tether), BENCH_PERF (a path: record a
-# system-wide `perf` profile of 10 s of the run there).
+# BENCH_SKIP_BUILD (1 to reuse the release binaries), BENCH_PERF (a path: record a
+# system-wide `perf` profile of 10 s of the run there), BENCH_PG_SSLMODE (sslmode of tether's
+# database URL; unset: libpq's default `prefer`, i.e. TLS when the server offers it, as the
+# machine's PostgreSQL does — the production shape).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,10 +28,13 @@ PORT=${BENCH_PORT:-18080}
 DB_POOL=${BENCH_DB_POOL:-10}
 DB_NAME="tether_bench_$$"
 DB_URL="${ADMIN_URL%/*}/${DB_NAME}"
+TETHER_DB_URL="$DB_URL${BENCH_PG_SSLMODE:+?sslmode=$BENCH_PG_SSLMODE}"
 WORK=$(mktemp -d)
 SERVER_PID=""
+CEILING_PID=""
 
 cleanup() {
+  if [[ -n "$CEILING_PID" ]]; then kill -KILL "$CEILING_PID" 2>/dev/null || true; fi
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID"
     for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
@@ -46,12 +54,14 @@ fi
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
   cargo build --release -q -p tether-server -p tether-bench
 fi
-TETHER=target/release/tether
-SEED=target/release/tether-bench-seed
+RELEASE="${CARGO_TARGET_DIR:-target}/release"
+TETHER="$RELEASE/tether"
+SEED="$RELEASE/tether-bench-seed"
+CEILING="$RELEASE/tether-bench-ceiling"
 
 # Fernet key: 32 random bytes, url-safe base64.
 KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')
-export TETHER_DATABASE_URL="$DB_URL"
+export TETHER_DATABASE_URL="$TETHER_DB_URL"
 export TETHER_ENCRYPTION_KEYS="$KEY"
 export TETHER_JWT_SECRET="bench-jwt-secret-that-is-long-enough-0123456789"
 export TETHER_LISTEN="127.0.0.1:${PORT}"
@@ -76,6 +86,25 @@ FIRST_ID=$(head -n 1 "$BENCH_IDS_FILE")
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BENCH_API_KEY" \
   "http://127.0.0.1:${PORT}/api/v1/integrations/${FIRST_ID}/token")
 [[ "$STATUS" == 200 ]] || { echo "token read answered $STATUS"; cat "$WORK/server.log"; exit 1; }
+curl -sf -H "Authorization: Bearer $BENCH_API_KEY" \
+  "http://127.0.0.1:${PORT}/api/v1/integrations/${FIRST_ID}/token" >"$WORK/body.json"
+TLS=$(psql -qtA "$ADMIN_URL" -c "SELECT COUNT(*) FILTER (WHERE s.ssl) || ' of ' || COUNT(*) \
+  FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = '$DB_NAME'")
+
+# The ceiling, in the same run: the same load on a bare actix-web server with the same body.
+CEILING_PORT=$((PORT + 1))
+"$CEILING" "$CEILING_PORT" "$WORK/body.json" 2>"$WORK/ceiling.log" &
+CEILING_PID=$!
+for _ in $(seq 50); do
+  curl -sf -o /dev/null "http://127.0.0.1:${CEILING_PORT}/api/v1/integrations/${FIRST_ID}/token" && break
+  sleep 0.1
+done
+wrk -t "$THREADS" -c "$CONNECTIONS" -d 3s -s bench/token-read.lua "http://127.0.0.1:${CEILING_PORT}" >/dev/null
+wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency -s bench/token-read.lua \
+  "http://127.0.0.1:${CEILING_PORT}" >"$WORK/ceiling.txt"
+kill -TERM "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true; CEILING_PID=""
+CEILING_RPS=$(awk -F'[ =]' '/^BENCH/ { for (i = 1; i < NF; i++) if ($i == "rps") print $(i + 1) }' "$WORK/ceiling.txt")
+echo "ceiling (bare actix-web, same route and $(wc -c <"$WORK/body.json")-byte body): $(grep '^BENCH' "$WORK/ceiling.txt")"
 
 # CPU ticks (user + system) of a set of processes.
 ticks() { cat "$@" 2>/dev/null | awk '{ t += $14 + $15 } END { print t + 0 }'; }
@@ -113,11 +142,15 @@ awk -v t=$((TETHER_AFTER - TETHER_BEFORE)) -v p=$((PG_AFTER - PG_BEFORE)) -v hz=
     printf "CPU during the run (of %d cores x %.1f s): tether %.1f s (%.0f%% of one core), postgres %.1f s (%.0f%%)\n",
       n, wall, t / hz, 100 * t / hz / wall, p / hz, 100 * p / hz / wall }'
 grep '^BENCH' "$WORK/wrk.txt" || true
+TETHER_RPS=$(awk -F'[ =]' '/^BENCH/ { for (i = 1; i < NF; i++) if ($i == "rps") print $(i + 1) }' "$WORK/wrk.txt")
+echo "tether's database connections using TLS: ${TLS}"
+awk -v t="$TETHER_RPS" -v c="$CEILING_RPS" 'BEGIN {
+  printf "CEILING tether_rps=%.0f ceiling_rps=%.0f percent=%.1f\n", t, c, 100 * t / c }'
 
-# Phase 2: the same 64 connections offered the target rate (BENCH_RATE, default 14000 req/s),
+# Phase 2: the same connections offered half of phase 1's maximum (BENCH_RATE to choose),
 # with latency measured from when each request was due (oha --latency-correction), so the
 # tail is the server's, not the load generator's queue.
-RATE=${BENCH_RATE:-14000}
+RATE=${BENCH_RATE:-$(awk -v t="$TETHER_RPS" 'BEGIN { printf "%d", t / 2 }')}
 sed "s|^|http://127.0.0.1:${PORT}/api/v1/integrations/|; s|$|/token|" "$BENCH_IDS_FILE" >"$WORK/urls.txt"
 oha --no-tui --output-format json --latency-correction -c "$CONNECTIONS" -z "$DURATION" -q "$RATE" \
   -H "Authorization: Bearer $BENCH_API_KEY" --urls-from-file "$WORK/urls.txt" >"$WORK/oha.json"

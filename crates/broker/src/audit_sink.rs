@@ -1,7 +1,7 @@
 //! `AuditSink`: audit records written in batches by a background task (group commit). A token
 //! read waits for its record to be committed ([`AuditSink::record_committed`]), but many
 //! concurrent reads share one INSERT: a batch holding a record someone waits for is written
-//! within `commit_linger` (a few milliseconds). Nothing is dropped: a full queue makes the
+//! within `commit_linger` (default: at once; what arrives meanwhile shares the next write). Nothing is dropped: a full queue makes the
 //! caller write its record itself, a failed batch is retried and then written one record at a
 //! time, and `flush` / `shutdown` return only once everything queued before them is in the
 //! database.
@@ -39,8 +39,9 @@ pub struct AuditSinkConfig {
     pub capacity: usize,
     /// How long a record nobody waits for may wait for others to share its batch.
     pub linger: Duration,
-    /// How long a record a caller waits for (a token read) may wait for others: the group
-    /// commit window.
+    /// How long a record a caller waits for (a token read) may wait for others before its
+    /// batch is written. Zero (the default) still groups: the records that arrive while a
+    /// write is in flight share the next one.
     pub commit_linger: Duration,
 }
 
@@ -49,7 +50,7 @@ impl Default for AuditSinkConfig {
         Self {
             capacity: 16_384,
             linger: Duration::from_millis(500),
-            commit_linger: Duration::from_millis(2),
+            commit_linger: Duration::ZERO,
         }
     }
 }
