@@ -1,5 +1,5 @@
 //! Operator commands leave audit records naming the operator: `migrate`, `api-keys
-//! create|revoke`, `keys rotate`, `webhooks` (and `openemr register`, in `openemr.rs`).
+//! create|revoke`, `keys rotate`, `webhooks` and `openemr register`.
 
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
@@ -150,20 +150,19 @@ async fn an_openemr_registration_is_audited_without_its_secret() {
         })))
         .mount(&site)
         .await;
+    let site_uri = site.uri();
+    let register = [
+        "openemr",
+        "register",
+        "--site",
+        site_uri.as_str(),
+        "--redirect-uri",
+        "https://tether.example.com/api/v1/oauth/openemr/callback",
+    ];
     let scratch = Scratch::new();
     let operator = [("TETHER_OPERATOR", "dana")];
     scratch.run(&["migrate", "up"], &operator).assert_ok();
-    let run = scratch.run(
-        &[
-            "openemr",
-            "register",
-            "--site",
-            &site.uri(),
-            "--redirect-uri",
-            "https://tether.example.com/api/v1/oauth/openemr/callback",
-        ],
-        &operator,
-    );
+    let run = scratch.run(&register, &operator);
     assert!(
         run.assert_ok()
             .stdout()
@@ -184,17 +183,7 @@ async fn an_openemr_registration_is_audited_without_its_secret() {
     // Without a database the registration still prints, says it is unrecorded and creates
     // no database.
     let bare = Scratch::new();
-    let run = bare.run(
-        &[
-            "openemr",
-            "register",
-            "--site",
-            &site.uri(),
-            "--redirect-uri",
-            "https://tether.example.com/api/v1/oauth/openemr/callback",
-        ],
-        &[],
-    );
+    let run = bare.run(&register, &[]);
     assert!(
         run.assert_ok()
             .stdout()

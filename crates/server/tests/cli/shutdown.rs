@@ -58,6 +58,17 @@ async fn seed(url: &str, key: &str) -> (IntegrationId, String) {
     (integration.id, secret.expose_secret().to_owned())
 }
 
+/// The served database's URL, and an integration and a service key seeded into it.
+async fn seeded(scratch: &Scratch) -> (String, IntegrationId, String) {
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        scratch.data_dir().join("tether.db").display()
+    );
+    let key = std::fs::read_to_string(scratch.key_file()).unwrap();
+    let (id, api_key) = seed(&url, key.trim()).await;
+    (url, id, api_key)
+}
+
 async fn scalar(url: &str, sql: &str) -> i64 {
     let conn = tether_storage::connect(url, PoolOptions::default())
         .await
@@ -75,12 +86,7 @@ async fn scalar(url: &str, sql: &str) -> i64 {
 async fn sigterm_writes_the_pending_audit_records_and_last_used_at() {
     let scratch = Scratch::new();
     let server = scratch.serve(&[]);
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        scratch.data_dir().join("tether.db").display()
-    );
-    let key = std::fs::read_to_string(scratch.key_file()).unwrap();
-    let (id, api_key) = seed(&url, key.trim()).await;
+    let (url, id, api_key) = seeded(&scratch).await;
     let client = reqwest::Client::new();
     for _ in 0..5 {
         let response = client
@@ -121,12 +127,7 @@ async fn sigterm_writes_the_pending_audit_records_and_last_used_at() {
 async fn sigkill_during_a_load_run_loses_no_answered_read_from_the_audit_trail() {
     let scratch = Scratch::new();
     let server = scratch.serve(&[]);
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        scratch.data_dir().join("tether.db").display()
-    );
-    let key = std::fs::read_to_string(scratch.key_file()).unwrap();
-    let (id, api_key) = seed(&url, key.trim()).await;
+    let (url, id, api_key) = seeded(&scratch).await;
     let client = reqwest::Client::new();
     let answered = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let token_url = server.url(&format!("/api/v1/integrations/{id}/token"));
