@@ -1,11 +1,12 @@
 //! Several replicas on one database: a provider configuration changed through one replica's
-//! admin API applies on the others within `provider_sync_secs`.
+//! admin API applies on the others within `provider_sync_secs`; a disconnect on one replica
+//! stops token reads on another at once, however long that replica's cache keeps entries.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Mode, TestServer, client, get_json, user_jwt};
+use crate::support::{Mode, TestServer, browser, client, connect, get_json, user_jwt};
 
 /// Microsoft's status as `GET /providers` at `url` reports it.
 async fn microsoft_status(url: &str) -> String {
@@ -35,9 +36,101 @@ async fn until_status(url: &str, wanted: &str, limit: Duration) -> Duration {
     }
 }
 
+/// `/readyz`'s word on the read cache at `base`.
+async fn read_cache_mode(base: &str) -> String {
+    let ready: serde_json::Value = client()
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    ready["detail"]["read_cache"].as_str().unwrap().to_owned()
+}
+
+async fn until_coherent(base: &str) {
+    let started = Instant::now();
+    loop {
+        let mode = read_cache_mode(base).await;
+        if mode.starts_with("coherent") {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still {mode}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Entries that would outlive the test: only an invalidation can end them.
+const LONG_CACHE: &str = "read_cache_ms = 60000\nread_cache_coherent_secs = 3600\n";
+
+async fn a_disconnect_on_one_replica_stops_token_reads_on_another(mode: Mode, bus: &str) {
+    let a = TestServer::with(mode, LONG_CACHE).await;
+    let b = a.replica().await;
+    until_coherent(&a.url("")).await;
+    until_coherent(&b.base).await;
+    assert_eq!(read_cache_mode(&b.base).await, format!("coherent ({bus})"));
+    let alice = user_jwt("alice");
+    let service = a.api_key("service").await;
+    let id = connect(&a, &browser(), &alice, "google", "alice")
+        .await
+        .integration_id;
+    let read_on_b = || {
+        client()
+            .get(b.url(&format!("/api/v1/integrations/{id}/token")))
+            .bearer_auth(&service)
+            .send()
+    };
+    assert_eq!(read_on_b().await.unwrap().status().as_u16(), 200);
+    assert_eq!(
+        read_on_b().await.unwrap().status().as_u16(),
+        200,
+        "now from B's cache"
+    );
+
+    let gone = client()
+        .delete(a.url(&format!("/api/v1/integrations/{id}")))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 200);
+    let started = Instant::now();
+    loop {
+        let status = read_on_b().await.unwrap().status().as_u16();
+        if status != 200 {
+            assert_eq!(
+                status, 409,
+                "a revoked integration asks for reauthorization"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "replica B served a disconnected integration's token for 5 s (its entry lives an hour)"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 mod postgres {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_disconnect_on_one_replica_stops_token_reads_on_another_over_listen_notify() {
+        // No Redis: invalidations travel over PostgreSQL LISTEN/NOTIFY.
+        a_disconnect_on_one_replica_stops_token_reads_on_another(Mode::PostgresOnly, "postgres")
+            .await;
+    }
+
     mod redis {
         use super::super::*;
+
+        #[tokio::test]
+        async fn a_disconnect_on_one_replica_stops_token_reads_on_another_over_redis() {
+            a_disconnect_on_one_replica_stops_token_reads_on_another(Mode::Production, "redis")
+                .await;
+        }
 
         #[tokio::test]
         async fn a_provider_configuration_changed_on_one_replica_applies_on_another_within_the_sync_period()

@@ -22,6 +22,9 @@ pub const RETURN_TO: &str = "https://app.example.com/settings";
 pub enum Mode {
     Embedded,
     Production,
+    /// PostgreSQL without Redis (flow state and locks in the database, cache invalidations
+    /// over LISTEN/NOTIFY).
+    PostgresOnly,
 }
 
 pub struct TestServer {
@@ -121,20 +124,25 @@ impl TestServer {
                 None,
                 None,
             ),
-            Mode::Production => {
+            Mode::Production | Mode::PostgresOnly => {
                 let db = TestDb::empty(Engine::Postgres).await;
                 let key = tether_storage::TokenCipher::generate_key()
                     .expose_secret()
                     .to_owned();
-                let prefix = format!("e2e:{}:", uuid::Uuid::new_v4().simple());
                 toml.push_str(&format!(
-                    "database_url = {:?}\nencryption_keys = {key:?}\nauto_migrate = true\n\
-                     redis_url = {:?}\nredis_key_prefix = {prefix:?}\n",
+                    "database_url = {:?}\nencryption_keys = {key:?}\nauto_migrate = true\n",
                     db.url,
-                    tether_testkit::redis_url(),
                 ));
+                let prefix = (mode == Mode::Production).then(|| {
+                    let prefix = format!("e2e:{}:", uuid::Uuid::new_v4().simple());
+                    toml.push_str(&format!(
+                        "redis_url = {:?}\nredis_key_prefix = {prefix:?}\n",
+                        tether_testkit::redis_url(),
+                    ));
+                    prefix
+                });
                 let url = db.url.clone();
-                (Some(db), url, Some(key), Some(prefix))
+                (Some(db), url, Some(key), prefix)
             }
         };
         toml.push_str(extra);

@@ -52,6 +52,14 @@ pub struct Metrics {
     pub api_key_cache_entries: Gauge,
     /// Keys held by the rate limiters (addresses, callers, blocks).
     pub rate_limit_keys: Gauge,
+    /// 1 while the read cache is coherent (invalidations subscribed), else 0.
+    pub read_cache_coherent: Gauge,
+    /// Token reads held in the read cache.
+    pub read_cache_entries: Gauge,
+    /// Invalidation messages received since start.
+    pub read_cache_invalidations: Gauge,
+    /// Times the invalidation subscription was lost since start.
+    pub read_cache_subscriptions_lost: Gauge,
     /// Webhook attempts by outcome: `delivered`, `retry`, `failed` (gave up).
     pub webhook_attempts: Family<OutcomeLabel, Counter>,
     /// Seconds from an event to its delivery.
@@ -86,6 +94,31 @@ impl Default for Metrics {
         let api_key_lookups = Gauge::default();
         let api_key_cache_entries = Gauge::default();
         let rate_limit_keys = Gauge::default();
+        let read_cache_coherent = Gauge::default();
+        let read_cache_entries = Gauge::default();
+        let read_cache_invalidations = Gauge::default();
+        let read_cache_subscriptions_lost = Gauge::default();
+        registry.register(
+            "read_cache_coherent",
+            "1 while this replica's token-read cache receives every replica's invalidations \
+             (entries live until the refresh point); 0 while it serves short entries",
+            read_cache_coherent.clone(),
+        );
+        registry.register(
+            "read_cache_entries",
+            "Token reads held in this replica's cache (bounded by read_cache_entries)",
+            read_cache_entries.clone(),
+        );
+        registry.register(
+            "read_cache_invalidations_received",
+            "Cache invalidation messages this replica received since it started",
+            read_cache_invalidations.clone(),
+        );
+        registry.register(
+            "read_cache_subscriptions_lost",
+            "Times this replica lost its cache invalidation subscription since it started",
+            read_cache_subscriptions_lost.clone(),
+        );
         registry.register(
             "api_key_lookups",
             "Database lookups of API keys (cache misses) since this replica started",
@@ -175,6 +208,10 @@ impl Default for Metrics {
             api_key_lookups,
             api_key_cache_entries,
             rate_limit_keys,
+            read_cache_coherent,
+            read_cache_entries,
+            read_cache_invalidations,
+            read_cache_subscriptions_lost,
             webhook_attempts,
             webhook_delivery_delay_seconds,
             webhook_endpoints_disabled,

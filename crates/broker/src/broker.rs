@@ -70,6 +70,11 @@ pub(crate) struct Inner {
     pub(crate) refreshes: SingleFlight<IntegrationId, BrokerResult<AccessGrant>>,
     pub(crate) app_tokens: SingleFlight<String, BrokerResult<AppGrant>>,
     pub(crate) read_cache: Option<crate::read_cache::ReadCache>,
+    /// Where changed integrations are queued for the invalidation bus (see `coherence`).
+    pub(crate) invalidations:
+        std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<tether_core::IntegrationId>>,
+    /// What carries them (`redis`, `postgres`), once attached.
+    pub(crate) invalidation_bus: std::sync::OnceLock<&'static str>,
     pub(crate) observer: std::sync::OnceLock<Arc<dyn crate::observer::BrokerObserver>>,
 }
 
@@ -103,7 +108,7 @@ impl Broker {
                 "the refresh lock lease must be at least 150 ms".to_owned(),
             ));
         }
-        let read_cache = crate::read_cache::ReadCache::new(config.read_cache_ttl);
+        let read_cache = crate::read_cache::ReadCache::new(config.read_cache);
         Ok(Self {
             inner: Arc::new(Inner {
                 audit: Auditor::new(stores.audit.clone(), config.audit_sink),
@@ -117,6 +122,8 @@ impl Broker {
                 refreshes: SingleFlight::default(),
                 app_tokens: SingleFlight::default(),
                 read_cache,
+                invalidations: std::sync::OnceLock::new(),
+                invalidation_bus: std::sync::OnceLock::new(),
                 observer: std::sync::OnceLock::new(),
             }),
         })
@@ -142,13 +149,6 @@ impl Broker {
 
     pub(crate) fn observer(&self) -> Option<&Arc<dyn crate::observer::BrokerObserver>> {
         self.inner.observer.get()
-    }
-
-    /// Drops any cached read of this integration (after this process changed it).
-    pub(crate) fn forget_read(&self, id: IntegrationId) {
-        if let Some(cache) = &self.inner.read_cache {
-            cache.invalidate(id);
-        }
     }
 
     pub fn config(&self) -> &BrokerConfig {

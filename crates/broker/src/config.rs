@@ -110,9 +110,10 @@ pub struct BrokerConfig {
     pub audit_sink: AuditSinkConfig,
     /// How often `last_used_at` of read integrations is written.
     pub usage_flush_every: Duration,
-    /// How long a valid access read may be served from memory (0: never). Another
-    /// replica's refresh or revocation is seen after at most this long.
-    pub read_cache_ttl: Duration,
+    /// How long a valid access read may be served from memory, and how many are kept. With
+    /// an invalidation bus (`Broker::keep_cache_coherent`) entries live until the refresh
+    /// point; without one another replica's change is seen after at most `short_life`.
+    pub read_cache: crate::read_cache::ReadCacheConfig,
 }
 
 impl BrokerConfig {
@@ -155,7 +156,7 @@ impl BrokerConfig {
             refresh_keepalive: Some(Duration::from_secs(14 * 24 * 3600)),
             audit_sink: AuditSinkConfig::default(),
             usage_flush_every: Duration::from_secs(5),
-            read_cache_ttl: Duration::from_secs(1),
+            read_cache: crate::read_cache::ReadCacheConfig::default(),
         }
     }
 

@@ -354,7 +354,6 @@ impl Broker {
                 reason = ReasonCode::ScopesWithdrawn;
             }
         }
-        self.forget_read(wanted.id);
         let write = RefreshWrite {
             before: &integration,
             integration: &wanted,
@@ -363,7 +362,11 @@ impl Broker {
             expected_version: stored.version,
             tokens: &tokens,
         };
-        let (updated, saved) = match inner.stores.integrations.save_refresh(write).await {
+        let written = inner.stores.integrations.save_refresh(write).await;
+        // After the write (whatever its outcome): a replica that read the old row meanwhile
+        // must not keep it.
+        self.announce_change(wanted.id);
+        let (updated, saved) = match written {
             Ok(written) => written,
             Err(StorageError::VersionConflict { .. }) => {
                 // Someone else stored a newer pair (their write won the version check):
@@ -380,7 +383,6 @@ impl Broker {
             Err(StorageError::NotFound { .. }) => return Err(BrokerError::IntegrationNotFound),
             Err(e) => return Err(e.into()),
         };
-        self.forget_read(updated.id);
         let mut event = AuditEvent::new(Actor::System, AuditAction::TokenRefreshed);
         event.integration_id = Some(updated.id);
         event.user_id = Some(updated.user_id.clone());
@@ -498,9 +500,10 @@ impl Broker {
         wanted: Integration,
         reason: ReasonCode,
     ) -> BrokerResult<Integration> {
-        self.forget_read(wanted.id);
         let repo = &self.inner.stores.integrations;
-        match repo.update_lifecycle(before, &wanted, reason).await? {
+        let written = repo.update_lifecycle(before, &wanted, reason).await;
+        self.announce_change(wanted.id);
+        match written? {
             Some(updated) => Ok(updated),
             // Disconnected meanwhile: the disconnect wins.
             None => repo

@@ -1,12 +1,26 @@
-//! A very short-lived cache of valid access reads, so the hottest integrations skip the
-//! database. Only reads whose integration is usable and whose token is valid beyond the
-//! refresh buffer are cached; every write this process makes to an integration or its tokens
-//! (refresh, status change, revocation, reconnect) drops its entry at once. Another replica's
-//! change is seen once the entry lapses — at most the TTL (1 s by default; 0 turns the cache
-//! off). Every read is still audited; only the database round trip is saved.
+//! The cache of valid token reads, so the hottest integrations skip the database. Only reads
+//! whose integration is usable and whose token is before its refresh point are cached, and a
+//! cached read is served only while it still is (the refresh point bounds every entry).
+//!
+//! Two modes:
+//! - **coherent**: an invalidation bus (Redis pub/sub or PostgreSQL `LISTEN/NOTIFY`, see
+//!   `coherence`) tells every replica about every change to an integration or its tokens, so
+//!   an entry may live long (`coherent_life`, 5 minutes by default, and never past the
+//!   token's refresh point);
+//! - **short** (no bus, or its subscription is lost): an entry lives at most `short_life`
+//!   (1 s by default), after which another replica's change is seen. Losing the subscription
+//!   clears the cache first.
+//!
+//! Every write this process makes drops its entry at once in both modes. A read taken from the
+//! database while an invalidation of the same integration arrives is not cached (each fill
+//! carries a [`Ticket`] taken before the query; an invalidation in between voids it), so a
+//! stale row can never outlive the message that announced its change. Every read is still
+//! audited; only the database round trip is saved. The size is bounded (`capacity` entries,
+//! evicted by quick_cache's S3-FIFO policy).
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -14,48 +28,310 @@ use rand::Rng;
 use tether_core::IntegrationId;
 use tether_core::token::AccessRead;
 
-/// Entries kept at most; past it, lapsed entries are dropped, then new reads are not cached.
-const MAX_ENTRIES: usize = 100_000;
+/// Invalidations bump one of these counters (by integration id hash); a fill whose counter
+/// moved since its ticket was taken is dropped.
+const STRIPES: usize = 64;
+
+#[derive(Clone)]
+struct Entry {
+    read: Arc<AccessRead>,
+    expires: Instant,
+}
+
+/// Taken before a read goes to the database; a fill with a voided ticket is not cached.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    stripe: usize,
+    epoch: u64,
+}
+
+/// How long entries live and how many there may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadCacheConfig {
+    /// Life of an entry while no invalidation bus is subscribed (0: no cache at all).
+    pub short_life: Duration,
+    /// Life of an entry while the bus is subscribed (the token's refresh point comes first).
+    pub coherent_life: Duration,
+    /// The most entries kept; the least useful are evicted past it.
+    pub capacity: usize,
+}
+
+impl Default for ReadCacheConfig {
+    fn default() -> Self {
+        Self {
+            short_life: Duration::from_secs(1),
+            coherent_life: Duration::from_secs(300),
+            capacity: 100_000,
+        }
+    }
+}
 
 pub(crate) struct ReadCache {
-    ttl: Duration,
-    /// Each entry's own expiry: between half the TTL and the TTL, at random, so entries
-    /// filled together do not all lapse together (a burst of database reads every TTL).
-    entries: RwLock<HashMap<IntegrationId, (Arc<AccessRead>, Instant)>>,
+    config: ReadCacheConfig,
+    entries: quick_cache::sync::Cache<IntegrationId, Entry>,
+    /// An invalidation bus is subscribed and every change reaches this replica.
+    coherent: AtomicBool,
+    /// A bus was attached (so "short" means "subscription lost", not "no bus").
+    has_bus: AtomicBool,
+    epochs: [AtomicU64; STRIPES],
+    received: AtomicU64,
+    lost: AtomicU64,
+}
+
+/// What `/readyz` and the metrics say of the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadCacheMode {
+    /// Entries live until the refresh point (or `coherent_life`): the bus is subscribed.
+    Coherent,
+    /// Short entries: no invalidation bus is configured.
+    Short,
+    /// Short entries: the bus's subscription is lost (the cache was cleared).
+    Degraded,
+    /// No cache.
+    Off,
+}
+
+impl ReadCacheMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Coherent => "coherent",
+            Self::Short => "short",
+            Self::Degraded => "degraded",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// Counters for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadCacheStats {
+    pub mode: ReadCacheMode,
+    pub entries: u64,
+    /// Invalidation messages received from the bus.
+    pub invalidations_received: u64,
+    /// Times the bus's subscription was lost.
+    pub subscriptions_lost: u64,
+}
+
+fn stripe(id: IntegrationId) -> usize {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut hasher);
+    (hasher.finish() % STRIPES as u64) as usize
 }
 
 impl ReadCache {
-    pub(crate) fn new(ttl: Duration) -> Option<Self> {
-        (!ttl.is_zero()).then(|| Self {
-            ttl,
-            entries: RwLock::new(HashMap::new()),
+    pub(crate) fn new(config: ReadCacheConfig) -> Option<Self> {
+        (!config.short_life.is_zero() && config.capacity > 0).then(|| Self {
+            config,
+            entries: quick_cache::sync::Cache::new(config.capacity),
+            coherent: AtomicBool::new(false),
+            has_bus: AtomicBool::new(false),
+            epochs: std::array::from_fn(|_| AtomicU64::new(0)),
+            received: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
         })
     }
 
     pub(crate) fn get(&self, id: IntegrationId) -> Option<Arc<AccessRead>> {
-        let entries = self.entries.read().ok()?;
-        let (read, expires) = entries.get(&id)?;
-        (Instant::now() < *expires).then(|| read.clone())
+        let entry = self.entries.get(&id)?;
+        (Instant::now() < entry.expires).then_some(entry.read)
     }
 
-    pub(crate) fn put(&self, id: IntegrationId, read: Arc<AccessRead>) {
-        let Ok(mut entries) = self.entries.write() else {
-            return;
-        };
-        let now = Instant::now();
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, (_, expires)| now < *expires);
-            if entries.len() >= MAX_ENTRIES {
-                return;
-            }
+    /// Call before reading `id` from the database; pass the ticket to [`ReadCache::put`].
+    pub(crate) fn ticket(&self, id: IntegrationId) -> Ticket {
+        let stripe = stripe(id);
+        Ticket {
+            stripe,
+            epoch: self.epochs[stripe].load(Ordering::SeqCst),
         }
-        let life = self.ttl.mul_f64(rand::rng().random_range(0.5..=1.0));
-        entries.insert(id, (read, now + life));
+    }
+
+    /// Caches a read taken from the database after `ticket`, unless an invalidation of its
+    /// stripe arrived since (then the read may predate the change).
+    pub(crate) fn put(&self, id: IntegrationId, read: Arc<AccessRead>, ticket: Ticket) {
+        if self.epochs[ticket.stripe].load(Ordering::SeqCst) != ticket.epoch {
+            return;
+        }
+        let life = if self.coherent.load(Ordering::SeqCst) {
+            self.config.coherent_life
+        } else {
+            self.config.short_life
+        };
+        let life = life.mul_f64(rand::rng().random_range(0.5..=1.0));
+        self.entries.insert(
+            id,
+            Entry {
+                read,
+                expires: Instant::now() + life,
+            },
+        );
+        // An invalidation bumps the epoch before it removes: if it ran between the check
+        // above and the insert, the epoch moved and the entry goes again.
+        if self.epochs[ticket.stripe].load(Ordering::SeqCst) != ticket.epoch {
+            self.entries.remove(&id);
+        }
     }
 
     pub(crate) fn invalidate(&self, id: IntegrationId) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.remove(&id);
+        self.epochs[stripe(id)].fetch_add(1, Ordering::SeqCst);
+        self.entries.remove(&id);
+    }
+
+    pub(crate) fn clear(&self) {
+        for epoch in &self.epochs {
+            epoch.fetch_add(1, Ordering::SeqCst);
         }
+        self.entries.clear();
+    }
+
+    /// A bus was attached: "short" now means its subscription is not (yet) in place.
+    pub(crate) fn bus_attached(&self) {
+        self.has_bus.store(true, Ordering::SeqCst);
+    }
+
+    /// The bus's subscription is in place: what was cached before may have missed messages.
+    pub(crate) fn subscribed(&self) {
+        self.clear();
+        self.coherent.store(true, Ordering::SeqCst);
+    }
+
+    /// The subscription is lost: messages may be missed from now on, so nothing cached may
+    /// outlive a short entry.
+    pub(crate) fn subscription_lost(&self) {
+        if self.coherent.swap(false, Ordering::SeqCst) {
+            self.lost.fetch_add(1, Ordering::Relaxed);
+        }
+        self.clear();
+    }
+
+    pub(crate) fn received(&self) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn stats(&self) -> ReadCacheStats {
+        let mode = if self.coherent.load(Ordering::SeqCst) {
+            ReadCacheMode::Coherent
+        } else if self.has_bus.load(Ordering::SeqCst) {
+            ReadCacheMode::Degraded
+        } else {
+            ReadCacheMode::Short
+        };
+        ReadCacheStats {
+            mode,
+            entries: self.entries.len() as u64,
+            invalidations_received: self.received.load(Ordering::Relaxed),
+            subscriptions_lost: self.lost.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use tether_core::integration::{Integration, IntegrationStatus};
+    use tether_core::{ProviderKind, ScopeSet, UserId};
+
+    fn read(id: IntegrationId) -> Arc<AccessRead> {
+        let now = Utc::now();
+        Arc::new(AccessRead {
+            integration: Integration {
+                id,
+                user_id: UserId::parse("user-1").expect("a user id"),
+                provider: ProviderKind::Google,
+                provider_account_id: "sub-1".into(),
+                account_label: None,
+                status: IntegrationStatus::Active,
+                requested_scopes: ScopeSet::new(),
+                granted_scopes: ScopeSet::new(),
+                metadata: serde_json::Value::Null,
+                last_refreshed_at: None,
+                last_used_at: None,
+                next_refresh_at: None,
+                failure_count: 0,
+                last_error: None,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            },
+            access: None,
+        })
+    }
+
+    fn cache(capacity: usize) -> ReadCache {
+        ReadCache::new(ReadCacheConfig {
+            capacity,
+            ..ReadCacheConfig::default()
+        })
+        .expect("a cache")
+    }
+
+    #[test]
+    fn a_fill_racing_an_invalidation_is_not_cached() {
+        let cache = cache(10);
+        let id = IntegrationId::new();
+        let ticket = cache.ticket(id);
+        // The change is announced while the read is on its way from the database.
+        cache.invalidate(id);
+        cache.put(id, read(id), ticket);
+        assert!(cache.get(id).is_none());
+        // The next read, after the change, is cached.
+        cache.put(id, read(id), cache.ticket(id));
+        assert!(cache.get(id).is_some());
+    }
+
+    #[test]
+    fn losing_the_subscription_clears_the_cache_and_voids_fills_in_flight() {
+        let cache = cache(10);
+        cache.bus_attached();
+        cache.subscribed();
+        let (a, b) = (IntegrationId::new(), IntegrationId::new());
+        cache.put(a, read(a), cache.ticket(a));
+        let in_flight = cache.ticket(b);
+        assert_eq!(cache.stats().mode, ReadCacheMode::Coherent);
+
+        cache.subscription_lost();
+        cache.put(b, read(b), in_flight);
+        assert!(cache.get(a).is_none());
+        assert!(cache.get(b).is_none());
+        let stats = cache.stats();
+        assert_eq!(stats.mode, ReadCacheMode::Degraded);
+        assert_eq!(stats.subscriptions_lost, 1);
+    }
+
+    #[test]
+    fn entries_live_long_only_while_subscribed() {
+        let cache = cache(10);
+        let id = IntegrationId::new();
+        cache.put(id, read(id), cache.ticket(id));
+        let short = cache.entries.get(&id).expect("cached").expires;
+        assert!(short <= Instant::now() + Duration::from_secs(1));
+
+        cache.bus_attached();
+        cache.subscribed();
+        cache.put(id, read(id), cache.ticket(id));
+        let long = cache.entries.get(&id).expect("cached").expires;
+        assert!(long > Instant::now() + Duration::from_secs(100));
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_capacity() {
+        let cache = cache(1_000);
+        for _ in 0..20_000 {
+            let id = IntegrationId::new();
+            cache.put(id, read(id), cache.ticket(id));
+        }
+        assert!(cache.stats().entries <= 1_100, "{}", cache.stats().entries);
+    }
+
+    #[test]
+    fn no_cache_without_a_life() {
+        assert!(
+            ReadCache::new(ReadCacheConfig {
+                short_life: Duration::ZERO,
+                ..ReadCacheConfig::default()
+            })
+            .is_none()
+        );
     }
 }

@@ -105,9 +105,11 @@ impl Broker {
         required: &ScopeSet,
         client: &ClientInfo,
     ) -> BrokerResult<AccessGrant> {
-        let (read, cached) = match self.cached_read(id) {
-            Some(read) => (read, true),
+        let (read, fill) = match self.cached_read(id) {
+            Some(read) => (read, None),
             None => {
+                // Taken before the query: an invalidation arriving meanwhile voids the fill.
+                let ticket = self.inner.read_cache.as_ref().map(|c| c.ticket(id));
                 let read = self
                     .inner
                     .stores
@@ -115,7 +117,7 @@ impl Broker {
                     .read_for_access(id)
                     .await?
                     .ok_or(BrokerError::IntegrationNotFound)?;
-                (Arc::new(read), false)
+                (Arc::new(read), ticket)
             }
         };
         if !may_act_on(actor, &read.integration) {
@@ -131,7 +133,7 @@ impl Broker {
         event.ip_address = client.ip.clone();
         event.user_agent = client.user_agent.clone();
         let result = match self.check_required(integration, required) {
-            Ok(()) => self.grant(read.clone(), cached).await,
+            Ok(()) => self.grant(read.clone(), fill).await,
             Err(e) => Err(e),
         };
         match &result {
@@ -177,21 +179,29 @@ impl Broker {
             .is_fresh(access.issued_at, access.expires_at, Utc::now())
     }
 
-    /// `cached`: the read came from the cache (which must not extend its entry's life).
-    async fn grant(&self, read: Arc<AccessRead>, cached: bool) -> BrokerResult<AccessGrant> {
+    /// `fill`: the read came from the database after this ticket and may be cached (`None`
+    /// for a read from the cache, which must not extend its entry's life).
+    async fn grant(
+        &self,
+        read: Arc<AccessRead>,
+        fill: Option<crate::read_cache::Ticket>,
+    ) -> BrokerResult<AccessGrant> {
         let integration = &read.integration;
         if !integration.status.is_usable() {
             return Err(self.unusable(integration));
         }
         match &read.access {
             Some(access) if self.is_fresh(access) => {
-                if let Some(cache) = self.inner.read_cache.as_ref().filter(|_| !cached) {
-                    cache.put(integration.id, read.clone());
+                if let (Some(cache), Some(ticket)) = (&self.inner.read_cache, fill) {
+                    cache.put(integration.id, read.clone(), ticket);
                 }
                 Ok(AccessGrant::from_access(integration, access))
             }
             _ => {
-                self.forget_read(integration.id);
+                // Only here: the refresh announces its change to every replica.
+                if let Some(cache) = &self.inner.read_cache {
+                    cache.invalidate(integration.id);
+                }
                 self.refresh_shared(integration.id, RefreshWant::fresh())
                     .await
             }

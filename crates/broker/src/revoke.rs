@@ -128,7 +128,7 @@ impl Broker {
             .integrations
             .mark_revoked(id, Utc::now(), reason)
             .await;
-        self.forget_read(id);
+        self.announce_change(id);
         if let Some(lock) = lock {
             lock.release().await;
         }

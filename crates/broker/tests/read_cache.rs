@@ -1,6 +1,8 @@
-//! The short-lived read cache: changes made through this broker are seen at once; another
-//! replica's revocation is seen once the cached entry lapses (the TTL bounds the staleness);
-//! a zero TTL turns the cache off.
+//! The read cache. Without an invalidation bus: changes made through this broker are seen at
+//! once; another replica's revocation is seen once the cached entry lapses (the short life
+//! bounds the staleness); a zero life turns the cache off. With one (Redis pub/sub or
+//! PostgreSQL LISTEN/NOTIFY): another replica's change reaches every cache however long its
+//! entries live, and a lost subscription clears the cache until it is back.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,17 +11,25 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Harness, Mode, client_info};
-use tether_broker::BrokerError;
+use sea_orm::ConnectionTrait;
+use tether_broker::{Broker, BrokerError, ReadCacheMode};
 use tether_core::ProviderKind;
 use tether_core::audit::Actor;
+use tether_core::state::InvalidationBus;
+use tether_state::{RedisInvalidations, RedisStateConfig};
+use tether_storage::PgInvalidations;
 
 const SERVICE: Actor = Actor::System;
 
 async fn a_revocation_by_this_broker_is_seen_at_once(mode: Mode) {
-    let h = Harness::with(mode, 1, |c| c.read_cache_ttl = Duration::from_secs(60)).await;
+    let h = Harness::with(mode, 1, |c| {
+        c.read_cache.short_life = Duration::from_secs(60)
+    })
+    .await;
     let id = h
         .connect("alice", ProviderKind::Google, "alice")
         .await
@@ -39,7 +49,7 @@ async fn a_revocation_by_this_broker_is_seen_at_once(mode: Mode) {
 
 async fn another_replicas_revocation_is_seen_within_the_ttl(mode: Mode) {
     let ttl = Duration::from_millis(800);
-    let h = Harness::with(mode, 2, |c| c.read_cache_ttl = ttl).await;
+    let h = Harness::with(mode, 2, |c| c.read_cache.short_life = ttl).await;
     let (a, b) = (&h.brokers[0], &h.brokers[1]);
     let id = h
         .connect("alice", ProviderKind::Google, "alice")
@@ -59,7 +69,7 @@ async fn another_replicas_revocation_is_seen_within_the_ttl(mode: Mode) {
 
 async fn hot_reads_within_the_ttl_do_not_extend_it(mode: Mode) {
     let ttl = Duration::from_millis(600);
-    let h = Harness::with(mode, 2, |c| c.read_cache_ttl = ttl).await;
+    let h = Harness::with(mode, 2, |c| c.read_cache.short_life = ttl).await;
     let (a, b) = (&h.brokers[0], &h.brokers[1]);
     let id = h
         .connect("alice", ProviderKind::Google, "alice")
@@ -82,7 +92,7 @@ async fn hot_reads_within_the_ttl_do_not_extend_it(mode: Mode) {
 }
 
 async fn a_zero_ttl_reads_the_database_every_time(mode: Mode) {
-    let h = Harness::with(mode, 2, |c| c.read_cache_ttl = Duration::ZERO).await;
+    let h = Harness::with(mode, 2, |c| c.read_cache.short_life = Duration::ZERO).await;
     let (a, b) = (&h.brokers[0], &h.brokers[1]);
     let id = h
         .connect("alice", ProviderKind::Google, "alice")
@@ -95,6 +105,174 @@ async fn a_zero_ttl_reads_the_database_every_time(mode: Mode) {
     assert!(
         matches!(read, Err(BrokerError::ReauthRequired { .. })),
         "{read:?}"
+    );
+}
+
+/// Entries that would outlive any test: only an invalidation can end them.
+fn long_lived(c: &mut tether_broker::BrokerConfig) {
+    c.read_cache.short_life = Duration::from_secs(3600);
+    c.read_cache.coherent_life = Duration::from_secs(3600);
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Bus {
+    Redis,
+    Postgres,
+}
+
+/// Attaches a bus of `kind` to every broker of `h` (one channel per test) and waits until
+/// each cache is coherent.
+async fn attach(h: &Harness, kind: Bus) {
+    let prefix = format!("tether-test:{}:", uuid::Uuid::new_v4().simple());
+    for broker in &h.brokers {
+        let bus: Arc<dyn InvalidationBus> = match kind {
+            Bus::Redis => {
+                let mut config = RedisStateConfig::new(tether_testkit::redis_url());
+                config.key_prefix = prefix.clone();
+                Arc::new(RedisInvalidations::new(&config).unwrap())
+            }
+            Bus::Postgres => Arc::new(PgInvalidations::new(h.db.conn.clone()).unwrap()),
+        };
+        // The task lives as long as the test's runtime.
+        drop(broker.keep_cache_coherent(bus));
+    }
+    for broker in &h.brokers {
+        wait_for(broker, ReadCacheMode::Coherent).await;
+    }
+}
+
+/// Polls until the broker's cache is in `mode` (a message from another process, not a clock,
+/// ends the wait; 10 s is a failure).
+async fn wait_for(broker: &Broker, mode: ReadCacheMode) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while broker.read_cache_stats().unwrap().mode != mode {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cache never became {mode:?}: {:?}",
+            broker.read_cache_stats()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Reads on `broker` until one is refused; panics after 10 s.
+async fn until_refused(broker: &Broker, id: tether_core::IntegrationId) -> BrokerError {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match broker.access_token(id, &SERVICE, None).await {
+            Err(e) => return e,
+            Ok(_) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "a replica served a revoked integration's token for 10 s"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn another_replicas_revocation_reaches_a_coherent_cache(bus: Bus) {
+    let h = Harness::with(Mode::Production, 2, long_lived).await;
+    attach(&h, bus).await;
+    let (a, b) = (&h.brokers[0], &h.brokers[1]);
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    a.access_token(id, &SERVICE, None).await.unwrap();
+    assert_eq!(
+        a.read_cache_stats().unwrap().entries,
+        1,
+        "the read is cached"
+    );
+    b.revoke(id, &SERVICE, &client_info()).await.unwrap();
+    // The entry would live an hour: only B's message can end it.
+    let refused = until_refused(a, id).await;
+    assert!(
+        matches!(refused, BrokerError::ReauthRequired { .. }),
+        "{refused:?}"
+    );
+    assert!(a.read_cache_stats().unwrap().invalidations_received >= 1);
+}
+
+async fn a_lost_subscription_clears_the_cache_until_it_is_back(bus: Bus) {
+    let h = Harness::with(Mode::Production, 1, long_lived).await;
+    attach(&h, bus).await;
+    let a = h.broker();
+    let id = h
+        .connect("alice", ProviderKind::Google, "alice")
+        .await
+        .integration_id
+        .unwrap();
+    a.access_token(id, &SERVICE, None).await.unwrap();
+    assert_eq!(a.read_cache_stats().unwrap().entries, 1);
+
+    // Cut the subscriber's connection from the server's side.
+    match bus {
+        Bus::Redis => {
+            let client = redis::Client::open(tether_testkit::redis_url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            redis::cmd("CLIENT")
+                .arg("KILL")
+                .arg("TYPE")
+                .arg("pubsub")
+                .query_async::<i64>(&mut conn)
+                .await
+                .unwrap();
+        }
+        Bus::Postgres => {
+            h.db.conn
+                .execute_unprepared(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+                )
+                .await
+                .unwrap();
+        }
+    }
+    // The loss is noticed, the cache cleared, and the subscription comes back by itself.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while a.read_cache_stats().unwrap().subscriptions_lost == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the loss went unnoticed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    wait_for(a, ReadCacheMode::Coherent).await;
+    assert_eq!(
+        a.read_cache_stats().unwrap().entries,
+        0,
+        "what was cached before the loss may have missed messages"
+    );
+}
+
+macro_rules! both_buses {
+    ($($name:ident),+ $(,)?) => {
+        mod postgres {
+            mod redis {
+                $(
+                    mod $name {
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                        async fn over_redis() {
+                            super::super::super::$name(super::super::super::Bus::Redis).await;
+                        }
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                        async fn over_postgres() {
+                            super::super::super::$name(super::super::super::Bus::Postgres).await;
+                        }
+                    }
+                )+
+            }
+        }
+    };
+}
+
+mod coherent {
+    use super::*;
+    both_buses!(
+        another_replicas_revocation_reaches_a_coherent_cache,
+        a_lost_subscription_clears_the_cache_until_it_is_back,
     );
 }
 

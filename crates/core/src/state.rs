@@ -62,3 +62,95 @@ pub trait LockManager: Send + Sync {
     /// lapsed (someone else may hold it now, so the holder must stop).
     async fn extend(&self, lease: &LockLease, ttl: Duration) -> StateResult<bool>;
 }
+
+/// What a replica tells every replica (itself too) to drop from its cache of token reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalidation {
+    /// These integrations or their tokens changed.
+    Integrations(Vec<crate::IntegrationId>),
+    /// Everything: after a key rotation, or when a publisher could not say what changed.
+    All,
+}
+
+impl Invalidation {
+    /// The most ids one message carries (PostgreSQL's `NOTIFY` payload is under 8,000 bytes).
+    pub const MAX_IDS: usize = 200;
+
+    /// The wire form: `*`, or the ids separated by commas.
+    pub fn encode(&self) -> String {
+        match self {
+            Self::All => "*".to_owned(),
+            Self::Integrations(ids) => ids
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+
+    /// Reads the wire form. Anything unreadable counts as [`Invalidation::All`]: a receiver
+    /// that cannot tell what changed drops everything.
+    pub fn decode(text: &str) -> Self {
+        if text == "*" {
+            return Self::All;
+        }
+        let ids: Result<Vec<_>, _> = text.split(',').map(str::parse).collect();
+        match ids {
+            Ok(ids) if !ids.is_empty() => Self::Integrations(ids),
+            _ => Self::All,
+        }
+    }
+}
+
+/// Receives what an [`InvalidationBus`] subscription delivers.
+pub trait InvalidationHandler: Send + Sync {
+    /// The subscription is in place: every message published from now on arrives.
+    fn subscribed(&self);
+    fn received(&self, message: Invalidation);
+}
+
+/// Carries cache invalidations between replicas (Redis pub/sub, PostgreSQL `LISTEN/NOTIFY`).
+/// Delivery is at most once: a subscriber that loses its subscription learns it (`listen`
+/// returns) and must assume it missed messages.
+#[async_trait]
+pub trait InvalidationBus: Send + Sync {
+    /// What carries the messages (`redis`, `postgres`), for `/readyz` and logs.
+    fn name(&self) -> &'static str;
+    /// Sends `message` to every current subscriber.
+    async fn publish(&self, message: &Invalidation) -> StateResult<()>;
+    /// Subscribes, calls `handler.subscribed()` once the subscription is in place, then hands
+    /// it every message until the subscription is lost; returns why it was lost.
+    async fn listen(&self, handler: &dyn InvalidationHandler) -> StateError;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalidations_survive_their_wire_form() {
+        let ids = vec![crate::IntegrationId::new(), crate::IntegrationId::new()];
+        let message = Invalidation::Integrations(ids);
+        assert_eq!(Invalidation::decode(&message.encode()), message);
+        assert_eq!(Invalidation::decode("*"), Invalidation::All);
+    }
+
+    #[test]
+    fn an_unreadable_message_drops_everything() {
+        assert_eq!(Invalidation::decode("not-an-id"), Invalidation::All);
+        assert_eq!(Invalidation::decode(""), Invalidation::All);
+        let one = crate::IntegrationId::new();
+        assert_eq!(
+            Invalidation::decode(&format!("{one},garbage")),
+            Invalidation::All
+        );
+    }
+
+    #[test]
+    fn the_largest_message_fits_a_postgres_notification() {
+        let ids = (0..Invalidation::MAX_IDS)
+            .map(|_| crate::IntegrationId::new())
+            .collect();
+        assert!(Invalidation::Integrations(ids).encode().len() < 8000);
+    }
+}

@@ -7,9 +7,11 @@
 //! once it is back; nothing falls back to per-process state.
 
 mod key;
+mod redis_bus;
 mod redis_state;
 mod sql;
 
+pub use redis_bus::RedisInvalidations;
 pub use redis_state::{RedisState, RedisStateConfig};
 pub use sql::{SqlFlowStore, SqlLocks, spawn_flow_state_purger};
 pub use tether_core::state::{FlowStateStore, LockLease, LockManager, StateError, StateResult};

@@ -115,7 +115,7 @@ impl RedisState {
     }
 }
 
-fn map_err(e: redis::RedisError) -> StateError {
+pub(crate) fn map_err(e: redis::RedisError) -> StateError {
     if e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() {
         StateError::Unavailable(format!("Redis: {:?}", e.kind()))
     } else {

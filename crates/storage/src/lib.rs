@@ -4,10 +4,12 @@
 mod cipher;
 pub mod db;
 mod entities;
+mod invalidations;
 mod repo;
 mod rotation;
 
 pub use cipher::{CipherContext, CipherError, TokenCipher};
 pub use db::{Engine, PoolOptions, connect};
+pub use invalidations::PgInvalidations;
 pub use repo::{SqlStore, append_audit};
 pub use rotation::{KeyCheck, RotationReport, TableRotation, check_keys, rotate_keys};

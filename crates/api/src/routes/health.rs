@@ -20,6 +20,12 @@ pub struct Readiness {
     pub status: String,
     /// Each dependency: `ok` or what is wrong.
     pub checks: BTreeMap<String, String>,
+    /// How this replica works now, without making it unready. `read_cache`: `coherent`
+    /// (every replica's changes arrive; entries live until the refresh point), `short` (no
+    /// invalidation bus: SQLite without Redis), `degraded` (the invalidation subscription is
+    /// lost: the cache was cleared and serves short entries until it is back) or `off`.
+    #[schema(example = json!({"read_cache": "coherent (redis)"}))]
+    pub detail: BTreeMap<String, String>,
 }
 
 /// Liveness.
@@ -53,9 +59,19 @@ pub async fn readyz(state: web::Data<ApiState>) -> HttpResponse {
         };
         checks.insert(check.name().to_owned(), outcome);
     }
+    let mut detail = BTreeMap::new();
+    let cache = match state.broker().read_cache_stats() {
+        None => "off".to_owned(),
+        Some(stats) => match (stats.mode, state.broker().invalidation_bus()) {
+            (mode, Some(bus)) => format!("{} ({bus})", mode.as_str()),
+            (mode, None) => mode.as_str().to_owned(),
+        },
+    };
+    detail.insert("read_cache".to_owned(), cache);
     let body = Readiness {
         status: if ready { "ready" } else { "not_ready" }.into(),
         checks,
+        detail,
     };
     if ready {
         HttpResponse::Ok().json(body)
@@ -94,6 +110,17 @@ pub async fn metrics(
         metrics
             .rate_limit_keys
             .set(gauge(limiters.tracked_keys() as u64));
+    }
+    if let Some(cache) = state.broker().read_cache_stats() {
+        let coherent = cache.mode == tether_broker::ReadCacheMode::Coherent;
+        metrics.read_cache_coherent.set(i64::from(coherent));
+        metrics.read_cache_entries.set(gauge(cache.entries));
+        metrics
+            .read_cache_invalidations
+            .set(gauge(cache.invalidations_received));
+        metrics
+            .read_cache_subscriptions_lost
+            .set(gauge(cache.subscriptions_lost));
     }
     HttpResponse::Ok()
         .content_type(OPENMETRICS)

@@ -108,7 +108,7 @@ impl Broker {
                 },
             })
             .await?;
-        self.forget_read(integration.id);
+        self.announce_change(integration.id);
         self.audit_connection(flow, &integration, scopes, client, previous.is_some())
             .await;
         if let Some(previous) = previous.filter(|p| *p != integration.status) {

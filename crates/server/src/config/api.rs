@@ -62,8 +62,8 @@ pub struct ApiSettings {
     pub trusted_proxies: tether_api::TrustedProxies,
     pub sandbox: SandboxMode,
     pub allow_shared_accounts: bool,
-    /// How long a valid token read may be served from memory.
-    pub read_cache: std::time::Duration,
+    /// How long a valid token read may be served from memory, and how many are kept.
+    pub read_cache: tether_broker::ReadCacheConfig,
     pub providers: Vec<ProviderEntry>,
 }
 
@@ -102,6 +102,8 @@ pub(super) struct ApiRaw {
     sandbox: Option<String>,
     allow_shared_accounts: Option<bool>,
     read_cache_ms: Option<u64>,
+    read_cache_coherent_secs: Option<u64>,
+    read_cache_entries: Option<u64>,
     providers: Option<BTreeMap<String, RawProvider>>,
     provider_env: BTreeMap<String, String>,
 }
@@ -127,6 +129,8 @@ impl ApiRaw {
             sandbox: raw.sandbox.take(),
             allow_shared_accounts: raw.allow_shared_accounts.take(),
             read_cache_ms: raw.read_cache_ms.take(),
+            read_cache_coherent_secs: raw.read_cache_coherent_secs.take(),
+            read_cache_entries: raw.read_cache_entries.take(),
             providers: raw.providers.take(),
             provider_env: std::mem::take(&mut raw.provider_env),
         }
@@ -233,16 +237,54 @@ pub(super) fn validate(
         .map_err(|reason| invalid("trusted_proxies", reason))?,
         sandbox,
         allow_shared_accounts: raw.allow_shared_accounts.unwrap_or(false),
-        read_cache: match raw.read_cache_ms {
-            Some(ms) if ms > 60_000 => {
-                return Err(invalid(
-                    "read_cache_ms",
-                    "must be at most 60000 (a minute); 0 turns the cache off".into(),
-                ));
-            }
-            ms => std::time::Duration::from_millis(ms.unwrap_or(1000)),
-        },
+        read_cache: read_cache(&raw, origins)?,
         providers: providers(&mut raw)?,
+    })
+}
+
+fn read_cache(raw: &ApiRaw, origins: &Origins) -> ConfigResult<tether_broker::ReadCacheConfig> {
+    let invalid = |key: &str, reason: String| ConfigError::InvalidValue {
+        key: key.to_owned(),
+        origin: origins.of(key),
+        reason,
+    };
+    let short_life = match raw.read_cache_ms {
+        Some(ms) if ms > 60_000 => {
+            return Err(invalid(
+                "read_cache_ms",
+                "must be at most 60000 (a minute); 0 turns the cache off".into(),
+            ));
+        }
+        ms => std::time::Duration::from_millis(ms.unwrap_or(1000)),
+    };
+    let coherent_life = match raw.read_cache_coherent_secs {
+        Some(secs) if secs > 86_400 => {
+            return Err(invalid(
+                "read_cache_coherent_secs",
+                "must be at most 86400 (a day)".into(),
+            ));
+        }
+        secs => std::time::Duration::from_secs(secs.unwrap_or(300)).max(short_life),
+    };
+    let capacity = match raw.read_cache_entries {
+        Some(0) => {
+            return Err(invalid(
+                "read_cache_entries",
+                "must be at least 1 (set read_cache_ms to 0 to turn the cache off)".into(),
+            ));
+        }
+        Some(n) if n > 10_000_000 => {
+            return Err(invalid(
+                "read_cache_entries",
+                "must be at most 10000000".into(),
+            ));
+        }
+        n => usize::try_from(n.unwrap_or(100_000)).unwrap_or(100_000),
+    };
+    Ok(tether_broker::ReadCacheConfig {
+        short_life,
+        coherent_life,
+        capacity,
     })
 }
 

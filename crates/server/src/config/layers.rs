@@ -48,6 +48,8 @@ pub(super) struct RawConfig {
     pub sandbox: Option<String>,
     pub allow_shared_accounts: Option<bool>,
     pub read_cache_ms: Option<u64>,
+    pub read_cache_coherent_secs: Option<u64>,
+    pub read_cache_entries: Option<u64>,
     pub refresh_buffer_secs: Option<u64>,
     pub refresh_buffer_fraction: Option<f64>,
     pub refresh_keepalive_days: Option<u64>,

@@ -127,6 +127,14 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "read_cache_coherent_secs",
+        secret: false,
+    },
+    Setting {
+        name: "read_cache_entries",
+        secret: false,
+    },
+    Setting {
         name: "refresh_buffer_secs",
         secret: false,
     },

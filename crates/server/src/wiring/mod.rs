@@ -26,14 +26,17 @@ use tether_broker::{
 use tether_core::ProviderKind;
 use tether_core::ports::EventRepository;
 use tether_core::ports::ScopeCatalogRepository;
-use tether_core::state::{FlowStateStore, LockManager};
+use tether_core::state::{FlowStateStore, InvalidationBus, LockManager};
 use tether_core::token::RefreshTiming;
 #[cfg(feature = "sandbox")]
 pub use tether_sandbox::SandboxState;
 #[cfg(feature = "sandbox")]
 use tether_sandbox::{ClientConfig, SandboxConfig};
-use tether_state::{RedisState, RedisStateConfig, SqlFlowStore, SqlLocks, spawn_flow_state_purger};
-use tether_storage::{SqlStore, TokenCipher};
+use tether_state::{
+    RedisInvalidations, RedisState, RedisStateConfig, SqlFlowStore, SqlLocks,
+    spawn_flow_state_purger,
+};
+use tether_storage::{PgInvalidations, SqlStore, TokenCipher};
 use tokio::task::JoinHandle;
 
 pub use providers::{SandboxClients, ServerProviders, build_into};
@@ -139,16 +142,26 @@ pub async fn wire(
     let store = Arc::new(SqlStore::new(conn.clone(), cipher.clone()));
     let mut background = Vec::new();
 
-    let redis = match &api.redis_url {
-        Some(url) => {
-            let mut redis_config = RedisStateConfig::new(url.expose_secret());
-            redis_config.key_prefix = api.redis_key_prefix.clone();
-            Some(Arc::new(
-                RedisState::new(&redis_config, cipher.clone())
-                    .map_err(|e| ServerError::Startup(e.to_string()))?,
-            ))
-        }
+    let redis_config = api.redis_url.as_ref().map(|url| {
+        let mut redis_config = RedisStateConfig::new(url.expose_secret());
+        redis_config.key_prefix = api.redis_key_prefix.clone();
+        redis_config
+    });
+    let redis = match &redis_config {
+        Some(redis_config) => Some(Arc::new(
+            RedisState::new(redis_config, cipher.clone())
+                .map_err(|e| ServerError::Startup(e.to_string()))?,
+        )),
         None => None,
+    };
+    // Cache invalidations between replicas: Redis pub/sub when Redis is configured,
+    // PostgreSQL LISTEN/NOTIFY otherwise; none on SQLite (one process: short cache entries).
+    let invalidations: Option<Arc<dyn InvalidationBus>> = match &redis_config {
+        Some(redis_config) => Some(Arc::new(
+            RedisInvalidations::new(redis_config)
+                .map_err(|e| ServerError::Startup(e.to_string()))?,
+        )),
+        None => PgInvalidations::new(conn.clone()).map(|bus| Arc::new(bus) as _),
     };
     let (flows, locks): (Arc<dyn FlowStateStore>, Arc<dyn LockManager>) = match &redis {
         Some(redis) => (redis.clone(), redis.clone()),
@@ -224,7 +237,7 @@ pub async fn wire(
         ReturnToAllowlist::new(&allow_refs).map_err(ServerError::Startup)?,
     );
     broker_config.allow_shared_accounts = api.allow_shared_accounts;
-    broker_config.read_cache_ttl = api.read_cache;
+    broker_config.read_cache = api.read_cache;
     let lifecycle = &config.lifecycle;
     broker_config.refresh_timing = RefreshTiming {
         buffer: chrono::Duration::from_std(lifecycle.refresh_buffer).unwrap_or_default(),
@@ -242,6 +255,9 @@ pub async fn wire(
         locks,
     )
     .map_err(|e| ServerError::Startup(e.to_string()))?;
+    if let Some(bus) = invalidations {
+        background.push(broker.keep_cache_coherent(bus));
+    }
     let scheduled = broker.clone();
 
     let jwt = JwtVerifier::new(
