@@ -72,6 +72,17 @@ fn csrf_in(page: &str) -> String {
 
 impl Console {
     async fn start(db: TestDb, limits: SignInLimits) -> Self {
+        Self::start_with(
+            db,
+            ConsoleSettings {
+                limits,
+                ..ConsoleSettings::default()
+            },
+        )
+        .await
+    }
+
+    async fn start_with(db: TestDb, settings: ConsoleSettings) -> Self {
         let store = Arc::new(SqlStore::new(
             db.conn.clone(),
             Arc::new(TokenCipher::new(&[TokenCipher::generate_key()]).unwrap()),
@@ -86,10 +97,7 @@ impl Console {
                 api_keys: store.clone(),
                 audit: store.clone(),
             },
-            ConsoleSettings {
-                limits,
-                ..ConsoleSettings::default()
-            },
+            settings,
             clock.clone(),
             Arc::new(move || {
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -818,7 +826,55 @@ async fn api_keys_are_shown_once_listed_by_prefix_and_revoked(db: TestDb) {
     assert_eq!(console.audit(AuditAction::ApiKeyRevoked).await.len(), 1);
 }
 
+async fn cookies_are_secure_when_the_public_url_is_https(db: TestDb) {
+    let console = Console::start_with(
+        db,
+        ConsoleSettings {
+            secure_cookies: true,
+            limits: default_limits(),
+            ..ConsoleSettings::default()
+        },
+    )
+    .await;
+    let mut jar = Jar::default();
+    let form = console
+        .http
+        .get(format!("{}/console/sign-in", console.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = form.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with(SIGN_IN_COOKIE) && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+    jar.take(&form);
+    let page = form.text().await.unwrap();
+    let response = console
+        .http
+        .post(format!("{}/console/sign-in", console.base))
+        .header(COOKIE, jar.header())
+        .form(&[
+            ("username", "root"),
+            ("password", ADMIN_PASSWORD),
+            ("csrf", &csrf_in(&page)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let session = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with(&format!("{SESSION_COOKIE}=")))
+        .unwrap();
+    assert!(session.contains("; Secure"), "{session}");
+}
+
 tether_testkit::engine_tests!(
+    cookies_are_secure_when_the_public_url_is_https,
     signing_in_opens_the_console_with_a_strict_cookie_and_is_audited,
     a_wrong_password_or_unknown_account_is_refused_and_audited_without_secrets,
     sign_in_attempts_are_limited_per_account,
