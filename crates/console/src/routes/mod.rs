@@ -1,6 +1,7 @@
 //! The console's routes, one file per page, plus what they share: the client's address and
 //! user agent for audit records, and the notices a redirect may name.
 
+mod account_pages;
 mod accounts;
 mod api_keys;
 mod overview;
