@@ -21,6 +21,7 @@ mod m20261201_000012_add_integrations_refresh_claim;
 mod m20261201_000013_create_events;
 mod m20261201_000014_create_webhooks;
 mod m20261201_000015_create_sandbox_snapshots;
+mod m20261201_000016_create_console;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_create_events::Migration),
             Box::new(m20261201_000014_create_webhooks::Migration),
             Box::new(m20261201_000015_create_sandbox_snapshots::Migration),
+            Box::new(m20261201_000016_create_console::Migration),
         ]
     }
 }

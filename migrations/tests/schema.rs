@@ -10,7 +10,7 @@ use sea_orm_migration::MigratorTrait;
 use tether_migrations::Migrator;
 use tether_testkit::{Engine, TestDb};
 
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 16] = [
     "integrations",
     "tokens",
     "scopes",
@@ -24,6 +24,9 @@ const TABLES: [&str; 13] = [
     "app_token_states",
     "webhook_endpoints",
     "webhook_deliveries",
+    "console_accounts",
+    "console_grants",
+    "console_sessions",
 ];
 
 async fn table_names(db: &TestDb) -> Vec<String> {

@@ -121,7 +121,9 @@ impl Broker {
         let reason = match actor {
             Actor::User(_) => ReasonCode::DisconnectedByUser,
             Actor::ApiKey(_) => ReasonCode::DisconnectedByService,
-            Actor::System | Actor::Operator(_) => ReasonCode::DisconnectedByOperator,
+            Actor::System | Actor::Operator(_) | Actor::Console(_) => {
+                ReasonCode::DisconnectedByOperator
+            }
         };
         let revoked = inner
             .stores

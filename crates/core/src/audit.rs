@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{ApiKeyId, AuditId, IntegrationId, UserId};
+use crate::ids::{ApiKeyId, AuditId, ConsoleAccountId, IntegrationId, UserId};
 use crate::provider::ProviderKind;
 use crate::scope::ScopeSet;
 
@@ -14,6 +14,8 @@ crate::closed_enum! {
         System = "system",
         /// A person at the command line (`tether keys rotate`, `api-keys`, `migrate`, …).
         Operator = "operator",
+        /// A person signed in to `/console` with a console account.
+        Console = "console",
     }
 }
 
@@ -26,6 +28,8 @@ pub enum Actor {
     System,
     /// Someone running a `tether` command: `os-user@host`, or what `TETHER_OPERATOR` names.
     Operator(String),
+    /// A console account (`/console`).
+    Console(ConsoleAccountId),
 }
 
 impl Actor {
@@ -35,6 +39,7 @@ impl Actor {
             Actor::ApiKey(_) => ActorKind::ApiKey,
             Actor::System => ActorKind::System,
             Actor::Operator(_) => ActorKind::Operator,
+            Actor::Console(_) => ActorKind::Console,
         }
     }
 
@@ -45,6 +50,7 @@ impl Actor {
             Actor::ApiKey(id) => Some(id.to_string()),
             Actor::System => None,
             Actor::Operator(name) => Some(name.clone()),
+            Actor::Console(id) => Some(id.to_string()),
         }
     }
 
@@ -55,6 +61,7 @@ impl Actor {
             (ActorKind::User, Some(id)) => Ok(Actor::User(UserId::parse(id)?)),
             (ActorKind::ApiKey, Some(id)) => Ok(Actor::ApiKey(id.parse()?)),
             (ActorKind::Operator, Some(name)) => Ok(Actor::Operator(name.to_owned())),
+            (ActorKind::Console, Some(id)) => Ok(Actor::Console(id.parse()?)),
             (_, None) => Err(crate::ParseError::invalid("actor", "missing actor id")),
         }
     }
@@ -93,6 +100,16 @@ crate::closed_enum! {
         WebhookEndpointDisabled = "webhook_endpoint_disabled",
         WebhookTestSent = "webhook_test_sent",
         WebhookRedelivery = "webhook_redelivery",
+        /// A console sign-in, successful or not (`success`, and `detail.reason` when refused).
+        ConsoleSignIn = "console_sign_in",
+        ConsoleSignOut = "console_sign_out",
+        /// Every session of a console account ended ("sign out everywhere").
+        ConsoleSessionsEnded = "console_sessions_ended",
+        ConsoleAccountCreated = "console_account_created",
+        ConsoleAccountDisabled = "console_account_disabled",
+        ConsoleAccountEnabled = "console_account_enabled",
+        ConsolePasswordReset = "console_password_reset",
+        ConsoleGrantsChanged = "console_grants_changed",
     }
 }
 
@@ -183,6 +200,8 @@ mod tests {
             Actor::User(UserId::parse("u1").unwrap()),
             Actor::ApiKey(ApiKeyId::new()),
             Actor::System,
+            Actor::Operator("ops@host".into()),
+            Actor::Console(ConsoleAccountId::new()),
         ];
         for actor in actors {
             let id = actor.id_text();

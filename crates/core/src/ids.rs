@@ -98,6 +98,16 @@ uuid_id!(
     WebhookEndpointId,
     "webhook endpoint id"
 );
+uuid_id!(
+    /// One console account (an operator or a member of practice staff).
+    ConsoleAccountId,
+    "console account id"
+);
+uuid_id!(
+    /// One signed-in console session.
+    ConsoleSessionId,
+    "console session id"
+);
 
 /// The product's own user id (the `sub` of its JWTs): opaque text, 1–255 characters, no
 /// control characters.

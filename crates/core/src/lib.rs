@@ -5,8 +5,10 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod clock;
 mod closed_enum;
 pub mod consent;
+pub mod console;
 pub mod error;
 pub mod events;
 pub mod ids;
@@ -24,7 +26,10 @@ pub mod token;
 pub mod webhooks;
 
 pub use error::{ParseError, StorageError, StorageResult};
-pub use ids::{ApiKeyId, ConsentId, IntegrationId, ProviderConfigId, UserId, WebhookEndpointId};
+pub use ids::{
+    ApiKeyId, ConsentId, ConsoleAccountId, IntegrationId, ProviderConfigId, UserId,
+    WebhookEndpointId,
+};
 pub use integration::{Integration, IntegrationStatus, NewIntegration};
 pub use provider::ProviderKind;
 pub use scope::{Scope, ScopeSet};

@@ -8,10 +8,13 @@ use chrono::{DateTime, Utc};
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::consent::{Consent, NewConsent};
+use crate::console::{ConsoleAccount, ConsoleGrant, ConsoleSession, NewConsoleAccount, Username};
 use crate::error::StorageResult;
 use crate::events::{AppTokenStatus, Event, EventType, ReasonCode};
-use crate::ids::{ApiKeyId, AuditId, IntegrationId, TokenId, UserId};
-use crate::integration::{Integration, NewIntegration};
+use crate::ids::{
+    ApiKeyId, AuditId, ConsoleAccountId, ConsoleSessionId, IntegrationId, TokenId, UserId,
+};
+use crate::integration::{Integration, IntegrationStatus, NewIntegration};
 use crate::provider::ProviderKind;
 use crate::provider_config::{ProviderConfig, ProviderConfigInput};
 use crate::scope_catalog::ScopeCatalogEntry;
@@ -303,4 +306,83 @@ pub trait EventRepository: Send + Sync {
         status: AppTokenStatus,
         at: DateTime<Utc>,
     ) -> StorageResult<Option<Event>>;
+}
+
+/// Console accounts, their grants and their sessions. Times come from the caller (the
+/// console's clock), so expiry is exact in tests.
+#[async_trait]
+pub trait ConsoleRepository: Send + Sync {
+    /// Fails with `Duplicate` when the username is taken.
+    async fn create_account(
+        &self,
+        new: NewConsoleAccount,
+        at: DateTime<Utc>,
+    ) -> StorageResult<ConsoleAccount>;
+    async fn account(&self, id: ConsoleAccountId) -> StorageResult<Option<ConsoleAccount>>;
+    async fn account_by_username(
+        &self,
+        username: &Username,
+    ) -> StorageResult<Option<ConsoleAccount>>;
+    /// Sorted by username.
+    async fn list_accounts(&self) -> StorageResult<Vec<ConsoleAccount>>;
+    /// Disables (ending every session of the account) or enables it again; `false` when there
+    /// is no such account.
+    async fn set_disabled(
+        &self,
+        id: ConsoleAccountId,
+        disabled: bool,
+        at: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+    /// Replaces the password hash and ends every session of the account; `false` when there
+    /// is no such account.
+    async fn set_password_hash(
+        &self,
+        id: ConsoleAccountId,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+    /// Replaces the account's grants; `false` when there is no such account.
+    async fn set_grants(
+        &self,
+        id: ConsoleAccountId,
+        grants: &[ConsoleGrant],
+        at: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+    async fn create_session(
+        &self,
+        account: ConsoleAccountId,
+        token_hash: &str,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StorageResult<ConsoleSession>;
+    /// The session with this token hash, unexpired at `now`, and its account.
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<(ConsoleSession, ConsoleAccount)>>;
+    /// Returns whether a session was deleted.
+    async fn delete_session(&self, id: ConsoleSessionId) -> StorageResult<bool>;
+    /// Ends every session of the account; returns how many.
+    async fn delete_sessions(&self, account: ConsoleAccountId) -> StorageResult<u64>;
+    /// Deletes sessions that expired before `now`; returns how many.
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> StorageResult<u64>;
+}
+
+/// How many integrations of one provider are in one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntegrationCount {
+    pub provider: ProviderKind,
+    pub status: IntegrationStatus,
+    pub count: u64,
+}
+
+/// Read-only summaries of the integrations, for the console's overview.
+#[async_trait]
+pub trait IntegrationOverview: Send + Sync {
+    /// Every (provider, status) pair with at least one integration, sorted by both.
+    async fn integration_counts(&self) -> StorageResult<Vec<IntegrationCount>>;
+    /// Integrations that are `degraded`, `reauth_required` or `insufficient_scopes`, most
+    /// recently changed first, at most `limit`.
+    async fn needing_attention(&self, limit: u64) -> StorageResult<Vec<Integration>>;
 }

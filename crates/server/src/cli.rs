@@ -38,6 +38,9 @@ pub enum Command {
     /// Webhook endpoints: where status-change events are delivered, signed.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Console accounts: who may sign in to /console.
+    #[command(subcommand)]
+    ConsoleUsers(ConsoleUsersCommand),
     /// Print a user JWT for trying the API (embedded development mode only).
     DevToken {
         /// The user id (`sub`) the token is for.
@@ -75,6 +78,38 @@ pub enum ApiKeysCommand {
     Revoke {
         /// The key's id (from `list`).
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsoleUsersCommand {
+    /// Create an account. The password is read from standard input with `--password-stdin`,
+    /// else a strong one is generated and printed once.
+    Create {
+        /// 1-64 characters: a-z, digits, '.', '_', '-'.
+        #[arg(long)]
+        username: String,
+        /// `admin` (everything) or `staff` (only the granted provider instances).
+        #[arg(long)]
+        role: String,
+        /// A provider instance a staff account may use (`openemr:clinic-a`); repeatable.
+        #[arg(long = "grant", value_name = "PROVIDER[:INSTANCE]")]
+        grants: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts (never passwords).
+    List,
+    /// Disable an account: it cannot sign in, and its sessions end.
+    Disable { username: String },
+    /// Set a new password (from standard input with `--password-stdin`, else generated and
+    /// printed once); the account's sessions end.
+    ResetPassword {
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 

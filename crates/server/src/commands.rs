@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod check_config;
+mod console_users;
 mod dev_token;
 mod keys;
 mod migrate;
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> ServerResult<()> {
         Command::Openemr(command) => openemr::run(file, command).await,
         Command::ApiKeys(command) => api_keys::run(file, command).await,
         Command::Webhooks(command) => webhooks::run(file, command).await,
+        Command::ConsoleUsers(command) => console_users::run(file, command).await,
         Command::DevToken { user, minutes } => dev_token::run(file, &user, minutes),
         Command::Openapi { output, check } => openapi::run(&output, check),
     }

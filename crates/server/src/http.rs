@@ -1,5 +1,6 @@
-//! The HTTP server: the API application (with the embedded sandbox under `/sandbox` in
-//! sandbox mode), per-request tracing spans, and a graceful shutdown on SIGTERM or Ctrl-C.
+//! The HTTP server: the API application and the console (`/console`), with the embedded
+//! sandbox under `/sandbox` in sandbox mode, per-request tracing spans, and a graceful
+//! shutdown on SIGTERM or Ctrl-C.
 
 mod request_span;
 
@@ -17,12 +18,15 @@ use crate::wiring::SandboxState;
 pub fn serve(
     listener: TcpListener,
     state: web::Data<ApiState>,
+    console: web::Data<tether_console::ConsoleState>,
     limiters: Arc<Limiters>,
     sandbox: Option<SandboxState>,
 ) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
         let sandbox = sandbox.clone();
+        let console = console.clone();
         tether_api::app(state.clone(), limiters.clone(), move |cfg| {
+            tether_console::configure(cfg, console);
             #[cfg(feature = "sandbox")]
             if let Some(sandbox) = sandbox {
                 cfg.service(

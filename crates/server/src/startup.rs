@@ -49,7 +49,13 @@ impl Application {
         let public_url = wired.state.config.public_url.clone();
         let sandbox = wired.sandbox.is_some();
         let state = wired.state.clone();
-        let server = http::serve(listener, wired.state, wired.limiters, wired.sandbox)?;
+        let server = http::serve(
+            listener,
+            wired.state,
+            wired.console,
+            wired.limiters,
+            wired.sandbox,
+        )?;
         tracing::info!(
             %address,
             engine = ?config.engine(),

@@ -1,5 +1,5 @@
-//! `GET /`: a small page saying Tether runs, where to find the docs, and — when a connect
-//! flow sends the browser back here — how it ended.
+//! `GET /`: a small page saying Tether runs, where to find the console and the docs, and —
+//! when a connect flow sends the browser back here — how it ended.
 
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
@@ -30,6 +30,7 @@ pub async fn home(query: web::Query<HomeQuery>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Tether</title></head>\
          <body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\"><h1>Tether is running</h1>{outcome}\
+         <p>The operator console: <a href=\"/console\">/console</a>.</p>\
          <p>The API and its documentation: <a href=\"/docs/\">/docs/</a>.</p></body></html>"
     ))
 }

@@ -22,6 +22,7 @@ use tether_api::{ApiConfig, ApiState, ApiStores, Limiters, ProviderSource};
 use tether_broker::{
     Broker, BrokerConfig, BrokerStores, ProviderHttp, ReturnToAllowlist, SchedulerConfig,
 };
+use tether_console::{ConsoleSettings, ConsoleState, ConsoleStores};
 #[cfg(feature = "sandbox")]
 use tether_core::ProviderKind;
 use tether_core::ports::EventRepository;
@@ -47,6 +48,7 @@ use crate::error::{ServerError, ServerResult};
 /// Everything the HTTP server needs, and the background tasks to stop with it.
 pub struct Wired {
     pub state: web::Data<ApiState>,
+    pub console: web::Data<ConsoleState>,
     pub limiters: Arc<Limiters>,
     pub sandbox: Option<SandboxState>,
     pub background: Vec<JoinHandle<()>>,
@@ -270,6 +272,11 @@ pub async fn wire(
         },
         http.clone(),
     );
+    let console_settings = ConsoleSettings {
+        secure_cookies: public.scheme() == "https",
+        trusted_proxies: api.trusted_proxies.clone(),
+        ..ConsoleSettings::default()
+    };
     let api_config = ApiConfig {
         hsts: api.hsts.unwrap_or(public.scheme() == "https"),
         public_url: public,
@@ -316,6 +323,22 @@ pub async fn wire(
         http,
         webhooks.clone(),
     ));
+    let revoked_state = state.clone();
+    let console = web::Data::new(ConsoleState::new(
+        ConsoleStores {
+            accounts: store.clone(),
+            overview: store.clone(),
+            api_keys: store.clone(),
+            audit: store.clone(),
+        },
+        console_settings,
+        Arc::new(tether_core::clock::SystemClock),
+        Arc::new(move || revoked_state.api_keys.forget()),
+    ));
+    background.push(spawn_console_session_purger(
+        store.clone(),
+        Duration::from_secs(3600),
+    ));
     // After the observer is attached, so the scheduler's and the webhook worker's first
     // reports reach /metrics.
     state.observe_broker();
@@ -340,6 +363,7 @@ pub async fn wire(
     ));
     Ok(Wired {
         state,
+        console,
         limiters,
         sandbox: sandbox.map(|(state, _)| state),
         background,
@@ -381,6 +405,30 @@ fn spawn_event_pruner(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(pruned = n, "pruned events past their retention"),
                 Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+            }
+        }
+    })
+}
+
+/// Deletes expired console sessions every `every` (they are refused anyway; this keeps the
+/// table small). Every replica runs it; the delete is idempotent.
+fn spawn_console_session_purger(
+    store: Arc<SqlStore>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match tether_core::ports::ConsoleRepository::purge_expired_sessions(
+                store.as_ref(),
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged expired console sessions"),
+                Err(e) => tracing::warn!(error = %e, "purging console sessions failed"),
             }
         }
     })

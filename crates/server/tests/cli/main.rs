@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod console_users;
 mod embedded;
 mod errors;
 mod keys;

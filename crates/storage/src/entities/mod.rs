@@ -4,6 +4,7 @@
 pub(crate) mod api_keys;
 pub(crate) mod audit_log;
 pub(crate) mod consents;
+pub(crate) mod console;
 pub(crate) mod events;
 pub(crate) mod integrations;
 pub(crate) mod oauth_states;

@@ -11,6 +11,7 @@ mod api_keys;
 mod audit;
 mod connection;
 mod consents;
+mod console;
 mod encryption;
 mod enums;
 mod events;

@@ -1,0 +1,114 @@
+//! The console's routes, one file per page, plus what they share: the client's address and
+//! user agent for audit records, and the notices a redirect may name.
+
+mod account_pages;
+mod accounts;
+mod api_keys;
+mod overview;
+mod sign_in;
+
+use std::net::IpAddr;
+
+use actix_web::http::{Method, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use tether_core::audit::{Actor, AuditAction, AuditEvent};
+
+use crate::{ConsoleError, ConsoleState, STYLE_MAX_AGE};
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("", web::get().to(overview::show))
+        .route("/", web::get().to(overview::show))
+        .route("/style.css", web::get().to(style))
+        .route("/sign-in", web::get().to(sign_in::form))
+        .route("/sign-in", web::post().to(sign_in::submit))
+        .route("/sign-out", web::post().to(sign_in::sign_out))
+        .route(
+            "/sign-out-everywhere",
+            web::post().to(sign_in::sign_out_everywhere),
+        )
+        .route("/api-keys", web::get().to(api_keys::list))
+        .route("/api-keys", web::post().to(api_keys::create))
+        .route("/api-keys/{id}/revoke", web::post().to(api_keys::revoke))
+        .route("/accounts", web::get().to(accounts::list))
+        .route("/accounts", web::post().to(accounts::create))
+        .route("/accounts/{id}", web::get().to(accounts::show))
+        .route("/accounts/{id}/disable", web::post().to(accounts::disable))
+        .route("/accounts/{id}/enable", web::post().to(accounts::enable))
+        .route(
+            "/accounts/{id}/password",
+            web::post().to(accounts::reset_password),
+        )
+        .route(
+            "/accounts/{id}/grants",
+            web::post().to(accounts::set_grants),
+        );
+}
+
+async fn style() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("public, max-age={}", STYLE_MAX_AGE.as_secs()),
+        ))
+        .body(include_str!("../../assets/console.css"))
+}
+
+/// Unknown console paths: a page, not the API's JSON.
+pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+    if req.method() != Method::GET && req.method() != Method::POST {
+        return Ok(HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "GET, POST"))
+            .finish());
+    }
+    Err(ConsoleError::NotFound)
+}
+
+/// The client's address (behind trusted proxies, the forwarded one).
+pub(crate) fn client_ip(req: &HttpRequest, state: &ConsoleState) -> IpAddr {
+    let peer = req.peer_addr().map(|a| a.ip());
+    state
+        .settings
+        .trusted_proxies
+        .client_ip(peer, req.headers())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// An audit record of a console request, with the client's address and user agent.
+pub(crate) fn event(
+    req: &HttpRequest,
+    state: &ConsoleState,
+    actor: Actor,
+    action: AuditAction,
+) -> AuditEvent {
+    let mut event = AuditEvent::new(actor, action);
+    event.ip_address = Some(client_ip(req, state).to_string());
+    event.user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(512).collect());
+    event
+}
+
+/// The notice a redirect names (`?notice=…`): a closed list, never text from the request.
+pub(crate) fn notice_text(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
+        "key-revoked" => "The API key was revoked.",
+        "account-created" => "The account was created.",
+        "account-disabled" => "The account was disabled and signed out everywhere.",
+        "account-enabled" => "The account was enabled.",
+        "password-reset" => "The password was changed and the account signed out everywhere.",
+        "grants-saved" => "The grants were saved.",
+        "signed-out-everywhere" => {
+            "You are signed out everywhere: every session of your account ended."
+        }
+        "signed-out" => "You are signed out.",
+        _ => return None,
+    })
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct NoticeQuery {
+    pub notice: Option<String>,
+}

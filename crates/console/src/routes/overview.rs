@@ -1,0 +1,127 @@
+//! `/console`: the overview. Admins see integrations counted by provider and status and the
+//! ones that need attention (degraded, reconnect needed, permission missing); staff see the
+//! provider instances granted to them.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use maud::{Markup, html};
+use tether_core::console::ConsoleRole;
+use tether_core::{IntegrationStatus, ProviderKind};
+
+use crate::page::{Nav, csrf_field, page, respond};
+use crate::session::Signed;
+use crate::{ConsoleError, ConsoleState};
+
+/// How many integrations needing attention are listed.
+const ATTENTION_LIMIT: u64 = 50;
+
+pub(crate) async fn show(
+    signed: Signed,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let body = match signed.account.role {
+        ConsoleRole::Admin => admin_overview(&state).await?,
+        ConsoleRole::Staff => staff_overview(&signed),
+    };
+    let body = html! {
+        (body)
+        h2 { "Your sessions" }
+        form.stack method="post" action="/console/sign-out-everywhere" {
+            (csrf_field(&signed))
+            p { "Signed in until " (signed.session.expires_at.format("%Y-%m-%d %H:%M UTC")) "." }
+            button type="submit" { "Sign out everywhere" }
+        }
+    };
+    Ok(respond(
+        StatusCode::OK,
+        page("Overview", &signed, Nav::Overview, body),
+    ))
+}
+
+async fn admin_overview(state: &ConsoleState) -> Result<Markup, ConsoleError> {
+    let counts = state.stores.overview.integration_counts().await?;
+    let attention = state
+        .stores
+        .overview
+        .needing_attention(ATTENTION_LIMIT)
+        .await?;
+    let mut table: BTreeMap<ProviderKind, BTreeMap<IntegrationStatus, u64>> = BTreeMap::new();
+    for c in &counts {
+        *table
+            .entry(c.provider)
+            .or_default()
+            .entry(c.status)
+            .or_default() += c.count;
+    }
+    let total: u64 = counts.iter().map(|c| c.count).sum();
+    Ok(html! {
+        h2 { "Integrations" }
+        @if table.is_empty() {
+            p { "No integrations yet." }
+        } @else {
+            div.table {
+                table {
+                    caption { (total) " integrations by provider and status" }
+                    thead { tr {
+                        th scope="col" { "Provider" }
+                        @for status in IntegrationStatus::ALL { th scope="col" { (status) } }
+                    } }
+                    tbody {
+                        @for (provider, by_status) in &table {
+                            tr {
+                                th scope="row" { (provider.display_name()) }
+                                @for status in IntegrationStatus::ALL {
+                                    td { (by_status.get(status).copied().unwrap_or(0)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Needing attention" }
+        @if attention.is_empty() {
+            p { "Nothing: no integration is degraded, waiting for a reconnect or missing a permission." }
+        } @else {
+            p { "Degraded integrations recover by themselves; the others need their user to reconnect." }
+            div.table {
+                table {
+                    thead { tr {
+                        th scope="col" { "Provider" }
+                        th scope="col" { "Account" }
+                        th scope="col" { "User" }
+                        th scope="col" { "Status" }
+                        th scope="col" { "Last error" }
+                        th scope="col" { "Changed" }
+                    } }
+                    tbody {
+                        @for i in &attention {
+                            tr {
+                                td { (i.provider.display_name()) }
+                                td { (i.account_label.as_deref().unwrap_or("—")) br; small { (i.id) } }
+                                td { (i.user_id) }
+                                td { (i.status) }
+                                td { (i.last_error.as_deref().unwrap_or("—")) }
+                                td { (i.updated_at.format("%Y-%m-%d %H:%M")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn staff_overview(signed: &Signed) -> Markup {
+    html! {
+        h2 { "Your provider instances" }
+        @if signed.account.grants.is_empty() {
+            p { "No provider instance is granted to your account yet. Ask a console admin." }
+        } @else {
+            ul { @for grant in &signed.account.grants { li { code { (grant) } } } }
+        }
+        p { "Pages for your provider instances are not in the console yet." }
+    }
+}

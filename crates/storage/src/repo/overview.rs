@@ -1,0 +1,68 @@
+//! `IntegrationOverview`: counts by provider and status, and the integrations that need an
+//! operator's attention, for the console's overview page.
+
+use async_trait::async_trait;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
+use tether_core::ports::{IntegrationCount, IntegrationOverview};
+use tether_core::{Integration, IntegrationStatus, StorageResult};
+
+use super::{SqlStore, backend};
+use crate::entities::integrations::{Column, Entity, TABLE};
+use crate::entities::parse_col;
+
+#[derive(Debug, FromQueryResult)]
+struct CountRow {
+    provider: String,
+    status: String,
+    count: i64,
+}
+
+#[async_trait]
+impl IntegrationOverview for SqlStore {
+    async fn integration_counts(&self) -> StorageResult<Vec<IntegrationCount>> {
+        let rows = Entity::find()
+            .select_only()
+            .column(Column::Provider)
+            .column(Column::Status)
+            .column_as(Expr::col(Column::Id).count(), "count")
+            .group_by(Column::Provider)
+            .group_by(Column::Status)
+            .order_by_asc(Column::Provider)
+            .order_by_asc(Column::Status)
+            .into_model::<CountRow>()
+            .all(self.conn())
+            .await
+            .map_err(backend)?;
+        rows.into_iter()
+            .map(|row| {
+                let what = format!("{}/{}", row.provider, row.status);
+                Ok(IntegrationCount {
+                    provider: parse_col(TABLE, &what, &row.provider)?,
+                    status: parse_col(TABLE, &what, &row.status)?,
+                    count: u64::try_from(row.count).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn needing_attention(&self, limit: u64) -> StorageResult<Vec<Integration>> {
+        let wanted = [
+            IntegrationStatus::Degraded,
+            IntegrationStatus::ReauthRequired,
+            IntegrationStatus::InsufficientScopes,
+        ]
+        .map(|s| s.as_str());
+        Entity::find()
+            .filter(Column::Status.is_in(wanted))
+            .order_by_desc(Column::UpdatedAt)
+            .order_by_desc(Column::Id)
+            .limit(Ord::min(limit, 500))
+            .all(self.conn())
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(Integration::try_from)
+            .collect()
+    }
+}

@@ -1,0 +1,234 @@
+//! ConsoleRepository and IntegrationOverview: accounts with grants, sessions by token hash,
+//! expiry, ending sessions, and the overview's counts.
+
+use chrono::Duration;
+use tether_core::ProviderKind;
+use tether_core::StorageError;
+use tether_core::console::{ConsoleGrant, ConsoleRole, NewConsoleAccount, Username};
+use tether_core::integration::IntegrationStatus;
+use tether_core::ports::{ConsoleRepository, IntegrationOverview, IntegrationRepository};
+use tether_testkit::TestDb;
+
+use crate::common::*;
+
+fn new_account(name: &str, role: ConsoleRole, grants: &str) -> NewConsoleAccount {
+    NewConsoleAccount {
+        username: Username::parse(name).unwrap(),
+        role,
+        password_hash: format!("$argon2id$fake-{name}"),
+        grants: ConsoleGrant::parse_list(grants).unwrap(),
+    }
+}
+
+async fn console_accounts_keep_their_grants_and_unique_names(db: TestDb) {
+    let store = store(&db);
+    let now = at(0);
+    let admin = store
+        .create_account(new_account("Root", ConsoleRole::Admin, ""), now)
+        .await
+        .unwrap();
+    assert_eq!(admin.username.as_str(), "root");
+    let staff = store
+        .create_account(
+            new_account("sam", ConsoleRole::Staff, "openemr:clinic-a notion"),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(staff.grants.len(), 2);
+    let err = store
+        .create_account(new_account("ROOT", ConsoleRole::Staff, ""), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Duplicate { .. }), "{err:?}");
+
+    let found = store
+        .account_by_username(&Username::parse("sam").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, staff);
+    let listed: Vec<_> = store
+        .list_accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.username.to_string(), a.grants.len()))
+        .collect();
+    assert_eq!(listed, [("root".to_owned(), 0), ("sam".to_owned(), 2)]);
+
+    let grants = ConsoleGrant::parse_list("openemr:clinic-b").unwrap();
+    let later = now + Duration::minutes(1);
+    assert!(store.set_grants(staff.id, &grants, later).await.unwrap());
+    let after = store.account(staff.id).await.unwrap().unwrap();
+    assert_eq!(after.grants, grants);
+    assert_eq!(after.updated_at, later);
+    assert!(
+        !store
+            .set_grants(tether_core::ConsoleAccountId::new(), &grants, now)
+            .await
+            .unwrap()
+    );
+}
+
+async fn console_sessions_expire_and_end_with_disable_and_password_change(db: TestDb) {
+    let store = store(&db);
+    let now = at(0);
+    let account = store
+        .create_account(new_account("ada", ConsoleRole::Admin, ""), now)
+        .await
+        .unwrap();
+    let session = store
+        .create_session(account.id, "hash-a", now, now + Duration::hours(1))
+        .await
+        .unwrap();
+    store
+        .create_session(account.id, "hash-b", now, now + Duration::hours(1))
+        .await
+        .unwrap();
+    let (found, owner) = store
+        .session_by_token_hash("hash-a", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, session);
+    assert_eq!(owner.id, account.id);
+    assert!(
+        store
+            .session_by_token_hash("nope", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .session_by_token_hash("hash-a", now + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_none(),
+        "a session is over at its expiry"
+    );
+
+    assert!(store.delete_session(session.id).await.unwrap());
+    assert!(
+        store
+            .session_by_token_hash("hash-a", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .session_by_token_hash("hash-b", now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    assert!(
+        store
+            .set_password_hash(account.id, "$argon2id$new", now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .session_by_token_hash("hash-b", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .account(account.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "$argon2id$new"
+    );
+
+    store
+        .create_session(account.id, "hash-c", now, now + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(store.set_disabled(account.id, true, now).await.unwrap());
+    assert!(
+        store
+            .session_by_token_hash("hash-c", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .account(account.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_disabled()
+    );
+    assert!(store.set_disabled(account.id, false, now).await.unwrap());
+    assert!(
+        !store
+            .account(account.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_disabled()
+    );
+
+    store
+        .create_session(account.id, "hash-d", now, now + Duration::minutes(5))
+        .await
+        .unwrap();
+    store
+        .create_session(account.id, "hash-e", now, now + Duration::hours(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .purge_expired_sessions(now + Duration::minutes(10))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.delete_sessions(account.id).await.unwrap(), 1);
+}
+
+async fn the_overview_counts_integrations_and_lists_those_needing_attention(db: TestDb) {
+    let store = store(&db);
+    let first = store.create(new_integration("u1", "acct-1")).await.unwrap();
+    store.create(new_integration("u2", "acct-2")).await.unwrap();
+    let mut broken = new_integration("u3", "acct-3");
+    broken.provider = ProviderKind::Dexcom;
+    broken.status = IntegrationStatus::ReauthRequired;
+    let broken = store.create(broken).await.unwrap();
+
+    let counts: Vec<_> = store
+        .integration_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.provider, c.status, c.count))
+        .collect();
+    assert!(
+        counts.contains(&(ProviderKind::Google, IntegrationStatus::Active, 2)),
+        "{counts:?}"
+    );
+    assert!(counts.contains(&(ProviderKind::Dexcom, IntegrationStatus::ReauthRequired, 1)));
+    assert_eq!(counts.len(), 2);
+
+    let attention = store.needing_attention(10).await.unwrap();
+    assert_eq!(
+        attention.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [broken.id]
+    );
+    assert_ne!(attention[0].id, first.id);
+}
+
+tether_testkit::engine_tests!(
+    console_accounts_keep_their_grants_and_unique_names,
+    console_sessions_expire_and_end_with_disable_and_password_change,
+    the_overview_counts_integrations_and_lists_those_needing_attention,
+);
