@@ -11,6 +11,7 @@
 //!
 //! Prints one line per replica and a summary line starting with `INVALIDATION`.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -139,6 +140,7 @@ async fn run() -> Result<bool, Failure> {
         }
     }
 
+    let mut out = std::io::stdout();
     let mut all = Vec::new();
     let mut violations = 0;
     let mut served_after_answer = 0;
@@ -147,27 +149,29 @@ async fn run() -> Result<bool, Failure> {
         delays.sort_by(f64::total_cmp);
         let after: usize = replica.iter().map(|s| s.served_after_answer).sum();
         let bad: usize = replica.iter().map(|s| s.served_after_refusal).sum();
-        println!(
+        writeln!(
+            out,
             "replica {base}: samples={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} \
              reads_served_after_the_disconnect_answer={after} served_after_first_refusal={bad}",
             delays.len(),
             percentile(&delays, 50.0),
             percentile(&delays, 99.0),
             delays.last().copied().unwrap_or_default(),
-        );
+        )?;
         all.extend(delays);
         violations += bad;
         served_after_answer += after;
     }
     all.sort_by(f64::total_cmp);
-    println!(
+    writeln!(
+        out,
         "INVALIDATION samples={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} \
          served_after_answer={served_after_answer} served_after_refusal={violations}",
         all.len(),
         percentile(&all, 50.0),
         percentile(&all, 99.0),
         all.last().copied().unwrap_or_default(),
-    );
+    )?;
     Ok(violations == 0)
 }
 
