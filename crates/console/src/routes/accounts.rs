@@ -217,24 +217,7 @@ pub(crate) async fn disable(
             ),
         ));
     }
-    state
-        .stores
-        .accounts
-        .set_disabled(account.id, true, state.clock.now())
-        .await?;
-    audit_change(
-        &req,
-        &state,
-        &signed,
-        AuditAction::ConsoleAccountDisabled,
-        &account,
-        None,
-    )
-    .await?;
-    Ok(see_other(&format!(
-        "/console/accounts/{}?notice=account-disabled",
-        account.id
-    )))
+    switch(&req, &state, &signed, &account, true).await
 }
 
 pub(crate) async fn enable(
@@ -247,22 +230,30 @@ pub(crate) async fn enable(
     signed.check_csrf(&form.csrf)?;
     signed.require_admin()?;
     let account = target(&state, &path).await?;
+    switch(&req, &state, &signed, &account, false).await
+}
+
+/// Disables or enables `account`, audits the change and goes back to its page.
+async fn switch(
+    req: &HttpRequest,
+    state: &ConsoleState,
+    signed: &Signed,
+    account: &ConsoleAccount,
+    disabled: bool,
+) -> Result<HttpResponse, ConsoleError> {
     state
         .stores
         .accounts
-        .set_disabled(account.id, false, state.clock.now())
+        .set_disabled(account.id, disabled, state.clock.now())
         .await?;
-    audit_change(
-        &req,
-        &state,
-        &signed,
-        AuditAction::ConsoleAccountEnabled,
-        &account,
-        None,
-    )
-    .await?;
+    let (action, notice) = if disabled {
+        (AuditAction::ConsoleAccountDisabled, "account-disabled")
+    } else {
+        (AuditAction::ConsoleAccountEnabled, "account-enabled")
+    };
+    audit_change(req, state, signed, action, account, None).await?;
     Ok(see_other(&format!(
-        "/console/accounts/{}?notice=account-enabled",
+        "/console/accounts/{}?notice={notice}",
         account.id
     )))
 }
