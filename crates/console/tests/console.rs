@@ -63,6 +63,17 @@ impl Jar {
     }
 }
 
+/// The `Set-Cookie` value of the cookie `name` in `response`.
+fn set_cookie(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap()
+}
+
 /// The hidden CSRF field's value in a page.
 fn csrf_in(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a csrf field");
@@ -210,6 +221,27 @@ impl Console {
         (status, page)
     }
 
+    /// Posts the sign-in form of `page` (opened with `jar`) and answers the raw response.
+    async fn submit_sign_in(
+        &self,
+        jar: &Jar,
+        page: &str,
+        name: &str,
+        secret: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/console/sign-in", self.base))
+            .header(COOKIE, jar.header())
+            .form(&[
+                ("username", name),
+                ("password", secret),
+                ("csrf", &csrf_in(page)),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn signed_in(&self, name: &str, secret: &str) -> Jar {
         let mut jar = Jar::default();
         let (status, _) = self.sign_in(&mut jar, name, secret).await;
@@ -252,26 +284,11 @@ async fn signing_in_opens_the_console_with_a_strict_cookie_and_is_audited(db: Te
     assert!(jar.0.contains_key(SIGN_IN_COOKIE));
 
     let response = console
-        .http
-        .post(format!("{}/console/sign-in", console.base))
-        .header(COOKIE, jar.header())
-        .form(&[
-            ("username", "Root"),
-            ("password", ADMIN_PASSWORD),
-            ("csrf", &csrf_in(&page)),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit_sign_in(&jar, &page, "Root", ADMIN_PASSWORD)
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/console");
-    let session_cookie = response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with(&format!("{SESSION_COOKIE}=")))
-        .unwrap();
+    let session_cookie = set_cookie(&response, SESSION_COOKIE);
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
         assert!(session_cookie.contains(attribute), "{session_cookie}");
     }
@@ -365,17 +382,8 @@ async fn sign_in_attempts_are_limited_per_account(db: TestDb) {
     }
     let (_, page, _) = console.get(&mut jar, "/console/sign-in").await;
     let response = console
-        .http
-        .post(format!("{}/console/sign-in", console.base))
-        .header(COOKIE, jar.header())
-        .form(&[
-            ("username", "ROOT"),
-            ("password", ADMIN_PASSWORD),
-            ("csrf", &csrf_in(&page)),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit_sign_in(&jar, &page, "ROOT", ADMIN_PASSWORD)
+        .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
     assert!(
@@ -851,25 +859,10 @@ async fn cookies_are_secure_when_the_public_url_is_https(db: TestDb) {
     jar.take(&form);
     let page = form.text().await.unwrap();
     let response = console
-        .http
-        .post(format!("{}/console/sign-in", console.base))
-        .header(COOKIE, jar.header())
-        .form(&[
-            ("username", "root"),
-            ("password", ADMIN_PASSWORD),
-            ("csrf", &csrf_in(&page)),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit_sign_in(&jar, &page, "root", ADMIN_PASSWORD)
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let session = response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with(&format!("{SESSION_COOKIE}=")))
-        .unwrap();
+    let session = set_cookie(&response, SESSION_COOKIE);
     assert!(session.contains("; Secure"), "{session}");
 }
 
