@@ -10,6 +10,7 @@ mod metrics;
 mod middleware;
 mod openapi;
 mod pages;
+mod provider_admin;
 pub mod routes;
 mod state;
 
@@ -27,7 +28,11 @@ pub use error::{ApiError, ApiResult, ErrorBody};
 pub use metrics::Metrics;
 pub use middleware::Limiters;
 pub use openapi::ApiDoc;
-pub use state::{ApiConfig, ApiState, ApiStores, ProviderSource, ReadinessCheck};
+pub use provider_admin::{ProviderTest, check_instance};
+pub use state::{
+    ApiConfig, ApiState, ApiStores, ProviderSource, ReadinessCheck, SiteDiscovery,
+    SiteRegistration, SiteRegistrationRequest,
+};
 
 /// Largest JSON body accepted.
 const JSON_LIMIT: usize = 64 * 1024;

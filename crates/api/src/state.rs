@@ -55,6 +55,58 @@ pub trait ProviderSource: Send + Sync {
     /// discovery document (OpenEMR), an app token (Orange). Answers what was checked.
     async fn test(&self, kind: tether_core::ProviderKind, instance: &str)
     -> Result<String, String>;
+
+    /// Reads an OpenEMR site's SMART configuration (or finds it has none): what Tether will
+    /// use there. The error says what failed and what to check.
+    async fn discover_site(
+        &self,
+        site_url: &str,
+        site_name: Option<&str>,
+    ) -> Result<SiteDiscovery, String>;
+
+    /// Registers Tether as a confidential client at an OpenEMR site (dynamic registration).
+    async fn register_site(
+        &self,
+        request: &SiteRegistrationRequest,
+    ) -> Result<SiteRegistration, String>;
+}
+
+/// What an OpenEMR site's discovery found, as lines to show: (what, value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteDiscovery {
+    /// The site's FHIR base, which Tether calls.
+    pub fhir_base: String,
+    /// Whether the site published a usable SMART configuration (otherwise Tether uses the
+    /// documented paths).
+    pub smart_configuration: bool,
+    pub facts: Vec<(String, String)>,
+}
+
+/// What to register at an OpenEMR site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRegistrationRequest {
+    pub site_url: String,
+    pub site_name: Option<String>,
+    /// Shown on OpenEMR's screens.
+    pub client_name: String,
+    /// E-mail addresses of the people responsible for the client.
+    pub contacts: Vec<String>,
+    /// Tether's OpenEMR callback (filled in from the public URL).
+    pub redirect_uri: String,
+}
+
+/// A client registered at an OpenEMR site.
+#[derive(Debug)]
+pub struct SiteRegistration {
+    pub client_id: String,
+    /// OpenEMR shows it once: store it at once.
+    pub client_secret: tether_core::secret::ClientSecret,
+    pub site_url: String,
+    pub site_name: String,
+    pub fhir_base: String,
+    pub scope: String,
+    /// What the OpenEMR administrator must do next (enable the client, …).
+    pub next_steps: Vec<String>,
 }
 
 /// One dependency `/readyz` checks.
@@ -85,6 +137,14 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
+    /// Where a provider sends the browser back after consent.
+    pub fn callback_url(&self, kind: tether_core::ProviderKind) -> String {
+        format!(
+            "{}/api/v1/oauth/{kind}/callback",
+            self.public_url.as_str().trim_end_matches('/')
+        )
+    }
+
     /// Cookies are `Secure` when Tether is served over HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"

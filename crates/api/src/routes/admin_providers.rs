@@ -8,8 +8,6 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use tether_core::audit::{AuditAction, AuditEvent};
 use tether_core::provider_config::{ProviderConfig, ProviderConfigInput};
 use tether_core::secret::ClientSecret;
 use utoipa::{IntoParams, ToSchema};
@@ -93,12 +91,7 @@ pub struct ProviderTestOut {
 
 fn instance_of(query: &InstanceQuery) -> ApiResult<String> {
     let instance = query.instance.clone().unwrap_or_default();
-    if instance.chars().count() > 128 || instance.chars().any(|c| c.is_control() || c == '/') {
-        return Err(ApiError::bad_request(
-            "invalid_instance",
-            "instance must be at most 128 plain characters.",
-        ));
-    }
+    crate::provider_admin::check_instance(&instance)?;
     Ok(instance)
 }
 
@@ -187,15 +180,9 @@ pub async fn put_one(
     let kind = provider(&path)?;
     let instance = instance_of(&query)?;
     let body = body.into_inner();
-    if body.client_id.trim().is_empty() || body.client_id.chars().count() > 512 {
-        return Err(ApiError::bad_request(
-            "invalid_request",
-            "client_id is required (at most 512 characters).",
-        ));
-    }
     let input = ProviderConfigInput {
         provider: kind,
-        instance: instance.clone(),
+        instance,
         client_id: body.client_id,
         client_secret: body.client_secret.map(ClientSecret::new),
         redirect_base: None,
@@ -204,26 +191,7 @@ pub async fn put_one(
         options: body.options,
         enabled: body.enabled,
     };
-    let stored_secret = match &input.client_secret {
-        Some(_) => None,
-        None => state
-            .stores
-            .provider_configs
-            .get(kind, &instance)
-            .await?
-            .and_then(|c| c.client_secret),
-    };
-    state
-        .providers
-        .validate(kind, &input.settings(stored_secret))
-        .await
-        .map_err(|reason| ApiError::bad_request("invalid_provider_config", reason))?;
-    let saved = state.stores.provider_configs.upsert(input).await?;
-    let mut event = AuditEvent::new(caller.actor(), AuditAction::ProviderConfigChanged);
-    event.provider = Some(kind);
-    event.detail = Some(json!({ "instance": instance, "enabled": saved.enabled }));
-    state.broker().record_audit(event).await;
-    state.reload_providers().await.map_err(ApiError::internal)?;
+    let saved = state.save_provider_config(caller.actor(), input).await?;
     Ok(HttpResponse::Ok().json(ProviderConfigOut::from(saved)))
 }
 
@@ -252,9 +220,7 @@ pub async fn delete_one(
     let kind = provider(&path)?;
     let instance = instance_of(&query)?;
     if !state
-        .stores
-        .provider_configs
-        .delete(kind, &instance)
+        .delete_provider_config(caller.actor(), kind, &instance)
         .await?
     {
         return Err(ApiError::not_found(
@@ -262,11 +228,6 @@ pub async fn delete_one(
             "No stored configuration for this provider instance.",
         ));
     }
-    let mut event = AuditEvent::new(caller.actor(), AuditAction::ProviderConfigChanged);
-    event.provider = Some(kind);
-    event.detail = Some(json!({ "instance": instance, "deleted": true }));
-    state.broker().record_audit(event).await;
-    state.reload_providers().await.map_err(ApiError::internal)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -295,14 +256,12 @@ pub async fn test(
 ) -> ApiResult<HttpResponse> {
     let kind = provider(&path)?;
     let instance = instance_of(&query)?;
-    let out = match state.providers.test(kind, &instance).await {
-        Ok(detail) => ProviderTestOut { ok: true, detail },
-        Err(detail) => ProviderTestOut { ok: false, detail },
+    let test = state
+        .test_provider_config(caller.actor(), kind, &instance)
+        .await?;
+    let out = ProviderTestOut {
+        ok: test.ok,
+        detail: test.detail,
     };
-    let mut event = AuditEvent::new(caller.actor(), AuditAction::TestConnection);
-    event.provider = Some(kind);
-    event.success = out.ok;
-    event.detail = Some(json!({ "instance": instance, "detail": out.detail }));
-    state.broker().record_audit(event).await;
     Ok(HttpResponse::Ok().json(out))
 }

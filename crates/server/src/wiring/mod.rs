@@ -3,6 +3,7 @@
 //! delivery worker, caller authentication and the API state. Only the server does this; every
 //! other crate sees ports and traits.
 
+mod openemr_sites;
 mod provider_test;
 mod providers;
 mod readiness;

@@ -194,4 +194,19 @@ impl ProviderSource for ServerProviders {
         };
         super::provider_test::test_provider(kind, &settings, &self.http).await
     }
+
+    async fn discover_site(
+        &self,
+        site_url: &str,
+        site_name: Option<&str>,
+    ) -> Result<tether_api::SiteDiscovery, String> {
+        super::openemr_sites::discover(&self.http, site_url, site_name).await
+    }
+
+    async fn register_site(
+        &self,
+        request: &tether_api::SiteRegistrationRequest,
+    ) -> Result<tether_api::SiteRegistration, String> {
+        super::openemr_sites::register(&self.http, request).await
+    }
 }
