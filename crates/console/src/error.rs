@@ -22,6 +22,9 @@ pub enum ConsoleError {
     /// A form that cannot be read at all.
     BadForm(String),
     NotFound,
+    /// An action the console asked of Tether could not be done (the provider refused, the
+    /// user must reconnect, …): its status and a message a person can act on.
+    Failed(StatusCode, String),
     /// Too many sign-in attempts.
     RateLimited(Duration),
     /// Anything unexpected (storage, hashing); the cause is logged, never shown.
@@ -38,6 +41,7 @@ impl std::fmt::Display for ConsoleError {
             ConsoleError::BadCsrf => f.write_str("missing or wrong CSRF token"),
             ConsoleError::BadForm(why) => write!(f, "unreadable form: {why}"),
             ConsoleError::NotFound => f.write_str("not found"),
+            ConsoleError::Failed(status, why) => write!(f, "failed ({status}): {why}"),
             ConsoleError::RateLimited(wait) => write!(f, "rate limited for {}s", wait.as_secs()),
             ConsoleError::Internal(why) => write!(f, "internal error: {why}"),
         }
@@ -50,6 +54,22 @@ impl From<StorageError> for ConsoleError {
     }
 }
 
+impl From<tether_api::ApiError> for ConsoleError {
+    /// The API's answers as pages: a server fault stays opaque, the rest keep their message.
+    fn from(e: tether_api::ApiError) -> Self {
+        match e.status {
+            s if s.is_server_error() && s != StatusCode::SERVICE_UNAVAILABLE
+                && s != StatusCode::BAD_GATEWAY =>
+            {
+                ConsoleError::Internal(format!("{}: {}", e.code, e.message))
+            }
+            StatusCode::NOT_FOUND => ConsoleError::NotFound,
+            StatusCode::FORBIDDEN => ConsoleError::Forbidden(e.message),
+            status => ConsoleError::Failed(status, e.message),
+        }
+    }
+}
+
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -58,6 +78,7 @@ impl ResponseError for ConsoleError {
             ConsoleError::Forbidden(_) | ConsoleError::BadCsrf => StatusCode::FORBIDDEN,
             ConsoleError::BadForm(_) => StatusCode::BAD_REQUEST,
             ConsoleError::NotFound => StatusCode::NOT_FOUND,
+            ConsoleError::Failed(status, _) => *status,
             ConsoleError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ConsoleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -84,6 +105,7 @@ impl ResponseError for ConsoleError {
             ),
             ConsoleError::BadForm(why) => ("Form not understood", why.clone()),
             ConsoleError::NotFound => ("Not found", "There is no such console page.".to_owned()),
+            ConsoleError::Failed(_, why) => ("Could not be done", why.clone()),
             ConsoleError::RateLimited(wait) => (
                 "Too many attempts",
                 format!(

@@ -12,6 +12,7 @@ use crate::session::{CSRF_FIELD, Signed};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Overview,
+    Providers,
     ApiKeys,
     Accounts,
 }
@@ -33,6 +34,7 @@ fn frame(title: &str, nav: Option<(&Signed, Nav)>, body: Markup) -> Markup {
                         nav aria-label="Console" {
                             ul {
                                 (item("/console", "Overview", current == Nav::Overview))
+                                (item("/console/providers", "Providers", current == Nav::Providers))
                                 @if signed.account.role == ConsoleRole::Admin {
                                     (item("/console/api-keys", "API keys", current == Nav::ApiKeys))
                                     (item("/console/accounts", "Accounts", current == Nav::Accounts))

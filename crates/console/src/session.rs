@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use tether_core::console::{ConsoleAccount, ConsoleRole, ConsoleSession};
+use tether_core::console::{ConsoleAccount, ConsoleGrant, ConsoleRole, ConsoleSession};
 
 use crate::{ConsoleError, ConsoleState};
 
@@ -87,6 +87,21 @@ impl Signed {
         } else {
             Err(ConsoleError::BadCsrf)
         }
+    }
+
+    /// Refuses staff accounts not granted this provider instance (admins may use every one).
+    pub fn require_grant(&self, grant: &ConsoleGrant) -> Result<(), ConsoleError> {
+        if self.may_use(grant) {
+            Ok(())
+        } else {
+            Err(ConsoleError::Forbidden(format!(
+                "Your account is not granted `{grant}`. Ask a console admin if you need it."
+            )))
+        }
+    }
+
+    pub fn may_use(&self, grant: &ConsoleGrant) -> bool {
+        self.account.role == ConsoleRole::Admin || self.account.grants.contains(grant)
     }
 
     /// Refuses accounts that are not admins.

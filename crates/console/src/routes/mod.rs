@@ -4,7 +4,9 @@
 mod account_pages;
 mod accounts;
 mod api_keys;
+mod openemr_sites;
 mod overview;
+mod providers;
 mod sign_in;
 
 use std::net::IpAddr;
@@ -29,6 +31,23 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api-keys", web::get().to(api_keys::list))
         .route("/api-keys", web::post().to(api_keys::create))
         .route("/api-keys/{id}/revoke", web::post().to(api_keys::revoke))
+        .route("/providers", web::get().to(providers::list))
+        .route("/providers/new-site", web::get().to(providers::new_site))
+        .route("/providers/{instance}", web::get().to(providers::show))
+        .route("/providers/{instance}", web::post().to(providers::save))
+        .route("/providers/{instance}/test", web::post().to(providers::test))
+        .route(
+            "/providers/{instance}/remove",
+            web::post().to(providers::remove),
+        )
+        .route(
+            "/providers/{instance}/discover",
+            web::post().to(openemr_sites::discover),
+        )
+        .route(
+            "/providers/{instance}/register",
+            web::post().to(openemr_sites::register),
+        )
         .route("/accounts", web::get().to(accounts::list))
         .route("/accounts", web::post().to(accounts::create))
         .route("/accounts/{id}", web::get().to(accounts::show))
@@ -100,6 +119,9 @@ pub(crate) fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "account-enabled" => "The account was enabled.",
         "password-reset" => "The password was changed and the account signed out everywhere.",
         "grants-saved" => "The grants were saved.",
+        "provider-saved" => "The configuration was saved and applied.",
+        "provider-removed" => "The stored configuration was removed.",
+        "provider-nothing-stored" => "Nothing was stored for this provider instance.",
         "signed-out-everywhere" => {
             "You are signed out everywhere: every session of your account ended."
         }

@@ -120,8 +120,10 @@ fn staff_overview(signed: &Signed) -> Markup {
         @if signed.account.grants.is_empty() {
             p { "No provider instance is granted to your account yet. Ask a console admin." }
         } @else {
-            ul { @for grant in &signed.account.grants { li { code { (grant) } } } }
+            ul { @for grant in &signed.account.grants {
+                li { a href={ "/console/providers/" (grant) } { code { (grant) } } }
+            } }
         }
-        p { "Pages for your provider instances are not in the console yet." }
+        p { "Open an instance to set its credentials and test its connection." }
     }
 }
