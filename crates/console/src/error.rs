@@ -58,7 +58,8 @@ impl From<tether_api::ApiError> for ConsoleError {
     /// The API's answers as pages: a server fault stays opaque, the rest keep their message.
     fn from(e: tether_api::ApiError) -> Self {
         match e.status {
-            s if s.is_server_error() && s != StatusCode::SERVICE_UNAVAILABLE
+            s if s.is_server_error()
+                && s != StatusCode::SERVICE_UNAVAILABLE
                 && s != StatusCode::BAD_GATEWAY =>
             {
                 ConsoleError::Internal(format!("{}: {}", e.code, e.message))

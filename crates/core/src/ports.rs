@@ -295,6 +295,12 @@ pub trait EventRepository: Send + Sync {
         limit: u64,
         types: &[EventType],
     ) -> StorageResult<Vec<StoredEvent>>;
+    /// The events of one integration, newest first, at most `limit`: its status history.
+    async fn list_for_integration(
+        &self,
+        integration: IntegrationId,
+        limit: u64,
+    ) -> StorageResult<Vec<StoredEvent>>;
     /// Deletes the events that occurred before `before`; returns how many.
     async fn prune(&self, before: DateTime<Utc>) -> StorageResult<u64>;
     /// Records the status of the app token of `provider` / `key` and, in the same
@@ -385,4 +391,19 @@ pub trait IntegrationOverview: Send + Sync {
     /// Integrations that are `degraded`, `reauth_required` or `insufficient_scopes`, most
     /// recently changed first, at most `limit`.
     async fn needing_attention(&self, limit: u64) -> StorageResult<Vec<Integration>>;
+    /// Integrations matching every filter given, most recently changed first.
+    async fn search(&self, search: &IntegrationSearch) -> StorageResult<Vec<Integration>>;
+}
+
+/// The console's integration search: each filter given narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntegrationSearch {
+    pub user_id: Option<UserId>,
+    pub provider: Option<ProviderKind>,
+    pub status: Option<IntegrationStatus>,
+    /// Part of the account label (e-mail, workspace name), any case.
+    pub account: Option<String>,
+    /// At most this many (capped by the repository at 500), after skipping `offset`.
+    pub limit: u64,
+    pub offset: u64,
 }

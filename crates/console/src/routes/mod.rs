@@ -35,7 +35,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/providers/new-site", web::get().to(providers::new_site))
         .route("/providers/{instance}", web::get().to(providers::show))
         .route("/providers/{instance}", web::post().to(providers::save))
-        .route("/providers/{instance}/test", web::post().to(providers::test))
+        .route(
+            "/providers/{instance}/test",
+            web::post().to(providers::test),
+        )
         .route(
             "/providers/{instance}/remove",
             web::post().to(providers::remove),

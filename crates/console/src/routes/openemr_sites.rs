@@ -15,9 +15,9 @@ use tether_core::console::ConsoleGrant;
 use tether_core::provider_config::ProviderConfigInput;
 
 use super::providers::{ConfigForm, granted, instance_page, path_of, source_of};
+use crate::ConsoleError;
 use crate::page::{self, Nav, csrf_field, page, respond};
 use crate::session::Signed;
-use crate::ConsoleError;
 
 /// OpenEMR's site name for single-site installations.
 const DEFAULT_SITE: &str = "default";

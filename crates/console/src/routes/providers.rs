@@ -19,15 +19,17 @@ use tether_core::provider_config::{ProviderConfig, ProviderConfigInput};
 use tether_core::secret::ClientSecret;
 
 use super::{NoticeQuery, notice_text};
+use crate::ConsoleError;
 use crate::page::{self, Nav, csrf_field, page, respond, see_other};
 use crate::session::Signed;
-use crate::ConsoleError;
 
 /// Where a provider instance's configuration comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
     /// Entered at run time (console or admin API), stored encrypted in the database.
-    Stored { enabled: bool },
+    Stored {
+        enabled: bool,
+    },
     /// The configuration file or the environment.
     File,
     Sandbox,
@@ -70,7 +72,11 @@ pub(crate) async fn source_of(
         Some(config) => Source::Stored {
             enabled: config.enabled,
         },
-        None => match api.broker().providers().get(grant.provider, &grant.instance) {
+        None => match api
+            .broker()
+            .providers()
+            .get(grant.provider, &grant.instance)
+        {
             Ok(p) if p.is_sandbox() => Source::Sandbox,
             Ok(_) => Source::File,
             Err(_) => Source::None,
@@ -200,9 +206,7 @@ impl ConfigForm {
 }
 
 fn lines(map: &BTreeMap<String, String>) -> String {
-    map.iter()
-        .map(|(k, v)| format!("{k} = {v}\n"))
-        .collect()
+    map.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
 }
 
 /// `name = value` lines (blank lines ignored).
@@ -347,7 +351,10 @@ pub(crate) async fn save(
                 .await
             {
                 Ok(_) => {
-                    return Ok(see_other(&format!("{}?notice=provider-saved", path_of(&grant))));
+                    return Ok(see_other(&format!(
+                        "{}?notice=provider-saved",
+                        path_of(&grant)
+                    )));
                 }
                 Err(e) if e.status == StatusCode::BAD_REQUEST => e.message,
                 Err(e) => return Err(e.into()),
@@ -490,7 +497,10 @@ mod tests {
             ProviderKind::Notion,
             "the token endpoint could not be checked: network error",
         );
-        assert!(steps.iter().any(|s| s.contains("could not reach")), "{steps:?}");
+        assert!(
+            steps.iter().any(|s| s.contains("could not reach")),
+            "{steps:?}"
+        );
         assert!(!steps.iter().any(|s| s.contains("API Clients")));
     }
 }

@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use tether_core::events::{AppTokenStatus, Event, EventType, app_token_event};
 use tether_core::ports::{EventRepository, StoredEvent};
-use tether_core::{ProviderKind, StorageResult};
+use tether_core::{IntegrationId, ProviderKind, StorageResult};
 
 use super::{SqlStore, backend, now, webhooks, write_txn};
 use crate::entities::corrupt;
@@ -95,6 +95,23 @@ impl EventRepository for SqlStore {
             query = query.filter(Column::EventType.is_in(types.iter().map(|t| t.as_str())));
         }
         query
+            .all(self.conn())
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(StoredEvent::try_from)
+            .collect()
+    }
+
+    async fn list_for_integration(
+        &self,
+        integration: IntegrationId,
+        limit: u64,
+    ) -> StorageResult<Vec<StoredEvent>> {
+        Entity::find()
+            .filter(Column::IntegrationId.eq(integration.as_uuid()))
+            .order_by_desc(Column::Seq)
+            .limit(Ord::min(limit, 1000))
             .all(self.conn())
             .await
             .map_err(backend)?

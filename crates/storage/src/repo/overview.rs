@@ -2,9 +2,9 @@
 //! operator's attention, for the console's overview page.
 
 use async_trait::async_trait;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
-use tether_core::ports::{IntegrationCount, IntegrationOverview};
+use tether_core::ports::{IntegrationCount, IntegrationOverview, IntegrationSearch};
 use tether_core::{Integration, IntegrationStatus, StorageResult};
 
 use super::{SqlStore, backend};
@@ -58,6 +58,45 @@ impl IntegrationOverview for SqlStore {
             .order_by_desc(Column::UpdatedAt)
             .order_by_desc(Column::Id)
             .limit(Ord::min(limit, 500))
+            .all(self.conn())
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(Integration::try_from)
+            .collect()
+    }
+
+    async fn search(&self, search: &IntegrationSearch) -> StorageResult<Vec<Integration>> {
+        let mut query = Entity::find();
+        if let Some(user) = &search.user_id {
+            query = query.filter(Column::UserId.eq(user.as_str()));
+        }
+        if let Some(provider) = search.provider {
+            query = query.filter(Column::Provider.eq(provider.as_str()));
+        }
+        if let Some(status) = search.status {
+            query = query.filter(Column::Status.eq(status.as_str()));
+        }
+        if let Some(account) = search.account.as_deref().filter(|a| !a.is_empty()) {
+            // LIKE's wildcards in the text are matched literally.
+            let pattern = format!(
+                "%{}%",
+                account
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            query = query.filter(
+                Expr::expr(Func::lower(Expr::col(Column::AccountLabel)))
+                    .like(LikeExpr::new(pattern).escape('\\')),
+            );
+        }
+        query
+            .order_by_desc(Column::UpdatedAt)
+            .order_by_desc(Column::Id)
+            .limit(Ord::min(search.limit, 500))
+            .offset(search.offset)
             .all(self.conn())
             .await
             .map_err(backend)?

@@ -141,8 +141,17 @@ pub async fn count(db: &TestDb, table: &str) -> i64 {
 pub async fn connected(
     store: &SqlStore,
 ) -> (tether_core::Integration, tether_core::token::StoredTokens) {
+    connected_as(store, "u1", "acct").await
+}
+
+/// A connection of `user`'s upstream `account`, saved as the connect flow saves it.
+pub async fn connected_as(
+    store: &SqlStore,
+    user: &str,
+    account: &str,
+) -> (tether_core::Integration, tether_core::token::StoredTokens) {
     use tether_core::ports::{ConnectionWrite, IntegrationRepository, IntegrationWrite};
-    let new = new_integration("u1", "acct");
+    let new = new_integration(user, account);
     let (integration, tokens, _) = store
         .save_connection(ConnectionWrite {
             integration: IntegrationWrite::Create(new.clone()),

@@ -6,7 +6,9 @@ use tether_core::ProviderKind;
 use tether_core::StorageError;
 use tether_core::console::{ConsoleGrant, ConsoleRole, NewConsoleAccount, Username};
 use tether_core::integration::IntegrationStatus;
-use tether_core::ports::{ConsoleRepository, IntegrationOverview, IntegrationRepository};
+use tether_core::ports::{
+    ConsoleRepository, IntegrationOverview, IntegrationRepository, IntegrationSearch,
+};
 use tether_testkit::TestDb;
 
 use crate::common::*;
@@ -227,7 +229,91 @@ async fn the_overview_counts_integrations_and_lists_those_needing_attention(db: 
     assert_ne!(attention[0].id, first.id);
 }
 
+async fn the_console_search_narrows_by_each_filter_and_pages(db: TestDb) {
+    let store = store(&db);
+    let alice = store
+        .create(new_integration("alice", "Alice.Work"))
+        .await
+        .unwrap();
+    let mut dexcom = new_integration("alice", "alice-cgm");
+    dexcom.provider = ProviderKind::Dexcom;
+    dexcom.status = IntegrationStatus::ReauthRequired;
+    let dexcom = store.create(dexcom).await.unwrap();
+    // `_` and `%` in the text are matched literally, not as wildcards.
+    let bob = store
+        .create(new_integration("bob", "bob_100%"))
+        .await
+        .unwrap();
+    let ids = |found: Vec<tether_core::Integration>| {
+        let mut ids: Vec<_> = found.into_iter().map(|i| i.id).collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<tether_core::IntegrationId>| {
+        v.sort();
+        v
+    };
+    let all = IntegrationSearch {
+        limit: 50,
+        ..IntegrationSearch::default()
+    };
+    assert_eq!(ids(store.search(&all).await.unwrap()).len(), 3);
+    let by_user = IntegrationSearch {
+        user_id: Some(tether_core::UserId::parse("alice").unwrap()),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.search(&by_user).await.unwrap()),
+        sorted(vec![alice.id, dexcom.id])
+    );
+    let by_provider_and_status = IntegrationSearch {
+        provider: Some(ProviderKind::Dexcom),
+        status: Some(IntegrationStatus::ReauthRequired),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(store.search(&by_provider_and_status).await.unwrap()),
+        [dexcom.id]
+    );
+    let wrong_status = IntegrationSearch {
+        status: Some(IntegrationStatus::Revoked),
+        ..by_provider_and_status
+    };
+    assert!(store.search(&wrong_status).await.unwrap().is_empty());
+    let by_account = IntegrationSearch {
+        account: Some("ALICE.w".to_owned()),
+        ..all.clone()
+    };
+    assert_eq!(ids(store.search(&by_account).await.unwrap()), [alice.id]);
+    let literal = IntegrationSearch {
+        account: Some("b_1".to_owned()),
+        ..all.clone()
+    };
+    assert_eq!(ids(store.search(&literal).await.unwrap()), [bob.id]);
+    let wildcard = IntegrationSearch {
+        account: Some("%".to_owned()),
+        ..all.clone()
+    };
+    assert_eq!(ids(store.search(&wildcard).await.unwrap()), [bob.id]);
+    let first = IntegrationSearch {
+        limit: 2,
+        ..all.clone()
+    };
+    let second = IntegrationSearch {
+        offset: 2,
+        ..first.clone()
+    };
+    let mut pages = ids(store.search(&first).await.unwrap());
+    pages.extend(ids(store.search(&second).await.unwrap()));
+    assert_eq!(
+        sorted(pages),
+        sorted(vec![alice.id, dexcom.id, bob.id]),
+        "two pages cover everything once"
+    );
+}
+
 tether_testkit::engine_tests!(
+    the_console_search_narrows_by_each_filter_and_pages,
     console_accounts_keep_their_grants_and_unique_names,
     console_sessions_expire_and_end_with_disable_and_password_change,
     the_overview_counts_integrations_and_lists_those_needing_attention,

@@ -57,6 +57,26 @@ async fn connecting_and_reconnecting_emit_connected_and_scope_changes(db: TestDb
     );
     assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(events[0].event.data.integration_id, Some(integration.id));
+
+    // The status history of one integration: newest first, only its own.
+    let (other, _) = connected_as(&store, "u2", "acct-2").await;
+    let history = store
+        .list_for_integration(integration.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        events.iter().rev().map(|e| e.seq).collect::<Vec<_>>()
+    );
+    let latest = store.list_for_integration(integration.id, 1).await.unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(
+        latest[0].event.event_type.as_str(),
+        "integration.scopes_changed"
+    );
+    let theirs = store.list_for_integration(other.id, 10).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].event.data.integration_id, Some(other.id));
 }
 
 async fn lifecycle_transitions_emit_once_and_repeats_emit_nothing(db: TestDb) {
