@@ -12,6 +12,7 @@ use crate::session::{CSRF_FIELD, Signed};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Overview,
+    Integrations,
     Providers,
     ApiKeys,
     Accounts,
@@ -34,6 +35,9 @@ fn frame(title: &str, nav: Option<(&Signed, Nav)>, body: Markup) -> Markup {
                         nav aria-label="Console" {
                             ul {
                                 (item("/console", "Overview", current == Nav::Overview))
+                                @if signed.account.role == ConsoleRole::Admin {
+                                    (item("/console/integrations", "Integrations", current == Nav::Integrations))
+                                }
                                 (item("/console/providers", "Providers", current == Nav::Providers))
                                 @if signed.account.role == ConsoleRole::Admin {
                                     (item("/console/api-keys", "API keys", current == Nav::ApiKeys))

@@ -4,6 +4,8 @@
 mod account_pages;
 mod accounts;
 mod api_keys;
+mod integration_page;
+mod integrations;
 mod openemr_sites;
 mod overview;
 mod providers;
@@ -31,6 +33,24 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api-keys", web::get().to(api_keys::list))
         .route("/api-keys", web::post().to(api_keys::create))
         .route("/api-keys/{id}/revoke", web::post().to(api_keys::revoke))
+        .route("/integrations", web::get().to(integrations::search))
+        .route("/integrations/{id}", web::get().to(integrations::show))
+        .route(
+            "/integrations/{id}/refresh",
+            web::post().to(integrations::refresh),
+        )
+        .route(
+            "/integrations/{id}/test",
+            web::post().to(integrations::test),
+        )
+        .route(
+            "/integrations/{id}/disconnect",
+            web::get().to(integrations::confirm_disconnect),
+        )
+        .route(
+            "/integrations/{id}/disconnect",
+            web::post().to(integrations::disconnect),
+        )
         .route("/providers", web::get().to(providers::list))
         .route("/providers/new-site", web::get().to(providers::new_site))
         .route("/providers/{instance}", web::get().to(providers::show))
@@ -122,6 +142,17 @@ pub(crate) fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "account-enabled" => "The account was enabled.",
         "password-reset" => "The password was changed and the account signed out everywhere.",
         "grants-saved" => "The grants were saved.",
+        "integration-refreshed" => "The integration was refreshed: new tokens are stored.",
+        "disconnected-revoked" => {
+            "Disconnected: the provider confirmed the revocation and the tokens are deleted."
+        }
+        "disconnected-not-supported" => {
+            "Disconnected: the tokens are deleted. The provider offers no revocation, so the user should also remove Tether in their account settings there."
+        }
+        "disconnected-nothing" => "Disconnected: there were no tokens left to revoke.",
+        "disconnected-failed" => {
+            "Disconnected here, but the provider could not be reached to revoke: the tokens are deleted; the grant may stay at the provider until the user removes it."
+        }
         "provider-saved" => "The configuration was saved and applied.",
         "provider-removed" => "The stored configuration was removed.",
         "provider-nothing-stored" => "Nothing was stored for this provider instance.",
