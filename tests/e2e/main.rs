@@ -12,6 +12,7 @@ mod support;
 
 mod abuse;
 mod bad_input;
+mod console_admin;
 mod console_pages;
 mod contract;
 mod events;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use tether_api::{SiteDiscovery, SiteRegistration, SiteRegistrationRequest};
 use tether_core::provider::{ClientCredentials, ProviderSettings};
+use tether_core::secret::ClientSecret;
 use tether_provider_openemr::{OpenEmrProvider, RegistrationRequest, ScopeSyntax};
 
 /// Discovers the site without credentials (none are sent while discovering).
@@ -20,9 +21,9 @@ pub async fn discover(
     let settings = ProviderSettings {
         instance: String::new(),
         client: ClientCredentials {
-            // Discovery sends no credentials; the provider only needs one to be named.
+            // Discovery sends no credentials; building the provider needs some to be named.
             client_id: "tether-discovery".to_owned(),
-            client_secret: None,
+            client_secret: Some(ClientSecret::new("unused-while-discovering".to_owned())),
         },
         endpoints: BTreeMap::new(),
         options,
