@@ -1,15 +1,55 @@
 // The operator console in a real browser (Debian's Chromium through playwright-core): sign in
-// as an admin, create a staff account, sign in as staff, get 403 on an admin page, and see a
-// form posted without its CSRF token refused. Screenshots go to ./screenshots (git-ignored).
+// as an admin, create a staff account scoped to one OpenEMR site; as that staff account
+// configure the site against a fake OpenEMR (discover, register, a passing and a failing
+// connection test) and get 403 elsewhere; see a form posted without its CSRF token refused.
+// Screenshots of every page go to ./screenshots (git-ignored).
 // Usage: node console.test.mjs BASE_URL ADMIN_USERNAME ADMIN_PASSWORD
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import assert from 'node:assert/strict';
 
 const [base, adminName, adminPassword] = process.argv.slice(2);
 assert.ok(base && adminName && adminPassword, 'usage: BASE_URL ADMIN_USERNAME ADMIN_PASSWORD');
 const shots = new URL('./screenshots/', import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
+
+// A fake OpenEMR site on loopback (plain http is accepted for loopback only): a SMART
+// configuration, dynamic registration, and a token endpoint that knows one client — its
+// answer to Tether's probe is invalid_grant (credentials accepted), invalid_client otherwise.
+const EMR_CLIENT = 'emr-client-7';
+const EMR_SECRET = 'emr-secret-shown-once';
+const emr = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', () => {
+    const origin = `http://127.0.0.1:${emr.address().port}`;
+    const oauth = `${origin}/oauth2/default`;
+    const json = (status, value) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    if (req.method === 'GET' && req.url === '/apis/default/fhir/.well-known/smart-configuration') {
+      return json(200, {
+        issuer: oauth, authorization_endpoint: `${oauth}/authorize`, token_endpoint: `${oauth}/token`,
+        registration_endpoint: `${oauth}/registration`, capabilities: ['launch-standalone', 'permission-v2'],
+        token_endpoint_auth_methods_supported: ['client_secret_post'], code_challenge_methods_supported: ['S256'],
+      });
+    }
+    if (req.method === 'POST' && req.url === '/oauth2/default/registration') {
+      return json(201, { client_id: EMR_CLIENT, client_secret: EMR_SECRET,
+        scope: 'openid fhirUser offline_access api:fhir patient/Patient.rs' });
+    }
+    if (req.method === 'POST' && req.url === '/oauth2/default/token') {
+      const form = new URLSearchParams(body);
+      const known = form.get('client_id') === EMR_CLIENT && form.get('client_secret') === EMR_SECRET;
+      return known ? json(400, { error: 'invalid_grant' }) : json(401, { error: 'invalid_client' });
+    }
+    json(404, { error: 'not_found' });
+  });
+});
+await new Promise((resolve) => emr.listen(0, '127.0.0.1', resolve));
+const emrUrl = `http://127.0.0.1:${emr.address().port}`;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -71,17 +111,70 @@ try {
     assert.equal(await page.getByText('sneaky').count(), 0, 'no key was created');
   });
 
-  await step('staff sign in, see their grant, and get 403 on an admin page', async () => {
-    const staff = await browser.newContext();
-    const staffPage = await staff.newPage();
+  const staff = await browser.newContext();
+  const staffPage = await staff.newPage();
+  staffPage.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+
+  await step('staff sign in, see their grant, and get 403 on admin pages and other providers', async () => {
     await signIn(staffPage, 'sam', 'staff password 456');
     await staffPage.waitForURL(`${base}/console`);
     await staffPage.getByText('openemr:clinic-a').waitFor();
+    await staffPage.screenshot({ path: `${shots}staff-overview.png`, fullPage: true });
     assert.equal(await staffPage.getByRole('link', { name: 'Accounts' }).count(), 0);
-    const answer = await staffPage.goto(`${base}/console/accounts`);
-    assert.equal(answer.status(), 403);
-    await staffPage.getByText('This page is for console admins').waitFor();
+    assert.equal(await staffPage.getByRole('link', { name: 'Integrations' }).count(), 0);
+    for (const path of ['/console/accounts', '/console/integrations', '/console/api-keys',
+      '/console/providers/notion', '/console/providers/openemr:clinic-b']) {
+      const answer = await staffPage.goto(`${base}${path}`);
+      assert.equal(answer.status(), 403, path);
+    }
     await staffPage.screenshot({ path: `${shots}staff-403.png`, fullPage: true });
+  });
+
+  await step('staff discover their OpenEMR site and register Tether with it', async () => {
+    await staffPage.goto(`${base}/console/providers`);
+    await staffPage.screenshot({ path: `${shots}providers-staff.png`, fullPage: true });
+    await staffPage.getByRole('link', { name: /OpenEMR — clinic-a/ }).click();
+    await staffPage.getByText('not configured').first().waitFor();
+    await staffPage.screenshot({ path: `${shots}provider-openemr-new.png`, fullPage: true });
+    await staffPage.locator('#discover-url').fill(emrUrl);
+    await staffPage.getByRole('button', { name: 'Discover' }).click();
+    await staffPage.getByText('The site publishes a SMART configuration.').waitFor();
+    await staffPage.getByText(`${emrUrl}/oauth2/default/token`).waitFor();
+    await staffPage.screenshot({ path: `${shots}provider-openemr-discovered.png`, fullPage: true });
+    await staffPage.getByLabel(/Contact e-mail/).fill('it@clinic-a.example');
+    await staffPage.getByRole('button', { name: 'Register Tether' }).click();
+    await staffPage.getByRole('heading', { name: 'Tether is registered' }).waitFor();
+    await staffPage.getByText(EMR_CLIENT).first().waitFor();
+    assert.equal(await staffPage.getByText(EMR_SECRET).count(), 0, 'the secret is never shown');
+    await staffPage.screenshot({ path: `${shots}provider-openemr-registered.png`, fullPage: true });
+  });
+
+  await step('staff test the connection: it works, then fails with a mistyped secret', async () => {
+    await staffPage.getByRole('link', { name: 'test the connection' }).click();
+    await staffPage.getByText('configured in Tether (stored, enabled)').waitFor();
+    await staffPage.getByRole('button', { name: 'Test the connection' }).click();
+    await staffPage.getByText(/The connection works/).waitFor();
+    await staffPage.screenshot({ path: `${shots}provider-openemr-test-ok.png`, fullPage: true });
+    await staffPage.getByLabel(/Client secret/).fill('a mistyped secret');
+    await staffPage.getByRole('button', { name: 'Save' }).click();
+    await staffPage.getByText('The configuration was saved and applied.').waitFor();
+    await staffPage.getByRole('button', { name: 'Test the connection' }).click();
+    await staffPage.getByText(/The connection test failed/).waitFor();
+    await staffPage.getByText(/a newly registered client must be enabled/).waitFor();
+    await staffPage.screenshot({ path: `${shots}provider-openemr-test-failed.png`, fullPage: true });
+    // Put the right secret back for the rest of the journey.
+    await staffPage.getByLabel(/Client secret/).fill(EMR_SECRET);
+    await staffPage.getByRole('button', { name: 'Save' }).click();
+    await staffPage.getByText('The configuration was saved and applied.').waitFor();
+  });
+
+  await step('a staff form posted without its CSRF token is refused with 403', async () => {
+    const answer = await staffPage.request.post(`${base}/console/providers/openemr:clinic-a/remove`, {
+      form: {}, maxRedirects: 0,
+    });
+    assert.equal(answer.status(), 403);
+    await staffPage.goto(`${base}/console/providers/openemr:clinic-a`);
+    await staffPage.getByText('configured in Tether (stored, enabled)').waitFor();
     await staff.close();
   });
 
@@ -97,4 +190,5 @@ try {
   console.log('console browser test passed; screenshots in tests/browser/screenshots/');
 } finally {
   await browser.close();
+  emr.close();
 }
