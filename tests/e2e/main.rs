@@ -7,10 +7,12 @@
     reason = "tests fail loudly on unexpected errors"
 )]
 
+mod console_support;
 mod support;
 
 mod abuse;
 mod bad_input;
+mod console_pages;
 mod contract;
 mod events;
 mod isolation;
