@@ -101,6 +101,7 @@ pub async fn query(
             until: params.until,
             limit,
             before: params.before.map(Into::into),
+            ..AuditQuery::default()
         })
         .await?;
     Ok(HttpResponse::Ok().json(
