@@ -14,6 +14,7 @@ pub(crate) enum Nav {
     Overview,
     ApiKeys,
     Accounts,
+    Audit,
 }
 
 fn frame(title: &str, nav: Option<(&Signed, Nav)>, body: Markup) -> Markup {
@@ -36,6 +37,7 @@ fn frame(title: &str, nav: Option<(&Signed, Nav)>, body: Markup) -> Markup {
                                 @if signed.account.role == ConsoleRole::Admin {
                                     (item("/console/api-keys", "API keys", current == Nav::ApiKeys))
                                     (item("/console/accounts", "Accounts", current == Nav::Accounts))
+                                    (item("/console/audit", "Audit log", current == Nav::Audit))
                                 }
                             }
                         }

@@ -4,6 +4,8 @@
 mod account_pages;
 mod accounts;
 mod api_keys;
+mod audit;
+mod audit_csv;
 mod overview;
 mod sign_in;
 
@@ -41,7 +43,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/accounts/{id}/grants",
             web::post().to(accounts::set_grants),
-        );
+        )
+        .route("/audit", web::get().to(audit::show))
+        .route("/audit.csv", web::get().to(audit_csv::export));
 }
 
 async fn style() -> HttpResponse {
