@@ -15,6 +15,7 @@ pub(crate) enum Nav {
     ApiKeys,
     Accounts,
     Audit,
+    Webhooks,
 }
 
 fn frame(title: &str, nav: Option<(&Signed, Nav)>, body: Markup) -> Markup {
@@ -38,6 +39,7 @@ fn frame(title: &str, nav: Option<(&Signed, Nav)>, body: Markup) -> Markup {
                                     (item("/console/api-keys", "API keys", current == Nav::ApiKeys))
                                     (item("/console/accounts", "Accounts", current == Nav::Accounts))
                                     (item("/console/audit", "Audit log", current == Nav::Audit))
+                                    (item("/console/webhooks", "Webhooks", current == Nav::Webhooks))
                                 }
                             }
                         }
