@@ -882,3 +882,5 @@ tether_testkit::engine_tests!(
 
 #[path = "console/audit_page.rs"]
 mod audit_page;
+#[path = "console/overview_page.rs"]
+mod overview_page;
