@@ -236,7 +236,50 @@ async fn the_audit_export_is_a_guarded_csv_of_the_same_query(db: TestDb) {
     }
 }
 
+async fn an_export_stops_at_ten_thousand_records_and_says_so(db: TestDb) {
+    let console = Console::start(db, default_limits()).await;
+    let events: Vec<_> = (0..10_003)
+        .map(|n| {
+            let mut e = AuditEvent::new(Actor::System, AuditAction::TokenRead);
+            e.detail = Some(serde_json::json!({ "n": n }));
+            e
+        })
+        .collect();
+    console.store.append_batch(&events).await.unwrap();
+    let jar = console.signed_in("root", ADMIN_PASSWORD).await;
+    let export = |query: &'static str| {
+        let request = console
+            .http
+            .get(format!("{}/console/audit.csv?{query}", console.base))
+            .header(COOKIE, jar.header());
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let truncated = response.headers().contains_key("tether-export-truncated");
+            (truncated, response.text().await.unwrap())
+        }
+    };
+    let (truncated, text) = export("action=token_read").await;
+    assert!(truncated);
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 10_001, "the header and 10,000 records");
+    assert!(
+        lines[1].ends_with("\"{\"\"n\"\":10002}\""),
+        "newest first: {}",
+        lines[1]
+    );
+    assert!(
+        lines[10_000].ends_with("\"{\"\"n\"\":3}\""),
+        "{}",
+        lines[10_000]
+    );
+    let (truncated, text) = export("action=console_sign_in").await;
+    assert!(!truncated);
+    assert_eq!(text.split("\r\n").filter(|l| !l.is_empty()).count(), 2);
+}
+
 tether_testkit::engine_tests!(
+    an_export_stops_at_ten_thousand_records_and_says_so,
     the_audit_log_filters_and_pages_back_without_overlap,
     bad_audit_filters_are_explained_with_a_400,
     the_audit_export_is_a_guarded_csv_of_the_same_query,
