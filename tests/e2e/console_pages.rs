@@ -10,7 +10,9 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::console_support::ConsoleBrowser;
-use crate::support::{Mode, TestServer, browser, connect, user_jwt};
+use crate::support::{
+    Mode, TestServer, browser, client, connect, expect_error, get_json, user_jwt,
+};
 
 const LOOPBACK: &str =
     "webhooks_allow_http = true\nwebhooks_allow_private = true\nwebhooks_poll_interval_ms = 50\n";
@@ -210,6 +212,31 @@ async fn admins_manage_webhook_endpoints_and_see_their_secret_once(mode: Mode) {
         assert!(audit.contains(&format!("<td>{action}</td>")), "{action}");
     }
     assert!(!audit.contains(&secret) && !audit.contains(&new_secret));
+    // The API's audit query filters by actor the same way.
+    let key = server.api_key("admin").await;
+    let records = get_json(
+        &server.url(&format!(
+            "/api/v1/audit?actor_kind=console&actor_id={}&limit=1000",
+            admin.account_id
+        )),
+        &key,
+    )
+    .await;
+    let records = records.as_array().unwrap();
+    assert!(records.len() >= 6, "{records:?}");
+    assert!(
+        records
+            .iter()
+            .all(|r| r["actor"] == "console"
+                && r["actor_id"] == admin.account_id.to_string().as_str())
+    );
+    let bad = client()
+        .get(server.url("/api/v1/audit?actor_kind=robot"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    expect_error(bad, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     // Staff get none of it.
     let staff = ConsoleBrowser::sign_in(&server, ConsoleRole::Staff, "").await;
