@@ -100,8 +100,11 @@ pub(crate) async fn export(
     filter: Option<web::Query<AuditFilter>>,
 ) -> Result<HttpResponse, ConsoleError> {
     signed.require_admin()?;
-    let filter = filter.map(web::Query::into_inner).unwrap_or_default();
-    let mut query = match filter.to_query() {
+    let parsed = match filter {
+        Some(filter) => filter.to_query(),
+        None => Err("The filter could not be read.".to_owned()),
+    };
+    let mut query = match parsed {
         Ok(query) => query,
         Err(problem) => {
             return Ok(respond(
