@@ -144,6 +144,19 @@ pub(super) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     Err("give a time like 2026-12-01T14:30 (UTC) or an RFC 3339 time.".to_owned())
 }
 
+/// `10000` as `10,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// How an actor reads in the log.
 pub(super) fn actor_text(actor: &Actor) -> String {
     match actor.id_text() {
@@ -251,7 +264,7 @@ fn audit_page(
             @if let Some((records, older)) = results {
                 p {
                     a href={ "/console/audit.csv?" (filter.query_string(None)) } { "Export these records as CSV" }
-                    " (newest first, at most " (super::audit_csv::EXPORT_CAP) " records)"
+                    " (newest first, at most " (thousands(super::audit_csv::EXPORT_CAP)) " records)"
                 }
                 @if records.is_empty() {
                     p { "No audit records match." }
@@ -353,6 +366,13 @@ mod tests {
             ..AuditFilter::default()
         };
         assert!(backwards.to_query().is_err());
+    }
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(thousands(10_000), "10,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]
