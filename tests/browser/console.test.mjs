@@ -1,8 +1,9 @@
 // The operator console in a real browser (Debian's Chromium through playwright-core): sign in
-// as an admin, create a staff account scoped to one OpenEMR site; as that staff account
-// configure the site against a fake OpenEMR (discover, register, a passing and a failing
-// connection test) and get 403 elsewhere; see a form posted without its CSRF token refused.
-// Screenshots of every page go to ./screenshots (git-ignored).
+// as an admin, create a staff account scoped to one OpenEMR site, filter the audit log, open
+// the webhooks page; as that staff account configure the site against a fake OpenEMR
+// (discover, register, a passing and a failing connection test) and get 403 elsewhere; see a
+// form posted without its CSRF token refused. Screenshots of every page go to ./screenshots
+// (git-ignored).
 // Usage: node console.test.mjs BASE_URL ADMIN_USERNAME ADMIN_PASSWORD
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -98,6 +99,20 @@ try {
     await page.getByText('The account was created.').waitFor();
     await page.getByRole('link', { name: 'sam' }).waitFor();
     await page.screenshot({ path: `${shots}accounts.png`, fullPage: true });
+  });
+
+  await step('the admin filters the audit log and opens the webhooks page', async () => {
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByLabel('Action').selectOption('console_account_created');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/action=console_account_created/);
+    await page.getByRole('cell', { name: 'console_account_created' }).first().waitFor();
+    assert.equal(await page.getByRole('cell', { name: 'console_sign_in' }).count(), 0);
+    await page.screenshot({ path: `${shots}audit.png`, fullPage: true });
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByText('No webhook endpoints yet.').waitFor();
+    await page.getByLabel('URL').waitFor();
+    await page.screenshot({ path: `${shots}webhooks.png`, fullPage: true });
   });
 
   await step('a form posted without its CSRF token is refused with 403', async () => {

@@ -16,6 +16,8 @@ pub(crate) enum Nav {
     Providers,
     ApiKeys,
     Accounts,
+    Audit,
+    Webhooks,
 }
 
 fn frame(title: &str, nav: Option<(&Signed, Nav)>, body: Markup) -> Markup {
@@ -42,6 +44,8 @@ fn frame(title: &str, nav: Option<(&Signed, Nav)>, body: Markup) -> Markup {
                                 @if signed.account.role == ConsoleRole::Admin {
                                     (item("/console/api-keys", "API keys", current == Nav::ApiKeys))
                                     (item("/console/accounts", "Accounts", current == Nav::Accounts))
+                                    (item("/console/audit", "Audit log", current == Nav::Audit))
+                                    (item("/console/webhooks", "Webhooks", current == Nav::Webhooks))
                                 }
                             }
                         }

@@ -879,3 +879,8 @@ tether_testkit::engine_tests!(
     admins_manage_accounts_and_a_disabled_account_is_locked_out,
     api_keys_are_shown_once_listed_by_prefix_and_revoked,
 );
+
+#[path = "console/audit_page.rs"]
+mod audit_page;
+#[path = "console/overview_page.rs"]
+mod overview_page;

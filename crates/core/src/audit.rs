@@ -170,6 +170,11 @@ pub struct AuditQuery {
     pub integration_id: Option<IntegrationId>,
     pub user_id: Option<UserId>,
     pub action: Option<AuditAction>,
+    /// Only records of callers of this kind.
+    pub actor_kind: Option<ActorKind>,
+    /// Only records of the caller with this id, as [`Actor::id_text`] gives it (with
+    /// `actor_kind`, one caller; alone, any kind whose id is this).
+    pub actor_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     /// Newest first; at most this many (capped by the repository).

@@ -383,6 +383,15 @@ pub struct IntegrationCount {
     pub count: u64,
 }
 
+/// The refresh scheduler's backlog: usable integrations whose refresh is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RefreshBacklog {
+    /// How many are due (`next_refresh_at` at or before now), claimed or not.
+    pub due: u64,
+    /// The earliest `next_refresh_at` among them: now minus this is the scheduler's lag.
+    pub oldest_due_at: Option<DateTime<Utc>>,
+}
+
 /// Read-only summaries of the integrations, for the console's overview.
 #[async_trait]
 pub trait IntegrationOverview: Send + Sync {
@@ -391,6 +400,8 @@ pub trait IntegrationOverview: Send + Sync {
     /// Integrations that are `degraded`, `reauth_required` or `insufficient_scopes`, most
     /// recently changed first, at most `limit`.
     async fn needing_attention(&self, limit: u64) -> StorageResult<Vec<Integration>>;
+    /// The usable integrations due for a refresh at `now`, and the oldest due time.
+    async fn refresh_backlog(&self, now: DateTime<Utc>) -> StorageResult<RefreshBacklog>;
     /// Integrations matching every filter given, most recently changed first.
     async fn search(&self, search: &IntegrationSearch) -> StorageResult<Vec<Integration>>;
 }

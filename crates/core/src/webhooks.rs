@@ -52,7 +52,46 @@ pub struct WebhookEndpoint {
     pub version: i64,
 }
 
+/// The reason stored when an operator disables an endpoint (any other reason is Tether's own,
+/// after failing deliveries).
+pub const DISABLED_BY_OPERATOR: &str = "Disabled by an operator.";
+
+/// Whether an endpoint receives events, and if not, who stopped it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointState {
+    Enabled,
+    /// By an operator.
+    Disabled,
+    /// By Tether, after its deliveries kept failing.
+    AutoDisabled,
+}
+
+impl EndpointState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointState::Enabled => "enabled",
+            EndpointState::Disabled => "disabled",
+            EndpointState::AutoDisabled => "auto-disabled",
+        }
+    }
+}
+
+impl std::fmt::Display for EndpointState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl WebhookEndpoint {
+    /// Enabled, disabled by an operator, or disabled by Tether after failing.
+    pub fn state(&self) -> EndpointState {
+        match (self.enabled, self.disabled_reason.as_deref()) {
+            (true, _) => EndpointState::Enabled,
+            (false, None | Some(DISABLED_BY_OPERATOR)) => EndpointState::Disabled,
+            (false, Some(_)) => EndpointState::AutoDisabled,
+        }
+    }
+
     /// Whether this endpoint wants events of this type.
     pub fn accepts(&self, event_type: EventType) -> bool {
         accepts(&self.event_types, event_type)
@@ -300,6 +339,32 @@ mod tests {
             assert_eq!(status.as_str().parse::<DeliveryStatus>().unwrap(), *status);
         }
         assert!("sent".parse::<DeliveryStatus>().is_err());
+    }
+
+    #[test]
+    fn an_endpoint_is_enabled_disabled_by_an_operator_or_disabled_by_tether() {
+        let now = chrono::Utc::now();
+        let mut endpoint = WebhookEndpoint {
+            id: crate::WebhookEndpointId::new(),
+            url: "https://example.com/hooks".parse().unwrap(),
+            description: String::new(),
+            event_types: Vec::new(),
+            enabled: true,
+            disabled_reason: None,
+            disabled_at: None,
+            failing_since: None,
+            previous_secret_expires_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        assert_eq!(endpoint.state(), EndpointState::Enabled);
+        endpoint.enabled = false;
+        endpoint.disabled_reason = Some(DISABLED_BY_OPERATOR.to_owned());
+        assert_eq!(endpoint.state(), EndpointState::Disabled);
+        endpoint.disabled_reason = Some("Every delivery failed for 5 days.".to_owned());
+        assert_eq!(endpoint.state(), EndpointState::AutoDisabled);
+        assert_eq!(endpoint.state().to_string(), "auto-disabled");
     }
 
     #[test]

@@ -28,6 +28,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{WebhookError, WebhookResult};
 pub use observer::WebhookObserver;
 pub use schedule::RetrySchedule;
-pub use service::{EndpointChange, NewEndpoint, TestSend, Webhooks};
+pub use service::{DeliveryPage, EndpointChange, NewEndpoint, TestSend, Webhooks};
 pub use settings::WebhookSettings;
 pub use worker::PassReport;

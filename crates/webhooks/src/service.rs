@@ -58,6 +58,14 @@ pub struct TestSend {
     pub error: Option<String>,
 }
 
+/// A page of an endpoint's deliveries.
+#[derive(Debug, Clone)]
+pub struct DeliveryPage {
+    pub deliveries: Vec<DeliveryRecord>,
+    /// Pass as `before` for the next, older page (`None`: this is the last).
+    pub next_before: Option<i64>,
+}
+
 pub(crate) struct Inner {
     pub(crate) repo: Arc<dyn WebhookRepository>,
     audit: Arc<dyn AuditRepository>,
@@ -386,6 +394,24 @@ impl Webhooks {
     ) -> WebhookResult<Vec<DeliveryRecord>> {
         self.endpoint(id).await?;
         Ok(self.inner.repo.list_deliveries(id, limit, before).await?)
+    }
+
+    /// One page of the endpoint's deliveries (newest event first, at most `limit`) and the
+    /// cursor of the next, older page when this one is full.
+    pub async fn delivery_page(
+        &self,
+        id: WebhookEndpointId,
+        limit: u64,
+        before: Option<i64>,
+    ) -> WebhookResult<DeliveryPage> {
+        let deliveries = self.deliveries(id, limit, before).await?;
+        let next_before = (deliveries.len() as u64 == limit)
+            .then(|| deliveries.last().map(|r| r.event_seq))
+            .flatten();
+        Ok(DeliveryPage {
+            deliveries,
+            next_before,
+        })
     }
 
     /// Delivers one event to the endpoint again (due now, with a fresh retry schedule).

@@ -294,13 +294,13 @@ pub async fn deliveries(
             "before must be 1 or more.",
         ));
     }
-    let records = state.webhooks.deliveries(id, limit, params.before).await?;
-    let next_before = (records.len() as u64 == limit)
-        .then(|| records.last().map(|r| r.event_seq))
-        .flatten();
+    let page = state
+        .webhooks
+        .delivery_page(id, limit, params.before)
+        .await?;
     Ok(HttpResponse::Ok().json(DeliveryPageOut {
-        deliveries: records.into_iter().map(DeliveryOut::from).collect(),
-        next_before,
+        deliveries: page.deliveries.into_iter().map(DeliveryOut::from).collect(),
+        next_before: page.next_before,
     }))
 }
 

@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 use crate::auth::Caller;
 use crate::dto::AuditRecordOut;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::openapi::enums::AuditAction;
+use crate::openapi::enums::{ActorKind, AuditAction};
 use crate::state::ApiState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -25,6 +25,13 @@ pub struct AuditParams {
     /// Only this action.
     #[param(value_type = Option<AuditAction>)]
     action: Option<String>,
+    /// Only records of callers of this kind.
+    #[param(value_type = Option<ActorKind>)]
+    actor_kind: Option<String>,
+    /// Only records of the caller with this id: a user id, an API key id, a console account
+    /// id or an operator's name (with `actor_kind`, one caller).
+    #[param(min_length = 1, max_length = 255)]
+    actor_id: Option<String>,
     /// Records at or after this time (RFC 3339).
     since: Option<DateTime<Utc>>,
     /// Records before this time (RFC 3339).
@@ -83,6 +90,23 @@ pub async fn query(
                 .map_err(|e| ApiError::bad_request("invalid_action", e.to_string()))
         })
         .transpose()?;
+    let actor_kind = params
+        .actor_kind
+        .map(|k| {
+            k.parse::<tether_core::audit::ActorKind>()
+                .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))
+        })
+        .transpose()?;
+    if params
+        .actor_id
+        .as_ref()
+        .is_some_and(|id| id.is_empty() || id.chars().count() > 255)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "actor_id must have 1 to 255 characters.",
+        ));
+    }
     let limit = params.limit.unwrap_or(100);
     if limit == 0 || limit > 1000 {
         return Err(ApiError::bad_request(
@@ -97,6 +121,8 @@ pub async fn query(
             integration_id: params.integration_id.map(Into::into),
             user_id,
             action,
+            actor_kind,
+            actor_id: params.actor_id,
             since: params.since,
             until: params.until,
             limit,

@@ -90,7 +90,7 @@ pub(crate) async fn search(
     let selected = |a: &str, b: &str| a == b;
     let body = html! {
         (page::error(problem.as_deref()))
-        form.filters method="get" action="/console/integrations" {
+        form.search method="get" action="/console/integrations" {
             label for="f-user" { "User id" }
             input id="f-user" name="user_id" type="text" maxlength="255" value=(query.user_id);
             label for="f-provider" { "Provider" }

@@ -4,12 +4,16 @@
 mod account_pages;
 mod accounts;
 mod api_keys;
+mod audit;
+mod audit_csv;
 mod integration_page;
 mod integrations;
 mod openemr_sites;
 mod overview;
 mod providers;
 mod sign_in;
+mod webhook_pages;
+mod webhooks;
 
 use std::net::IpAddr;
 
@@ -83,6 +87,22 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/accounts/{id}/grants",
             web::post().to(accounts::set_grants),
+        )
+        .route("/audit", web::get().to(audit::show))
+        .route("/audit.csv", web::get().to(audit_csv::export))
+        .route("/webhooks", web::get().to(webhooks::list))
+        .route("/webhooks", web::post().to(webhooks::create))
+        .route("/webhooks/{id}", web::get().to(webhooks::show))
+        .route("/webhooks/{id}/disable", web::post().to(webhooks::disable))
+        .route("/webhooks/{id}/enable", web::post().to(webhooks::enable))
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            web::post().to(webhooks::rotate_secret),
+        )
+        .route("/webhooks/{id}/test", web::post().to(webhooks::test))
+        .route(
+            "/webhooks/{id}/deliveries/{event_id}/redeliver",
+            web::post().to(webhooks::redeliver),
         );
 }
 
@@ -160,6 +180,11 @@ pub(crate) fn notice_text(code: Option<&str>) -> Option<&'static str> {
             "You are signed out everywhere: every session of your account ended."
         }
         "signed-out" => "You are signed out.",
+        "webhook-disabled" => "The webhook endpoint was disabled: it receives no events.",
+        "webhook-enabled" => {
+            "The webhook endpoint was enabled. Events it missed meanwhile can be redelivered."
+        }
+        "redelivery-queued" => "The event is queued to be delivered again.",
         _ => return None,
     })
 }

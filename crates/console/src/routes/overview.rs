@@ -1,13 +1,16 @@
-//! `/console`: the overview. Admins see integrations counted by provider and status and the
-//! ones that need attention (degraded, reconnect needed, permission missing); staff see the
-//! provider instances granted to them.
+//! `/console`: the overview. Admins see integrations counted by provider and status, the
+//! refresh scheduler's lag (how overdue the oldest due refresh is), the latest refresh
+//! failures and the integrations that need attention (degraded, reconnect needed, permission
+//! missing); staff see the provider instances granted to them.
 
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
+use tether_core::audit::{AuditAction, AuditQuery, AuditRecord};
 use tether_core::console::ConsoleRole;
+use tether_core::ports::RefreshBacklog;
 use tether_core::{IntegrationStatus, ProviderKind};
 
 use crate::page::{Nav, csrf_field, page, respond};
@@ -16,6 +19,10 @@ use crate::{ConsoleError, ConsoleState};
 
 /// How many integrations needing attention are listed.
 const ATTENTION_LIMIT: u64 = 50;
+/// How many refresh failures are listed.
+const FAILURES_LIMIT: u64 = 10;
+/// A lag under this is the scheduler's normal rhythm, not a backlog.
+const LAG_NOTICE: chrono::Duration = chrono::Duration::minutes(2);
 
 pub(crate) async fn show(
     signed: Signed,
@@ -56,6 +63,17 @@ async fn admin_overview(state: &ConsoleState) -> Result<Markup, ConsoleError> {
             .or_default() += c.count;
     }
     let total: u64 = counts.iter().map(|c| c.count).sum();
+    let now = state.clock.now();
+    let backlog = state.stores.overview.refresh_backlog(now).await?;
+    let failures = state
+        .stores
+        .audit
+        .query(&AuditQuery {
+            action: Some(AuditAction::RefreshFailed),
+            limit: FAILURES_LIMIT,
+            ..AuditQuery::default()
+        })
+        .await?;
     Ok(html! {
         h2 { "Integrations" }
         @if table.is_empty() {
@@ -81,6 +99,8 @@ async fn admin_overview(state: &ConsoleState) -> Result<Markup, ConsoleError> {
                 }
             }
         }
+        (scheduler(&backlog, now))
+        (recent_failures(&failures))
         h2 { "Needing attention" }
         @if attention.is_empty() {
             p { "Nothing: no integration is degraded, waiting for a reconnect or missing a permission." }
@@ -112,6 +132,62 @@ async fn admin_overview(state: &ConsoleState) -> Result<Markup, ConsoleError> {
             }
         }
     })
+}
+
+/// A duration in words a person reads at a glance.
+fn span(d: chrono::Duration) -> String {
+    let secs = d.num_seconds().max(0);
+    match secs {
+        0..120 => format!("{secs} s"),
+        120..7200 => format!("{} min", secs / 60),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+fn scheduler(backlog: &RefreshBacklog, now: chrono::DateTime<chrono::Utc>) -> Markup {
+    let lag = backlog.oldest_due_at.map(|at| now - at);
+    html! {
+        h2 { "Refresh scheduler" }
+        @match lag {
+            None => p id="scheduler-lag" { "No refresh is due: the scheduler is up to date." },
+            Some(lag) => {
+                p id="scheduler-lag" class=[(lag >= LAG_NOTICE).then_some("error")] {
+                    (backlog.due) " due; the oldest has waited " (span(lag)) "."
+                }
+                @if lag >= LAG_NOTICE {
+                    p { "A lag of minutes means the scheduler is behind or not running: check the server's logs and "
+                        code { "/readyz" } "." }
+                }
+            }
+        }
+    }
+}
+
+fn recent_failures(failures: &[AuditRecord]) -> Markup {
+    html! {
+        h2 { "Recent refresh failures" }
+        @if failures.is_empty() {
+            p { "No refresh has failed." }
+        } @else {
+            div.table { table {
+                thead { tr {
+                    th scope="col" { "Time (UTC)" } th scope="col" { "Provider" }
+                    th scope="col" { "Integration" } th scope="col" { "User" } th scope="col" { "Error" }
+                } }
+                tbody { @for r in failures { tr {
+                    td { (r.event.created_at.format("%Y-%m-%d %H:%M")) }
+                    td { @match r.event.provider { Some(p) => (p.display_name()), None => "—" } }
+                    td { @match r.event.integration_id {
+                        Some(id) => a href={ "/console/integrations/" (id) } { (id) },
+                        None => "—",
+                    } }
+                    td { @match &r.event.user_id { Some(u) => (u), None => "—" } }
+                    td { (r.event.error_message.as_deref().unwrap_or("—")) }
+                } } }
+            } }
+            p { a href="/console/audit?action=refresh_failed" { "All refresh failures in the audit log" } }
+        }
+    }
 }
 
 fn staff_overview(signed: &Signed) -> Markup {

@@ -92,6 +92,12 @@ impl AuditRepository for SqlStore {
         if let Some(action) = q.action {
             select = select.filter(Column::Action.eq(action.as_str()));
         }
+        if let Some(kind) = q.actor_kind {
+            select = select.filter(Column::Actor.eq(kind.as_str()));
+        }
+        if let Some(actor_id) = &q.actor_id {
+            select = select.filter(Column::ActorId.eq(actor_id.as_str()));
+        }
         if let Some(since) = q.since {
             select = select.filter(Column::CreatedAt.gte(since));
         }

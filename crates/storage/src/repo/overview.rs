@@ -2,9 +2,15 @@
 //! operator's attention, for the console's overview page.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
-use tether_core::ports::{IntegrationCount, IntegrationOverview, IntegrationSearch};
+use sea_orm::{
+    ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+use tether_core::ports::{
+    IntegrationCount, IntegrationOverview, IntegrationSearch, RefreshBacklog,
+};
 use tether_core::{Integration, IntegrationStatus, StorageResult};
 
 use super::{SqlStore, backend};
@@ -16,6 +22,17 @@ struct CountRow {
     provider: String,
     status: String,
     count: i64,
+}
+
+/// Usable integrations due at `now` (what the scheduler claims from, claimed or not).
+fn due_at(now: DateTime<Utc>) -> Select<Entity> {
+    let usable = IntegrationStatus::ALL
+        .iter()
+        .filter(|s| s.is_usable())
+        .map(|s| s.as_str());
+    Entity::find()
+        .filter(Column::Status.is_in(usable))
+        .filter(Column::NextRefreshAt.lte(now))
 }
 
 #[async_trait]
@@ -103,5 +120,21 @@ impl IntegrationOverview for SqlStore {
             .into_iter()
             .map(Integration::try_from)
             .collect()
+    }
+
+    async fn refresh_backlog(&self, now: DateTime<Utc>) -> StorageResult<RefreshBacklog> {
+        let due = due_at(now).count(self.conn()).await.map_err(backend)?;
+        // The oldest row rather than MIN(): the column decodes the same way on both engines.
+        let oldest_due_at = due_at(now)
+            .select_only()
+            .column(Column::NextRefreshAt)
+            .order_by_asc(Column::NextRefreshAt)
+            .limit(1)
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(self.conn())
+            .await
+            .map_err(backend)?
+            .flatten();
+        Ok(RefreshBacklog { due, oldest_due_at })
     }
 }

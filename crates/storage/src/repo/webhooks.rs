@@ -14,8 +14,8 @@ use serde_json::Value;
 use tether_core::events::{Event, EventType};
 use tether_core::secret::WebhookSecret;
 use tether_core::webhooks::{
-    DeliveryStatus, NewWebhookEndpoint, SigningSecrets, WebhookEndpoint, WebhookEndpointPatch,
-    ordering_key,
+    DISABLED_BY_OPERATOR, DeliveryStatus, NewWebhookEndpoint, SigningSecrets, WebhookEndpoint,
+    WebhookEndpointPatch, ordering_key,
 };
 use tether_core::{StorageResult, WebhookEndpointId};
 use uuid::Uuid;
@@ -30,7 +30,6 @@ use crate::entities::webhooks::endpoints::{
 use crate::entities::{corrupt, parse_col};
 
 pub(super) const ENTITY: &str = "webhook endpoint";
-const DISABLED_BY_OPERATOR: &str = "Disabled by an operator.";
 
 fn ctx(id: Uuid, column: &'static str) -> CipherContext {
     CipherContext::new(TABLE, column, id)

@@ -1,7 +1,7 @@
 //! AuditRepository: append, batch append, filtered and paged queries, newest first.
 
-use tether_core::audit::{Actor, AuditAction, AuditEvent, AuditQuery};
-use tether_core::{ApiKeyId, IntegrationId, ProviderKind};
+use tether_core::audit::{Actor, ActorKind, AuditAction, AuditEvent, AuditQuery};
+use tether_core::{ApiKeyId, ConsoleAccountId, IntegrationId, ProviderKind};
 use tether_testkit::TestDb;
 
 use crate::common::*;
@@ -104,6 +104,70 @@ async fn audit_events_round_trip_and_are_filtered(db: TestDb) {
     assert!(ids(combined).await.is_empty());
 }
 
+async fn audit_queries_filter_by_actor_kind_and_id(db: TestDb) {
+    let store = store(&db);
+    let key = ApiKeyId::new();
+    let console = ConsoleAccountId::new();
+    let mut by_key = event(AuditAction::TokenRead, "u1", None, -40);
+    by_key.actor = Actor::ApiKey(key);
+    let by_key = store.append(&by_key).await.unwrap();
+    let mut by_other_key = event(AuditAction::TokenRead, "u1", None, -35);
+    by_other_key.actor = Actor::ApiKey(ApiKeyId::new());
+    let by_other_key = store.append(&by_other_key).await.unwrap();
+    let by_user = store
+        .append(&event(AuditAction::Connected, "u1", None, -30))
+        .await
+        .unwrap();
+    let by_console = store
+        .append(&AuditEvent::new(
+            Actor::Console(console),
+            AuditAction::ApiKeyCreated,
+        ))
+        .await
+        .unwrap();
+    let by_system = store
+        .append(&AuditEvent::new(Actor::System, AuditAction::KeysRotated))
+        .await
+        .unwrap();
+    let ids = |actor_kind: Option<ActorKind>, actor_id: Option<String>| {
+        let store = store.clone();
+        async move {
+            store
+                .query(&AuditQuery {
+                    actor_kind,
+                    actor_id,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids(Some(ActorKind::ApiKey), None).await,
+        [by_other_key, by_key]
+    );
+    assert_eq!(
+        ids(Some(ActorKind::ApiKey), Some(key.to_string())).await,
+        [by_key]
+    );
+    assert_eq!(ids(None, Some(key.to_string())).await, [by_key]);
+    assert_eq!(ids(Some(ActorKind::User), None).await, [by_user]);
+    assert_eq!(
+        ids(Some(ActorKind::Console), Some(console.to_string())).await,
+        [by_console]
+    );
+    assert_eq!(ids(Some(ActorKind::System), None).await, [by_system]);
+    assert!(
+        ids(Some(ActorKind::User), Some(key.to_string()))
+            .await
+            .is_empty(),
+        "kind and id together name one caller"
+    );
+}
+
 async fn audit_queries_page_backwards_and_cap_the_limit(db: TestDb) {
     let store = store(&db);
     let events: Vec<_> = (0..1005)
@@ -149,5 +213,6 @@ async fn audit_queries_page_backwards_and_cap_the_limit(db: TestDb) {
 
 tether_testkit::engine_tests!(
     audit_events_round_trip_and_are_filtered,
+    audit_queries_filter_by_actor_kind_and_id,
     audit_queries_page_backwards_and_cap_the_limit,
 );

@@ -8,6 +8,7 @@ use tether_core::console::{ConsoleGrant, ConsoleRole, NewConsoleAccount, Usernam
 use tether_core::integration::IntegrationStatus;
 use tether_core::ports::{
     ConsoleRepository, IntegrationOverview, IntegrationRepository, IntegrationSearch,
+    RefreshBacklog,
 };
 use tether_testkit::TestDb;
 
@@ -312,9 +313,61 @@ async fn the_console_search_narrows_by_each_filter_and_pages(db: TestDb) {
     );
 }
 
+async fn the_refresh_backlog_counts_due_usable_integrations_and_the_oldest(db: TestDb) {
+    let store = store(&db);
+    let now = at(0);
+    assert_eq!(
+        store.refresh_backlog(now).await.unwrap(),
+        RefreshBacklog::default(),
+        "nothing due"
+    );
+    let oldest = now - Duration::minutes(30);
+    for (user, due_at, status) in [
+        ("u1", Some(oldest), IntegrationStatus::Degraded),
+        (
+            "u2",
+            Some(now - Duration::minutes(5)),
+            IntegrationStatus::Active,
+        ),
+        (
+            "u3",
+            Some(now + Duration::minutes(5)),
+            IntegrationStatus::Active,
+        ),
+        (
+            "u4",
+            Some(now - Duration::hours(5)),
+            IntegrationStatus::ReauthRequired,
+        ),
+        ("u5", None, IntegrationStatus::Active),
+    ] {
+        let mut new = new_integration(user, &format!("acct-{user}"));
+        new.next_refresh_at = due_at;
+        new.status = status;
+        store.create(new).await.unwrap();
+    }
+    assert_eq!(
+        store.refresh_backlog(now).await.unwrap(),
+        RefreshBacklog {
+            due: 2,
+            oldest_due_at: Some(oldest),
+        },
+        "usable and due only: not the future one, not the one waiting for a reconnect"
+    );
+    assert_eq!(
+        store
+            .refresh_backlog(now - Duration::minutes(10))
+            .await
+            .unwrap()
+            .due,
+        1
+    );
+}
+
 tether_testkit::engine_tests!(
     the_console_search_narrows_by_each_filter_and_pages,
     console_accounts_keep_their_grants_and_unique_names,
+    the_refresh_backlog_counts_due_usable_integrations_and_the_oldest,
     console_sessions_expire_and_end_with_disable_and_password_change,
     the_overview_counts_integrations_and_lists_those_needing_attention,
 );
