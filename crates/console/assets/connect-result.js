@@ -1,5 +1,6 @@
 // The hosted connect page's result, in popup mode: posts the outcome to the window that
-// opened this one, only to the origin the connect session allows (never "*"), then closes.
+// opened this one, only to the origin the connect session allows (never to any origin),
+// then closes.
 // Without an opener (the link was opened as a tab, or the provider's pages cut the link),
 // it shows a note instead.
 (function () {
