@@ -306,6 +306,41 @@ async fn an_upgrade_adds_scopes_and_keeps_the_integration_id(mode: Mode) {
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
 }
 
+async fn a_user_who_denies_access_sees_it_and_the_app_is_told(mode: Mode) {
+    let server = TestServer::start(mode).await;
+    let service = server.api_key("service").await;
+    let url = link(
+        &server,
+        &service,
+        &json!({ "user_id": "gina", "providers": ["google"], "return_to": format!("{RETURN_TO}/done") }),
+    )
+    .await;
+    let browser = browser();
+    let flow = pick(&server, &browser, &url, "google").await;
+    let mut form: Vec<(String, String)> = query(&flow.authorize).into_iter().collect();
+    form.push(("decision".into(), "deny".into()));
+    let mut consent_url = flow.authorize.clone();
+    consent_url.set_query(None);
+    let back = browser
+        .post(consent_url.as_str())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), StatusCode::FOUND);
+    let (result, page) = finish(&browser, &location(&back)).await;
+    assert_eq!(query(&result)["outcome"], "denied");
+    assert!(
+        page.contains("You did not allow access at Google"),
+        "{page}"
+    );
+    let outcome = query(&continue_link(&page));
+    assert_eq!(outcome["outcome"], "denied");
+    assert!(!outcome.contains_key("integration_id"), "{outcome:?}");
+    let list = get_json(&server.url("/api/v1/integrations"), &user_jwt("gina")).await;
+    assert!(list.as_array().unwrap().is_empty(), "{list}");
+}
+
 async fn a_connect_link_expires_by_the_clock(mode: Mode) {
     let clock = Arc::new(ManualClock::starting_now());
     let server = TestServer::with_clock(mode, "", clock.clone()).await;
@@ -456,6 +491,7 @@ crate::both_modes!(
     a_backend_connects_a_user_through_the_hosted_page,
     a_popup_session_posts_its_outcome_to_the_allowed_origin_only,
     an_upgrade_adds_scopes_and_keeps_the_integration_id,
+    a_user_who_denies_access_sees_it_and_the_app_is_told,
     a_connect_link_expires_by_the_clock,
     bad_connect_session_requests_are_refused,
 );

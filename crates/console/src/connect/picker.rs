@@ -1,7 +1,8 @@
 //! The picker: `GET /connect?token=…` lists the offered providers with the permissions each
 //! will be asked for, in the catalogue's plain words with broad access marked; `POST
 //! /connect` (the token and the chosen provider) spends the link and sends the browser into
-//! the connect flow's start step.
+//! the connect flow's start step. The form carries the link's token, which is also what a
+//! CSRF token would be: a secret another site cannot know.
 
 use std::collections::HashMap;
 

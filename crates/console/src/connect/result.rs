@@ -90,19 +90,23 @@ fn say(result: &ConnectSessionResult, reported: Outcome, provider: ProviderKind)
         .unwrap_or_default();
     let (title, text) = match outcome {
         Outcome::Connected => match (upgrade, &integration) {
-            (Some(u), Some(i)) => (
-                "Access updated",
-                format!(
-                    "Your {name} account{label} is still the same connection and now also \
-                     allows: {}.",
-                    u.extra_scopes
-                        .iter()
-                        .filter(|s| i.granted_scopes.contains(s))
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ),
+            (Some(u), Some(i)) => {
+                let added: Vec<_> = u
+                    .extra_scopes
+                    .iter()
+                    .filter(|s| i.granted_scopes.contains(s))
+                    .map(|s| s.as_str())
+                    .collect();
+                let what = if added.is_empty() {
+                    "did not allow the added permissions".to_owned()
+                } else {
+                    format!("now also allows: {}", added.join(", "))
+                };
+                (
+                    "Access updated",
+                    format!("Your {name} account{label} is still the same connection and {what}."),
+                )
+            }
             _ => (
                 "Connected",
                 format!("Your {name} account{label} is connected."),
@@ -250,4 +254,49 @@ pub(crate) async fn script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../../assets/connect-result.js"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_popup_page_loads_only_its_script_and_escapes_what_it_shows() {
+        let said = Said {
+            outcome: Outcome::Connected,
+            title: "Connected",
+            text: "<script>alert(1)</script>".to_owned(),
+            integration: None,
+        };
+        let page = popup_page(
+            &said,
+            "https://app.example.com\"><script>",
+            Some("id-1"),
+            ProviderKind::Google,
+        )
+        .into_string();
+        assert_eq!(page.matches("<script").count(), 1, "{page}");
+        assert!(page.contains("<script src=\"/connect/result.js\" defer></script>"));
+        assert!(page.contains("data-origin=\"https://app.example.com&quot;&gt;&lt;script&gt;\""));
+        assert!(page.contains("data-integration-id=\"id-1\""));
+        assert!(
+            !page.contains("style="),
+            "no inline style: the CSP allows none"
+        );
+    }
+
+    #[test]
+    fn unknown_outcomes_are_errors() {
+        for text in [
+            "connected",
+            "insufficient_scopes",
+            "denied",
+            "expired",
+            "account_mismatch",
+        ] {
+            assert_eq!(Outcome::parse(text).as_str(), text);
+        }
+        assert_eq!(Outcome::parse("pwned"), Outcome::Error);
+        assert_eq!(Outcome::parse(""), Outcome::Error);
+    }
 }
