@@ -1,22 +1,22 @@
 //! The hosted connect page over HTTP with a cookie jar: a backend creates a connect session
 //! with a service key, the browser opens its link, picks a provider, consents at the sandbox
 //! and lands on the result page, which returns to `return_to` or posts to the opener. Single
-//! use, expiry by an injected clock, upgrades that keep the integration id, and bad input.
-
-use std::sync::Arc;
+//! use (also across replicas), expiry by an injected clock, upgrades that keep the
+//! integration id, a denied consent, and bad input.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tether_core::clock::ManualClock;
+
+mod refusals;
 
 use crate::support::{
-    Flow, Mode, RETURN_TO, TestServer, browser, client, consent, expect_error, get_json, location,
-    query, user_jwt,
+    Flow, Mode, RETURN_TO, TestServer, browser, client, consent, get_json, location, query,
+    user_jwt,
 };
 
-const APP_ORIGIN: &str = "https://app.example.com";
+pub(crate) const APP_ORIGIN: &str = "https://app.example.com";
 
-async fn create(server: &TestServer, key: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn create(server: &TestServer, key: &str, body: &Value) -> reqwest::Response {
     client()
         .post(server.url("/api/v1/connect-sessions"))
         .bearer_auth(key)
@@ -27,7 +27,7 @@ async fn create(server: &TestServer, key: &str, body: &Value) -> reqwest::Respon
 }
 
 /// Creates a session and answers its link.
-async fn link(server: &TestServer, key: &str, body: &Value) -> String {
+pub(crate) async fn link(server: &TestServer, key: &str, body: &Value) -> String {
     let created = create(server, key, body).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     assert_eq!(created.headers()["cache-control"], "no-store");
@@ -36,7 +36,7 @@ async fn link(server: &TestServer, key: &str, body: &Value) -> String {
 }
 
 /// The browser opens the link: the picker page.
-async fn open(browser: &reqwest::Client, url: &str) -> (StatusCode, String) {
+pub(crate) async fn open(browser: &reqwest::Client, url: &str) -> (StatusCode, String) {
     let page = browser.get(url).send().await.unwrap();
     let status = page.status();
     if status == StatusCode::OK {
@@ -52,7 +52,12 @@ async fn open(browser: &reqwest::Client, url: &str) -> (StatusCode, String) {
 }
 
 /// The user picks `provider` on the page: the form post, then the flow's start step.
-async fn pick(server: &TestServer, browser: &reqwest::Client, url: &str, provider: &str) -> Flow {
+pub(crate) async fn pick(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    url: &str,
+    provider: &str,
+) -> Flow {
     let token = query(&url::Url::parse(url).unwrap())["token"].clone();
     let chosen = browser
         .post(server.url("/connect"))
@@ -86,7 +91,7 @@ async fn pick(server: &TestServer, browser: &reqwest::Client, url: &str, provide
 
 /// The provider's redirect to the callback, then the callback's to the result page: the
 /// result page's URL and text.
-async fn finish(browser: &reqwest::Client, callback: &url::Url) -> (url::Url, String) {
+pub(crate) async fn finish(browser: &reqwest::Client, callback: &url::Url) -> (url::Url, String) {
     let done = browser.get(callback.as_str()).send().await.unwrap();
     assert_eq!(done.status(), StatusCode::FOUND, "{:?}", done.text().await);
     let result = location(&done);
@@ -97,7 +102,7 @@ async fn finish(browser: &reqwest::Client, callback: &url::Url) -> (url::Url, St
 }
 
 /// `href="…"` of the page's "Continue" link, unescaped.
-fn continue_link(page: &str) -> url::Url {
+pub(crate) fn continue_link(page: &str) -> url::Url {
     let start = page.find("<a href=\"").unwrap() + "<a href=\"".len();
     let end = start + page[start..].find('"').unwrap();
     url::Url::parse(&page[start..end].replace("&amp;", "&")).unwrap()
@@ -341,157 +346,9 @@ async fn a_user_who_denies_access_sees_it_and_the_app_is_told(mode: Mode) {
     assert!(list.as_array().unwrap().is_empty(), "{list}");
 }
 
-async fn a_connect_link_expires_by_the_clock(mode: Mode) {
-    let clock = Arc::new(ManualClock::starting_now());
-    let server = TestServer::with_clock(mode, "", clock.clone()).await;
-    let service = server.api_key("service").await;
-    let url = link(
-        &server,
-        &service,
-        &json!({ "user_id": "dave", "opener_origin": APP_ORIGIN }),
-    )
-    .await;
-    let browser = browser();
-    let (status, page) = open(&browser, &url).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-
-    clock.advance(chrono::Duration::minutes(10));
-    let (status, page) = open(&browser, &url).await;
-    assert_eq!(status, StatusCode::GONE);
-    assert!(page.contains("expired"), "{page}");
-    let token = query(&url::Url::parse(&url).unwrap())["token"].clone();
-    let chosen = browser
-        .post(server.url("/connect"))
-        .form(&[("token", token.as_str()), ("provider", "google")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(chosen.status(), StatusCode::GONE);
-
-    let (status, page) = open(&browser, &server.url("/connect?token=not-a-token")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(page.contains("unknown"), "{page}");
-    let (status, _) = open(&browser, &server.url("/connect")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-}
-
-async fn bad_connect_session_requests_are_refused(mode: Mode) {
-    let server = TestServer::start(mode).await;
-    let service = server.api_key("service").await;
-    let admin = server.api_key("admin").await;
-    let done = format!("{RETURN_TO}/done");
-    let refused = [
-        (json!({ "user_id": "erin" }), "invalid_request"),
-        (
-            json!({ "user_id": "erin", "return_to": done, "opener_origin": APP_ORIGIN }),
-            "invalid_request",
-        ),
-        (
-            json!({ "user_id": "erin", "return_to": "https://evil.example.com/settings" }),
-            "invalid_return_to",
-        ),
-        (
-            json!({ "user_id": "erin", "opener_origin": "https://evil.example.com" }),
-            "invalid_opener_origin",
-        ),
-        (
-            json!({ "user_id": "erin", "opener_origin": format!("{APP_ORIGIN}/settings") }),
-            "invalid_opener_origin",
-        ),
-        (
-            json!({ "user_id": "erin", "providers": ["myspace"], "return_to": done }),
-            "unknown_provider",
-        ),
-        (
-            json!({ "user_id": "erin", "providers": ["orange"], "return_to": done }),
-            "invalid_request",
-        ),
-        (
-            json!({ "user_id": "erin", "providers": ["google"], "scopes": {"notion": ["x"]}, "return_to": done }),
-            "invalid_request",
-        ),
-        (json!({ "user_id": "", "return_to": done }), "invalid_user"),
-        (
-            json!({ "user_id": "erin", "return_to": done, "upgrade": {"integration_id": "0193a000-0000-7000-8000-000000000000", "scopes": []} }),
-            "invalid_request",
-        ),
-    ];
-    for (body, code) in refused {
-        let answer = create(&server, &service, &body).await;
-        expect_error(answer, StatusCode::BAD_REQUEST, code).await;
-    }
-    let unknown_integration = create(
-        &server,
-        &service,
-        &json!({ "user_id": "erin", "return_to": done, "upgrade": {"integration_id": "0193a000-0000-7000-8000-000000000000", "scopes": ["items.write"]} }),
-    )
-    .await;
-    expect_error(
-        unknown_integration,
-        StatusCode::NOT_FOUND,
-        "integration_not_found",
-    )
-    .await;
-
-    // Another user's integration looks missing.
-    let url = link(
-        &server,
-        &service,
-        &json!({ "user_id": "frank", "providers": ["google"], "opener_origin": APP_ORIGIN }),
-    )
-    .await;
-    let browser = browser();
-    let flow = pick(&server, &browser, &url, "google").await;
-    let callback = consent(&browser, &flow, "frank").await;
-    let (result, _) = finish(&browser, &callback).await;
-    let franks = query(&result)["integration_id"].clone();
-    let stolen = create(
-        &server,
-        &service,
-        &json!({ "user_id": "erin", "opener_origin": APP_ORIGIN, "upgrade": {"integration_id": franks, "scopes": ["items.write"]} }),
-    )
-    .await;
-    expect_error(stolen, StatusCode::NOT_FOUND, "integration_not_found").await;
-
-    let body = json!({ "user_id": "erin", "return_to": done });
-    expect_error(
-        create(&server, &admin, &body).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    expect_error(
-        create(&server, &user_jwt("erin"), &body).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    let anonymous = client()
-        .post(server.url("/api/v1/connect-sessions"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-
-    // A result page for a session nobody used is not a way to make the page say anything.
-    let created: Value = create(&server, &service, &body).await.json().await.unwrap();
-    let unused = client()
-        .get(server.url(&format!(
-            "/connect/result?session={}&outcome=connected",
-            created["id"].as_str().unwrap()
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unused.status(), StatusCode::NOT_FOUND);
-}
-
 crate::both_modes!(
     a_backend_connects_a_user_through_the_hosted_page,
     a_popup_session_posts_its_outcome_to_the_allowed_origin_only,
     an_upgrade_adds_scopes_and_keeps_the_integration_id,
     a_user_who_denies_access_sees_it_and_the_app_is_told,
-    a_connect_link_expires_by_the_clock,
-    bad_connect_session_requests_are_refused,
 );
