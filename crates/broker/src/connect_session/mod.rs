@@ -107,11 +107,7 @@ impl ConnectSessions {
             }
         };
         let providers = match &request.upgrade {
-            Some(upgrade) => {
-                self.check_upgrade(&request, upgrade).await?;
-                let integration = self.integration_of(&request.user_id, upgrade).await?;
-                vec![integration.provider]
-            }
+            Some(upgrade) => vec![self.check_upgrade(&request, upgrade).await?.provider],
             None => self.offered_providers(request.providers.as_deref())?,
         };
         if let Some(other) = request.scopes.keys().find(|p| !providers.contains(p)) {
@@ -195,11 +191,13 @@ impl ConnectSessions {
         Ok(out)
     }
 
+    /// The integration an upgrade names, checked: the user's, not revoked, of a configured
+    /// provider, with scopes to add.
     async fn check_upgrade(
         &self,
         request: &ConnectSessionRequest,
         upgrade: &ConnectUpgrade,
-    ) -> BrokerResult<()> {
+    ) -> BrokerResult<Integration> {
         if upgrade.extra_scopes.is_empty() {
             return Err(BrokerError::InvalidInput(
                 "upgrade.scopes is empty: name the scopes to add.".to_owned(),
@@ -233,7 +231,7 @@ impl ConnectSessions {
             .providers
             .load()
             .get(integration.provider, "")?;
-        Ok(())
+        Ok(integration)
     }
 
     /// The user's integration an upgrade names (another user's looks missing).
