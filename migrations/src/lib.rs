@@ -22,6 +22,7 @@ mod m20261201_000013_create_events;
 mod m20261201_000014_create_webhooks;
 mod m20261201_000015_create_sandbox_snapshots;
 mod m20261201_000016_create_console;
+mod m20261201_000017_create_connect_sessions;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_create_webhooks::Migration),
             Box::new(m20261201_000015_create_sandbox_snapshots::Migration),
             Box::new(m20261201_000016_create_console::Migration),
+            Box::new(m20261201_000017_create_connect_sessions::Migration),
         ]
     }
 }

@@ -10,7 +10,7 @@ use sea_orm_migration::MigratorTrait;
 use tether_migrations::Migrator;
 use tether_testkit::{Engine, TestDb};
 
-const TABLES: [&str; 16] = [
+const TABLES: [&str; 17] = [
     "integrations",
     "tokens",
     "scopes",
@@ -27,6 +27,7 @@ const TABLES: [&str; 16] = [
     "console_accounts",
     "console_grants",
     "console_sessions",
+    "connect_sessions",
 ];
 
 async fn table_names(db: &TestDb) -> Vec<String> {

@@ -1,6 +1,6 @@
 //! Black-box tests of the assembled server over HTTP: the whole journey, caller isolation,
-//! bad input, rate limits, security headers, the OpenAPI document, secrets in logs and
-//! webhooks.
+//! bad input, the hosted connect page, rate limits, security headers, the OpenAPI document,
+//! secrets in logs and webhooks.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,6 +12,7 @@ mod support;
 
 mod abuse;
 mod bad_input;
+mod connect_sessions;
 mod console_admin;
 mod console_pages;
 mod contract;

@@ -178,6 +178,29 @@ async fn no_secret_is_ever_logged(mode: Mode) {
         .send()
         .await
         .unwrap();
+    // A hosted connect link: created, opened and spent.
+    let link: Value = http
+        .post(server.url("/api/v1/connect-sessions"))
+        .bearer_auth(&service)
+        .json(
+            &serde_json::json!({ "user_id": "alice", "opener_origin": "https://app.example.com" }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = url::Url::parse(link["url"].as_str().unwrap()).unwrap();
+    let connect_token = query(&link)["token"].clone();
+    browser.get(link.as_str()).send().await.unwrap();
+    let picked = browser
+        .post(server.url("/connect"))
+        .form(&[("token", connect_token.as_str()), ("provider", "google")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(picked.status(), reqwest::StatusCode::SEE_OTHER);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(
         receiver.received_requests().await.unwrap().len() >= 2,
@@ -197,6 +220,7 @@ async fn no_secret_is_ever_logged(mode: Mode) {
         ("state", state.as_str()),
         ("PKCE verifier", verifier.as_str()),
         ("start flow id", flow.flow.as_str()),
+        ("connect link token", connect_token.as_str()),
         ("browser-binding cookie", flow.cookie.as_str()),
         ("client secret", server.sandbox_client_secret.as_str()),
         ("API key", service.as_str()),

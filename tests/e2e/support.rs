@@ -109,6 +109,15 @@ impl TestServer {
 
     /// `extra` is appended to the generated `tether.toml`.
     pub async fn with(mode: Mode, extra: &str) -> Self {
+        Self::with_clock(mode, extra, Arc::new(tether_core::clock::SystemClock)).await
+    }
+
+    /// A server whose connect links and console sessions ask `clock` the time.
+    pub async fn with_clock(
+        mode: Mode,
+        extra: &str,
+        clock: Arc<dyn tether_core::clock::Clock>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
         let mut toml = format!(
@@ -149,7 +158,7 @@ impl TestServer {
         let path = dir.path().join("tether.toml");
         std::fs::write(&path, toml).unwrap();
         let config = Config::load(Some(&path)).unwrap();
-        let app = Application::build(config).await.unwrap();
+        let app = Application::build_with_clock(config, clock).await.unwrap();
         let base = format!("http://{}", app.address());
         let sandbox_client_secret = app
             .state()

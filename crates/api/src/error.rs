@@ -139,6 +139,25 @@ impl From<BrokerError> for ApiError {
                 "return_to is not one of the configured allowed URLs.",
             ),
             BrokerError::InvalidInput(m) => Self::bad_request("invalid_request", m),
+            BrokerError::InvalidOpenerOrigin => Self::bad_request(
+                "invalid_opener_origin",
+                "opener_origin must be an origin (scheme, host and port, no path) of one of the \
+                 configured return_to URLs.",
+            ),
+            BrokerError::ConnectSessionUnknown => Self::not_found(
+                "connect_session_unknown",
+                "This connect link is unknown; ask the app for a new one.",
+            ),
+            BrokerError::ConnectSessionUsed => Self::new(
+                StatusCode::GONE,
+                "connect_session_used",
+                "This connect link was already used; ask the app for a new one.",
+            ),
+            BrokerError::ConnectSessionExpired => Self::new(
+                StatusCode::GONE,
+                "connect_session_expired",
+                "This connect link expired; ask the app for a new one.",
+            ),
             BrokerError::IntegrationNotFound => Self::integration_not_found(),
             BrokerError::UnknownFlow => Self::bad_request(
                 "flow_unknown",

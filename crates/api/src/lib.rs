@@ -56,6 +56,7 @@ where
                 .service(oauth::authorize)
                 .service(oauth::start)
                 .service(oauth::callback)
+                .service(connect_sessions::create)
                 .service(integrations::list)
                 .service(proxy::proxy_get)
                 .service(proxy::proxy_post)

@@ -201,14 +201,16 @@ pub async fn rate_limit(
             .map(ServiceResponse::map_into_boxed_body);
     };
     let path = req.path();
-    if !path.starts_with("/api/v1/") {
+    // The hosted connect page is a browser step of the connect flow: the OAuth per-IP limit.
+    let connect_page = path == "/connect" || path.starts_with("/connect/");
+    if !path.starts_with("/api/v1/") && !connect_page {
         return next
             .call(req)
             .await
             .map(ServiceResponse::map_into_boxed_body);
     }
     let ip = crate::routes::client_ip(req.request()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let oauth = path.starts_with("/api/v1/oauth/");
+    let oauth = path.starts_with("/api/v1/oauth/") || connect_page;
     let refused = if oauth {
         limiters.check_oauth(ip)
     } else {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tether_broker::{Broker, ProviderRegistry};
+use tether_broker::{Broker, ConnectSessions, ProviderRegistry};
 use tether_core::ports::{
     AuditRepository, ConsentRepository, EventRepository, IntegrationRepository,
     ProviderConfigRepository, ScopeCatalogRepository,
@@ -166,6 +166,8 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// Webhook endpoints (admin) and their delivery.
     pub webhooks: Webhooks,
+    /// Hosted connect links (`POST /connect-sessions` and the `/connect` pages).
+    pub connect_sessions: ConnectSessions,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -188,6 +190,7 @@ impl ApiState {
         readiness: Vec<Arc<dyn ReadinessCheck>>,
         proxy_http: reqwest::Client,
         webhooks: Webhooks,
+        connect_sessions: ConnectSessions,
     ) -> Self {
         Self {
             broker,
@@ -201,6 +204,7 @@ impl ApiState {
             proxy_http,
             metrics: Arc::new(Metrics::default()),
             webhooks,
+            connect_sessions,
         }
     }
 

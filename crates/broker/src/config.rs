@@ -47,6 +47,36 @@ impl ReturnToAllowlist {
         });
         if allowed { Ok(url) } else { Err(refused()) }
     }
+
+    /// Checks a browser origin (`https://app.example.com`, no path) against the origins of
+    /// the list's entries: the windows allowed to receive a hosted connect page's outcome.
+    /// Answers the origin in its canonical form, exactly what `postMessage` compares.
+    pub fn check_origin(&self, origin: &str) -> Result<String, BrokerError> {
+        let refused = || BrokerError::InvalidOpenerOrigin;
+        if origin.len() > 255 {
+            return Err(refused());
+        }
+        let url = Url::parse(origin).map_err(|_| refused())?;
+        let bare = url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && !origin.trim_end_matches('/').ends_with(':');
+        if !bare || !matches!(url.scheme(), "https" | "http") {
+            return Err(refused());
+        }
+        let canonical = url.origin().ascii_serialization();
+        if self
+            .0
+            .iter()
+            .any(|entry| entry.origin().ascii_serialization() == canonical)
+        {
+            Ok(canonical)
+        } else {
+            Err(refused())
+        }
+    }
 }
 
 /// How transient provider failures are retried.
@@ -160,6 +190,13 @@ impl BrokerConfig {
         }
     }
 
+    /// `{base}/connect/{leaf}`: the hosted connect page.
+    pub(crate) fn connect_url(&self, leaf: &str) -> Result<Url, BrokerError> {
+        let base = self.public_base_url.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}/connect{leaf}"))
+            .map_err(|e| BrokerError::Internal(format!("bad public base URL: {e}")))
+    }
+
     /// `{base}/api/v1/oauth/{provider}/{leaf}`: one path per provider (the mix-up defence).
     pub(crate) fn oauth_url(&self, provider: &str, leaf: &str) -> Result<Url, BrokerError> {
         let base = self.public_base_url.as_str().trim_end_matches('/');
@@ -171,6 +208,31 @@ impl BrokerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_opener_origin_must_be_the_origin_of_an_allowlisted_entry() {
+        let list = ReturnToAllowlist::new(&["https://app.example.com/settings"]).unwrap();
+        assert_eq!(
+            list.check_origin("https://app.example.com").unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            list.check_origin("https://APP.example.com:443/").unwrap(),
+            "https://app.example.com"
+        );
+        for bad in [
+            "https://app.example.com/settings",
+            "https://app.example.com?x",
+            "http://app.example.com",
+            "https://app.example.com:8443",
+            "https://evil.example.com",
+            "https://user@app.example.com",
+            "null",
+            "*",
+        ] {
+            assert!(list.check_origin(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn return_to_must_match_an_allowlisted_origin_and_path() {

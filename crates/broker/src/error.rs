@@ -15,6 +15,14 @@ pub enum BrokerError {
     InvalidReturnTo,
     #[error("invalid request: {0}")]
     InvalidInput(String),
+    #[error("opener_origin is not the origin of an allowed return_to entry")]
+    InvalidOpenerOrigin,
+    #[error("the connect session is unknown")]
+    ConnectSessionUnknown,
+    #[error("the connect session was already used")]
+    ConnectSessionUsed,
+    #[error("the connect session expired")]
+    ConnectSessionExpired,
     #[error("integration not found")]
     IntegrationNotFound,
     #[error("the authorization flow is unknown, already used or expired")]

@@ -11,7 +11,7 @@ use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::provider::GrantKind;
 use tether_core::provider::Provider;
 use tether_core::secret::{OpaqueSecret, PkceVerifier};
-use tether_core::{ProviderKind, ScopeSet, UserId};
+use tether_core::{IntegrationId, ProviderKind, ScopeSet, UserId};
 use url::Url;
 
 use crate::broker::Broker;
@@ -73,6 +73,10 @@ pub(crate) struct PendingFlow {
     pub(crate) binding_hash: Option<String>,
     pub(crate) login_hint: Option<String>,
     pub(crate) expires_at: DateTime<Utc>,
+    /// A hosted connect session's upgrade: the callback must land on this integration (the
+    /// same upstream account), or it stores nothing. Absent in flows written before it.
+    #[serde(default)]
+    pub(crate) upgrade_of: Option<IntegrationId>,
 }
 
 impl PendingFlow {
@@ -161,6 +165,45 @@ impl Broker {
         request: AuthorizationRequest,
         client: &ClientInfo,
     ) -> BrokerResult<AuthorizationStart> {
+        let return_to = self.inner.config.return_to.check(&request.return_to)?;
+        self.begin_flow(request, return_to, None, client).await
+    }
+
+    /// Step 1 for the hosted connect page: the browser comes back to Tether's own result page
+    /// (`return_to` must be on Tether's public base URL), and an upgrade names the integration
+    /// the callback must land on.
+    pub(crate) async fn begin_hosted_authorization(
+        &self,
+        request: AuthorizationRequest,
+        upgrade_of: Option<IntegrationId>,
+        client: &ClientInfo,
+    ) -> BrokerResult<AuthorizationStart> {
+        let return_to = Url::parse(&request.return_to).map_err(|_| BrokerError::InvalidReturnTo)?;
+        if return_to.origin() != self.inner.config.public_base_url.origin() {
+            return Err(BrokerError::InvalidReturnTo);
+        }
+        self.begin_flow(request, return_to, upgrade_of, client)
+            .await
+    }
+
+    /// The scopes a flow for `provider` asks for: `asked` (or the provider's defaults) plus
+    /// every scope its catalogue marks required.
+    pub fn scopes_to_request(
+        &self,
+        provider: ProviderKind,
+        asked: Option<ScopeSet>,
+    ) -> BrokerResult<ScopeSet> {
+        let provider = self.inner.providers.load().get(provider, "")?;
+        Ok(requested_scopes(provider.as_ref(), asked))
+    }
+
+    async fn begin_flow(
+        &self,
+        request: AuthorizationRequest,
+        return_to: Url,
+        upgrade_of: Option<IntegrationId>,
+        client: &ClientInfo,
+    ) -> BrokerResult<AuthorizationStart> {
         let inner = &self.inner;
         let provider = inner
             .providers
@@ -172,7 +215,6 @@ impl Broker {
                 request.provider.display_name()
             )));
         }
-        let return_to = inner.config.return_to.check(&request.return_to)?;
         let requested = requested_scopes(provider.as_ref(), request.scopes);
         let now = Utc::now();
         let ttl = inner.config.flow_ttl;
@@ -194,6 +236,7 @@ impl Broker {
             binding_hash: None,
             login_hint: request.login_hint.clone(),
             expires_at,
+            upgrade_of,
         };
         let start_token = OpaqueSecret::new(random::token());
         inner
@@ -312,6 +355,7 @@ mod tests {
             binding_hash: None,
             login_hint: None,
             expires_at: Utc::now(),
+            upgrade_of: None,
         };
         let printed = format!("{flow:?}");
         for secret in ["verifier-text", "nonce-text", "state-text"] {

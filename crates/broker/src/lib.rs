@@ -11,6 +11,7 @@ mod broker;
 mod callback;
 mod coherence;
 mod config;
+mod connect_session;
 mod error;
 mod flow;
 mod inspect;
@@ -38,6 +39,10 @@ pub use callback::{
     CallbackParams, CallbackResult, ClientInfo, ConnectOutcome, binding_cookie_name,
 };
 pub use config::{BrokerConfig, RetryPolicy, ReturnToAllowlist};
+pub use connect_session::{
+    ConnectOffer, ConnectSessionRequest, ConnectSessionResult, ConnectSessionView, ConnectSessions,
+    CreatedConnectSession,
+};
 pub use error::{BrokerError, BrokerResult};
 pub use flow::{AuthorizationRequest, AuthorizationStart, StartRedirect};
 pub use oauth::ProviderHttp;

@@ -3,6 +3,7 @@
 //! passwords, database sessions, a CSRF token on every form and rate-limited sign-in. The
 //! server builds a [`ConsoleState`] and mounts [`configure`] beside the API.
 
+mod connect;
 mod error;
 mod limits;
 mod page;
@@ -23,6 +24,7 @@ use tether_core::ports::{
     ApiKeyRepository, AuditRepository, ConsoleRepository, IntegrationOverview,
 };
 
+pub use connect::{CONNECT_CONTENT_SECURITY_POLICY, configure as configure_connect};
 pub use error::ConsoleError;
 pub use limits::SignInLimits;
 pub use session::{CSRF_FIELD, SESSION_COOKIE, SIGN_IN_COOKIE};

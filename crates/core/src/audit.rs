@@ -102,6 +102,8 @@ crate::closed_enum! {
         WebhookRedelivery = "webhook_redelivery",
         /// A console sign-in, successful or not (`success`, and `detail.reason` when refused).
         ConsoleSignIn = "console_sign_in",
+        /// A backend created a hosted connect session for a user.
+        ConnectSessionCreated = "connect_session_created",
         ConsoleSignOut = "console_sign_out",
         /// Every session of a console account ended ("sign out everywhere").
         ConsoleSessionsEnded = "console_sessions_ended",

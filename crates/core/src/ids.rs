@@ -108,6 +108,11 @@ uuid_id!(
     ConsoleSessionId,
     "console session id"
 );
+uuid_id!(
+    /// One hosted connect session (a short-lived, single-use link to the connect page).
+    ConnectSessionId,
+    "connect session id"
+);
 
 /// The product's own user id (the `sub` of its JWTs): opaque text, 1–255 characters, no
 /// control characters.

@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod audit;
 pub mod clock;
 mod closed_enum;
+pub mod connect_session;
 pub mod consent;
 pub mod console;
 pub mod error;
@@ -27,8 +28,8 @@ pub mod webhooks;
 
 pub use error::{ParseError, StorageError, StorageResult};
 pub use ids::{
-    ApiKeyId, ConsentId, ConsoleAccountId, IntegrationId, ProviderConfigId, UserId,
-    WebhookEndpointId,
+    ApiKeyId, ConnectSessionId, ConsentId, ConsoleAccountId, IntegrationId, ProviderConfigId,
+    UserId, WebhookEndpointId,
 };
 pub use integration::{Integration, IntegrationStatus, NewIntegration};
 pub use provider::ProviderKind;

@@ -7,12 +7,14 @@ use chrono::{DateTime, Utc};
 
 use crate::api_key::{ApiKey, NewApiKey};
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
+use crate::connect_session::{ConnectSession, NewConnectSession};
 use crate::consent::{Consent, NewConsent};
 use crate::console::{ConsoleAccount, ConsoleGrant, ConsoleSession, NewConsoleAccount, Username};
 use crate::error::StorageResult;
 use crate::events::{AppTokenStatus, Event, EventType, ReasonCode};
 use crate::ids::{
-    ApiKeyId, AuditId, ConsoleAccountId, ConsoleSessionId, IntegrationId, TokenId, UserId,
+    ApiKeyId, AuditId, ConnectSessionId, ConsoleAccountId, ConsoleSessionId, IntegrationId,
+    TokenId, UserId,
 };
 use crate::integration::{Integration, IntegrationStatus, NewIntegration};
 use crate::provider::ProviderKind;
@@ -417,4 +419,30 @@ pub struct IntegrationSearch {
     /// At most this many (capped by the repository at 500), after skipping `offset`.
     pub limit: u64,
     pub offset: u64,
+}
+
+/// Hosted connect sessions. Times come from the caller (the API's clock), so expiry is exact
+/// in tests; the token is known to storage only as its hash.
+#[async_trait]
+pub trait ConnectSessionRepository: Send + Sync {
+    async fn create_connect_session(&self, new: NewConnectSession)
+    -> StorageResult<ConnectSession>;
+    /// The session with this token hash, whatever its state (the page says why it cannot be
+    /// used).
+    async fn connect_session_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> StorageResult<Option<ConnectSession>>;
+    async fn connect_session(&self, id: ConnectSessionId) -> StorageResult<Option<ConnectSession>>;
+    /// Spends the session on `provider` in one conditional update (unused and unexpired at
+    /// `now`), so of concurrent takes on any number of replicas exactly one succeeds. `None`:
+    /// unknown, already used or expired.
+    async fn take_connect_session(
+        &self,
+        token_hash: &str,
+        provider: ProviderKind,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<ConnectSession>>;
+    /// Deletes sessions that expired before `before`; returns how many.
+    async fn purge_connect_sessions(&self, before: DateTime<Utc>) -> StorageResult<u64>;
 }

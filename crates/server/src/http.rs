@@ -27,6 +27,7 @@ pub fn serve(
         let console = console.clone();
         tether_api::app(state.clone(), limiters.clone(), move |cfg| {
             tether_console::configure(cfg, console);
+            tether_console::configure_connect(cfg);
             #[cfg(feature = "sandbox")]
             if let Some(sandbox) = sandbox {
                 cfg.service(

@@ -2,6 +2,9 @@
 //! listener. Production and tests go through this same path.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use tether_core::clock::Clock;
 
 use actix_web::dev::Server;
 
@@ -29,6 +32,12 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     pub async fn build(config: Config) -> ServerResult<Self> {
+        Self::build_with_clock(config, Arc::new(tether_core::clock::SystemClock)).await
+    }
+
+    /// [`Application::build`] with the clock the connect links and console sessions ask
+    /// (tests move a `ManualClock` to expire them without sleeping).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> ServerResult<Self> {
         install_crypto_provider();
         // Checked before anything is opened: serving needs a way to verify user JWTs.
         if matches!(config.api.jwt, crate::config::JwtSource::Missing) {
@@ -44,7 +53,7 @@ impl Application {
         };
         let listener = TcpListener::bind(config.listen).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
-        let wired = wiring::wire(&config, conn.clone(), cipher, address).await?;
+        let wired = wiring::wire(&config, conn.clone(), cipher, address, clock).await?;
         let saved_sandbox = wired.sandbox.clone().map(|sandbox| (conn, sandbox));
         let public_url = wired.state.config.public_url.clone();
         let sandbox = wired.sandbox.is_some();

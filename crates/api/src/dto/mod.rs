@@ -2,11 +2,13 @@
 //! conversion from domain types. No entity or secret type is ever serialized here except
 //! the token read answer, which exists to carry a token.
 
+mod connect_sessions;
 mod events;
 mod integrations;
 mod providers;
 mod webhooks;
 
+pub use connect_sessions::{ConnectSessionIn, ConnectSessionOut, ConnectUpgradeIn};
 pub use events::{EventDataOut, EventOut, EventPageOut, ScopeChangeOut};
 pub use integrations::{
     AuditRecordOut, ConsentOut, DisconnectOut, IntegrationOut, TestConnectionOut, TokenOut,

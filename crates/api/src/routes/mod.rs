@@ -4,6 +4,7 @@ pub mod admin_keys;
 pub mod admin_providers;
 pub mod admin_webhooks;
 pub mod audit;
+pub mod connect_sessions;
 pub mod events;
 pub mod health;
 pub mod home;

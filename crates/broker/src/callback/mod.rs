@@ -165,6 +165,19 @@ impl Broker {
             .exchange_and_identify(provider.as_ref(), flow, params)
             .await?;
         let existing = self.account_link(flow, &identity).await?;
+        if let Some(expected) = flow.upgrade_of
+            && existing.as_ref().map(|i| i.id) != Some(expected)
+        {
+            return Err(Stop::Report(fail(
+                ConnectOutcome::AccountMismatch,
+                format!(
+                    "You signed in with a different {} account than the one being upgraded; \
+                     nothing was changed. Try again with the same account.",
+                    flow.provider.display_name()
+                ),
+                true,
+            )));
+        }
         let scopes = ScopeCheck::new(provider.as_ref(), flow, &raw);
         if !scopes.missing_required.is_empty() && existing.is_none() {
             // Nothing to keep: the new grant cannot be used, so no integration is created.

@@ -31,6 +31,9 @@ pub enum ConnectOutcome {
     InsufficientScopes,
     Denied,
     Expired,
+    /// An upgrade (hosted connect page) came back with another account than the
+    /// integration's: nothing was stored.
+    AccountMismatch,
     Error,
 }
 
@@ -41,6 +44,7 @@ impl ConnectOutcome {
             ConnectOutcome::InsufficientScopes => "insufficient_scopes",
             ConnectOutcome::Denied => "denied",
             ConnectOutcome::Expired => "expired",
+            ConnectOutcome::AccountMismatch => "account_mismatch",
             ConnectOutcome::Error => "error",
         }
     }

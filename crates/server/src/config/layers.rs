@@ -65,6 +65,7 @@ pub(super) struct RawConfig {
     pub consent_version: Option<String>,
     pub consent_valid_days: Option<u64>,
     pub consent_valid_days_by_provider: Option<String>,
+    pub connect_session_ttl_secs: Option<u64>,
     pub webhooks_enabled: Option<bool>,
     pub webhooks_concurrency: Option<u64>,
     pub webhooks_poll_interval_ms: Option<u64>,

@@ -33,6 +33,8 @@ pub struct LifecycleSettings {
     /// `None`: consents do not expire.
     pub consent_validity: Option<Duration>,
     pub consent_validity_by_provider: BTreeMap<ProviderKind, Duration>,
+    /// How long a hosted connect link stays usable.
+    pub connect_session_ttl: Duration,
 }
 
 /// The raw values, moved out of the raw configuration before the rest is validated.
@@ -52,6 +54,7 @@ pub(super) struct LifecycleRaw {
     consent_version: Option<String>,
     consent_valid_days: Option<u64>,
     consent_valid_days_by_provider: Option<String>,
+    connect_session_ttl_secs: Option<u64>,
 }
 
 impl LifecycleRaw {
@@ -72,6 +75,7 @@ impl LifecycleRaw {
             consent_version: raw.consent_version.take(),
             consent_valid_days: raw.consent_valid_days.take(),
             consent_valid_days_by_provider: raw.consent_valid_days_by_provider.take(),
+            connect_session_ttl_secs: raw.connect_session_ttl_secs.take(),
         }
     }
 }
@@ -151,6 +155,13 @@ pub(super) fn validate(raw: LifecycleRaw, origins: &Origins) -> ConfigResult<Lif
                 3650,
             )? * 86_400,
         ),
+        connect_session_ttl: Duration::from_secs(within(
+            "connect_session_ttl_secs",
+            raw.connect_session_ttl_secs,
+            600,
+            60,
+            3600,
+        )?),
         provider_sync: Duration::from_secs(within(
             "provider_sync_secs",
             raw.provider_sync_secs,

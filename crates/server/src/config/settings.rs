@@ -195,6 +195,10 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "connect_session_ttl_secs",
+        secret: false,
+    },
+    Setting {
         name: "webhooks_enabled",
         secret: false,
     },

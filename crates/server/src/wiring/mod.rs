@@ -3,6 +3,7 @@
 //! delivery worker, caller authentication and the API state. Only the server does this; every
 //! other crate sees ports and traits.
 
+mod connect_sessions;
 mod openemr_sites;
 mod provider_test;
 mod providers;
@@ -132,6 +133,7 @@ pub async fn wire(
     conn: DatabaseConnection,
     cipher: TokenCipher,
     bound: SocketAddr,
+    clock: Arc<dyn tether_core::clock::Clock>,
 ) -> ServerResult<Wired> {
     let public = public_url(config, bound)?;
     let api = &config.api;
@@ -306,6 +308,17 @@ pub async fn wire(
     .map_err(ServerError::Startup)?;
     // Token reads batch their audit records: the audit endpoint flushes them before querying.
     let audit = broker.audit_reader();
+    let connect_sessions = tether_broker::ConnectSessions::new(
+        broker.clone(),
+        store.clone(),
+        clock.clone(),
+        config.lifecycle.connect_session_ttl,
+    );
+    background.push(connect_sessions::spawn_purger(
+        store.clone(),
+        clock.clone(),
+        Duration::from_secs(3600),
+    ));
     let state = web::Data::new(ApiState::new(
         broker,
         ApiStores {
@@ -323,6 +336,7 @@ pub async fn wire(
         checks,
         http,
         webhooks.clone(),
+        connect_sessions,
     ));
     let revoked_state = state.clone();
     let console = web::Data::new(ConsoleState::new(
@@ -333,7 +347,7 @@ pub async fn wire(
             audit: store.clone(),
         },
         console_settings,
-        Arc::new(tether_core::clock::SystemClock),
+        clock,
         Arc::new(move || revoked_state.api_keys.forget()),
     ));
     background.push(spawn_console_session_purger(

@@ -3,6 +3,7 @@
 
 pub(crate) mod api_keys;
 pub(crate) mod audit_log;
+pub(crate) mod connect_sessions;
 pub(crate) mod consents;
 pub(crate) mod console;
 pub(crate) mod events;

@@ -5,6 +5,7 @@ mod api_keys;
 mod audit;
 pub use audit::append_audit;
 mod claims;
+mod connect_sessions;
 mod connection;
 mod consents;
 mod console;

@@ -9,6 +9,7 @@ mod common;
 
 mod api_keys;
 mod audit;
+mod connect_sessions;
 mod connection;
 mod consents;
 mod console;
