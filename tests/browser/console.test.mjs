@@ -193,6 +193,77 @@ try {
     await staff.close();
   });
 
+  let serviceKey = '';
+  await step('the admin creates a service key for the product backend (shown once)', async () => {
+    await page.goto(`${base}/console/api-keys`);
+    await page.getByLabel('Name').fill('assistant-backend');
+    await page.getByLabel('Role').selectOption('service');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    serviceKey = (await page.locator('#new-key').innerText()).trim();
+    assert.match(serviceKey, /^tk_/);
+    await page.screenshot({ path: `${shots}api-key-created.png`, fullPage: true });
+    await page.goto(`${base}/console/api-keys`);
+    assert.equal(await page.getByText(serviceKey).count(), 0, 'the key is not shown again');
+  });
+
+  const user = `journey-${Date.now()}`;
+  await step('a backend opens a connect session; the user connects through the hosted page', async () => {
+    const answer = await fetch(`${base}/api/v1/connect-sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${serviceKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: user, providers: ['google', 'notion'], return_to: `${base}/` }),
+    });
+    const text = await answer.text();
+    assert.equal(answer.status, 201, text);
+    const session = JSON.parse(text);
+    const person = await browser.newContext();
+    const userPage = await person.newPage();
+    userPage.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+    await userPage.goto(session.url);
+    await userPage.getByRole('button', { name: 'Continue with Google' }).waitFor();
+    await userPage.screenshot({ path: `${shots}connect-picker.png`, fullPage: true });
+    await userPage.getByRole('button', { name: 'Continue with Google' }).click();
+    await userPage.getByLabel('Username').fill('ada');
+    await userPage.getByRole('button', { name: 'Allow' }).click();
+    await userPage.getByText('is connected', { exact: false }).first().waitFor();
+    await userPage.screenshot({ path: `${shots}connect-result.png`, fullPage: true });
+    await person.close();
+  });
+
+  await step('the admin finds the integration, refreshes it, tests it and disconnects it', async () => {
+    await page.goto(`${base}/console`);
+    await page.getByRole('link', { name: 'Integrations' }).click();
+    await page.getByLabel('User id').fill(user);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.screenshot({ path: `${shots}integrations.png`, fullPage: true });
+    await page.getByRole('link', { name: /ada/ }).click();
+    await page.getByText('Working: tokens are valid').waitFor();
+    const detail = page.url().split('?')[0];
+    await page.screenshot({ path: `${shots}integration.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Refresh now' }).click();
+    await page.getByText('The integration was refreshed').waitFor();
+    await page.getByRole('button', { name: 'Test the connection' }).click();
+    await page.getByText(/Connection test passed/).waitFor();
+    // A refresh posted without the page's CSRF token changes nothing.
+    const forged = await page.request.post(`${detail}/refresh`, { form: {}, maxRedirects: 0 });
+    assert.equal(forged.status(), 403);
+    await page.getByRole('link', { name: 'Disconnect…' }).click();
+    await page.screenshot({ path: `${shots}integration-disconnect.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Disconnect' }).click();
+    await page.getByText(/^Disconnected/).waitFor();
+    await page.getByText('revoked', { exact: true }).first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Refresh now' }).count(), 0);
+    await page.screenshot({ path: `${shots}integration-revoked.png`, fullPage: true });
+  });
+
+  await step('the overview and providers pages render', async () => {
+    await page.goto(`${base}/console`);
+    await page.screenshot({ path: `${shots}overview-after.png`, fullPage: true });
+    await page.goto(`${base}/console/providers`);
+    await page.getByRole('heading', { name: 'Add an OpenEMR site' }).waitFor();
+    await page.screenshot({ path: `${shots}providers.png`, fullPage: true });
+  });
+
   await step('signing out ends the session', async () => {
     await page.goto(`${base}/console`);
     await page.getByRole('button', { name: 'Sign out' }).first().click();
