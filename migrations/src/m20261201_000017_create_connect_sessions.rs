@@ -15,6 +15,7 @@ enum ConnectSessions {
     UserId,
     Providers,
     Scopes,
+    Instances,
     ReturnTo,
     OpenerOrigin,
     IntegrationId,
@@ -45,6 +46,8 @@ impl MigrationTrait for Migration {
                     .col(json(ConnectSessions::Providers))
                     // A JSON object: provider name → list of scopes.
                     .col(json(ConnectSessions::Scopes))
+                    // A JSON object: provider name → configuration instance (an OpenEMR site).
+                    .col(json(ConnectSessions::Instances))
                     // Exactly one of return_to / opener_origin is set.
                     .col(text_null(ConnectSessions::ReturnTo))
                     .col(string_len_null(ConnectSessions::OpenerOrigin, 255))

@@ -9,6 +9,7 @@ use tether_core::console::ConsoleRole;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+use crate::connect_sessions::{create, link, open, pick};
 use crate::console_support::ConsoleBrowser;
 use crate::support::{Mode, TestServer, browser, connect, get_json, user_jwt};
 
@@ -301,7 +302,62 @@ async fn admins_find_an_integration_and_refresh_test_and_disconnect_it(mode: Mod
     assert_eq!(shown["status"], "revoked", "{shown}");
 }
 
+async fn a_connect_session_offers_a_clinics_openemr_site(mode: Mode) {
+    let server = TestServer::start(mode).await;
+    let site = fake_openemr().await;
+    // The clinic's staff registered the site in the console.
+    let staff = ConsoleBrowser::sign_in(&server, ConsoleRole::Staff, "openemr:clinic-a").await;
+    let registered = staff
+        .post_form(
+            "/console/providers/openemr:clinic-a/register",
+            &[("site_url", &site.uri()), ("client_name", "Tether")],
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::OK, "{}", registered.body);
+
+    let key = server.api_key("service").await;
+    let body = |instances: serde_json::Value| {
+        json!({
+            "user_id": "patient-portal-user",
+            "providers": ["openemr"],
+            "instances": instances,
+            "return_to": format!("{}/connect-done", crate::support::RETURN_TO),
+        })
+    };
+    // Sessions for a site that is not configured, or with a malformed instance, are refused.
+    for (instances, code) in [
+        (json!({ "openemr": "clinic-z" }), "provider_not_configured"),
+        (json!({ "openemr": "a/b" }), "invalid_instance"),
+        (json!({ "notion": "workspace" }), "invalid_request"),
+    ] {
+        let refused = create(&server, &key, &body(instances.clone())).await;
+        crate::support::expect_error(refused, StatusCode::BAD_REQUEST, code).await;
+    }
+
+    // The page names the site; picking it starts the flow at that site's authorize endpoint.
+    let url = link(&server, &key, &body(json!({ "openemr": "clinic-a" }))).await;
+    let user = browser();
+    let (status, page) = open(&user, &url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("OpenEMR — clinic-a"), "{page}");
+    let flow = pick(&server, &user, &url, "openemr").await;
+    assert!(
+        flow.authorize
+            .as_str()
+            .starts_with(&format!("{}/oauth2/default/authorize?", site.uri())),
+        "{}",
+        flow.authorize
+    );
+    let params = crate::support::query(&flow.authorize);
+    assert_eq!(params["client_id"], CLIENT_ID);
+    assert_eq!(
+        params["redirect_uri"],
+        server.url("/api/v1/oauth/openemr/callback")
+    );
+}
+
 crate::both_modes!(
+    a_connect_session_offers_a_clinics_openemr_site,
     staff_configure_their_openemr_site_and_nothing_else,
     admins_find_an_integration_and_refresh_test_and_disconnect_it,
 );

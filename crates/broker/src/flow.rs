@@ -191,9 +191,10 @@ impl Broker {
     pub fn scopes_to_request(
         &self,
         provider: ProviderKind,
+        instance: &str,
         asked: Option<ScopeSet>,
     ) -> BrokerResult<ScopeSet> {
-        let provider = self.inner.providers.load().get(provider, "")?;
+        let provider = self.inner.providers.load().get(provider, instance)?;
         Ok(requested_scopes(provider.as_ref(), asked))
     }
 

@@ -40,6 +40,9 @@ pub struct NewConnectSession {
     pub providers: Vec<ProviderKind>,
     /// Scopes to request per provider; a provider not named gets its default scopes.
     pub scopes: BTreeMap<ProviderKind, ScopeSet>,
+    /// The configuration instance per provider (an OpenEMR site); a provider not named uses
+    /// its usual, unnamed one.
+    pub instances: BTreeMap<ProviderKind, String>,
     pub target: ConnectTarget,
     pub upgrade: Option<ConnectUpgrade>,
     /// The API key that created it.
@@ -55,6 +58,7 @@ pub struct ConnectSession {
     pub user_id: UserId,
     pub providers: Vec<ProviderKind>,
     pub scopes: BTreeMap<ProviderKind, ScopeSet>,
+    pub instances: BTreeMap<ProviderKind, String>,
     pub target: ConnectTarget,
     pub upgrade: Option<ConnectUpgrade>,
     pub created_by: Option<ApiKeyId>,
@@ -86,6 +90,11 @@ impl ConnectSession {
         }
     }
 
+    /// The configuration instance of `provider` (`""`: its usual one).
+    pub fn instance_for(&self, provider: ProviderKind) -> &str {
+        self.instances.get(&provider).map_or("", String::as_str)
+    }
+
     /// The scopes to request from `provider` (`None`: its defaults).
     pub fn scopes_for(&self, provider: ProviderKind) -> Option<&ScopeSet> {
         self.scopes.get(&provider)
@@ -106,6 +115,7 @@ mod tests {
             user_id: UserId::parse("u").unwrap(),
             providers: vec![ProviderKind::Google],
             scopes: BTreeMap::new(),
+            instances: BTreeMap::new(),
             target: ConnectTarget::Opener("https://app.example.com".to_owned()),
             upgrade: None,
             created_by: None,

@@ -40,6 +40,12 @@ pub struct ConnectSessionIn {
     /// of one of the configured `return_to` URLs.
     #[schema(max_length = 255, example = "https://app.example.com")]
     pub opener_origin: Option<String>,
+    /// The configuration instance per provider, e.g. `{"openemr": "clinic-a"}` for a
+    /// clinic's OpenEMR site (as configured with `PUT /admin/providers/openemr?instance=…`
+    /// or in the console); providers not named use their usual one. Not used with `upgrade`
+    /// (the integration's own instance is).
+    #[schema(value_type = Option<BTreeMap<String, String>>, example = json!({"openemr": "clinic-a"}))]
+    pub instances: Option<BTreeMap<String, String>>,
     /// Ask more of an existing integration (incremental authorization): the same account,
     /// the same integration id, the scopes it has plus these.
     pub upgrade: Option<ConnectUpgradeIn>,

@@ -74,6 +74,16 @@ pub async fn create(
         .into_iter()
         .map(|(p, list)| Ok((provider(&p)?, scope_set(list)?)))
         .collect::<ApiResult<BTreeMap<ProviderKind, ScopeSet>>>()?;
+    let instances = body
+        .instances
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(p, instance)| {
+            crate::provider_admin::check_instance(&instance)?;
+            Ok((provider(&p)?, instance))
+        })
+        .filter(|named| !matches!(named, Ok((_, i)) if i.is_empty()))
+        .collect::<ApiResult<BTreeMap<ProviderKind, String>>>()?;
     let upgrade = body
         .upgrade
         .map(|u| -> ApiResult<ConnectUpgrade> {
@@ -89,6 +99,7 @@ pub async fn create(
             user_id,
             providers,
             scopes,
+            instances,
             return_to: body.return_to,
             opener_origin: body.opener_origin,
             upgrade,
@@ -99,7 +110,10 @@ pub async fn create(
             // Input, not a missing resource: the caller named a provider this Tether lacks.
             BrokerError::ProviderNotConfigured(kind) => ApiError::bad_request(
                 "provider_not_configured",
-                format!("{} is not configured on this Tether.", kind.display_name()),
+                format!(
+                    "{} is not configured on this Tether (or not in the instance named).",
+                    kind.display_name()
+                ),
             ),
             other => other.into(),
         })?;

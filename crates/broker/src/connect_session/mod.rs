@@ -37,6 +37,9 @@ pub struct ConnectSessionRequest {
     pub providers: Option<Vec<ProviderKind>>,
     /// Scopes per provider (others get their defaults).
     pub scopes: BTreeMap<ProviderKind, ScopeSet>,
+    /// The configuration instance per provider (an OpenEMR site); others use their usual,
+    /// unnamed one. Not used with an upgrade (the integration's own instance is).
+    pub instances: BTreeMap<ProviderKind, String>,
     /// Exactly one of `return_to` and `opener_origin`.
     pub return_to: Option<String>,
     pub opener_origin: Option<String>,
@@ -106,14 +109,30 @@ impl ConnectSessions {
                 ));
             }
         };
-        let providers = match &request.upgrade {
-            Some(upgrade) => vec![self.check_upgrade(&request, upgrade).await?.provider],
-            None => self.offered_providers(request.providers.as_deref())?,
+        let (providers, instances) = match &request.upgrade {
+            Some(upgrade) => {
+                let integration = self.check_upgrade(&request, upgrade).await?;
+                let instance = instance_of(&integration);
+                let instances = (!instance.is_empty())
+                    .then(|| (integration.provider, instance.to_owned()))
+                    .into_iter()
+                    .collect();
+                (vec![integration.provider], instances)
+            }
+            None => (
+                self.offered_providers(request.providers.as_deref(), &request.instances)?,
+                request.instances.clone(),
+            ),
         };
-        if let Some(other) = request.scopes.keys().find(|p| !providers.contains(p)) {
-            return Err(BrokerError::InvalidInput(format!(
-                "scopes names {other}, which is not among the offered providers."
-            )));
+        for (what, mut named) in [
+            ("scopes", request.scopes.keys().copied().collect::<Vec<_>>()),
+            ("instances", request.instances.keys().copied().collect()),
+        ] {
+            if let Some(other) = named.drain(..).find(|p| !providers.contains(p)) {
+                return Err(BrokerError::InvalidInput(format!(
+                    "{what} names {other}, which is not among the offered providers."
+                )));
+            }
         }
         let token = OpaqueSecret::new(random::token());
         let now = self.clock.now();
@@ -125,6 +144,7 @@ impl ConnectSessions {
                 user_id: request.user_id.clone(),
                 providers,
                 scopes: request.scopes,
+                instances,
                 target,
                 upgrade: request.upgrade,
                 created_by: request.created_by,
@@ -151,10 +171,18 @@ impl ConnectSessions {
     }
 
     /// The providers a new session offers: the ones named (deduplicated, in order), or every
-    /// configured provider users connect.
-    fn offered_providers(&self, named: Option<&[ProviderKind]>) -> BrokerResult<Vec<ProviderKind>> {
+    /// configured provider users connect — each in its named instance, if any.
+    fn offered_providers(
+        &self,
+        named: Option<&[ProviderKind]>,
+        instances: &BTreeMap<ProviderKind, String>,
+    ) -> BrokerResult<Vec<ProviderKind>> {
         let registry = self.broker.inner.providers.load();
-        let configured = |kind: ProviderKind| registry.get(kind, "").is_ok();
+        let configured = |kind: ProviderKind| {
+            registry
+                .get(kind, instances.get(&kind).map_or("", String::as_str))
+                .is_ok()
+        };
         let Some(named) = named else {
             let all: Vec<_> = ProviderKind::ALL
                 .iter()
@@ -203,9 +231,10 @@ impl ConnectSessions {
                 "upgrade.scopes is empty: name the scopes to add.".to_owned(),
             ));
         }
-        if !request.scopes.is_empty() {
+        if !request.scopes.is_empty() || !request.instances.is_empty() {
             return Err(BrokerError::InvalidInput(
-                "scopes is not used with an upgrade: name the scopes to add in upgrade.scopes."
+                "scopes and instances are not used with an upgrade: name the scopes to add in \
+                 upgrade.scopes (the integration's own provider instance is used)."
                     .to_owned(),
             ));
         }
@@ -230,7 +259,7 @@ impl ConnectSessions {
             .inner
             .providers
             .load()
-            .get(integration.provider, "")?;
+            .get(integration.provider, instance_of(&integration))?;
         Ok(integration)
     }
 
@@ -269,4 +298,13 @@ impl ConnectSessions {
             .await?
             .ok_or(BrokerError::ConnectSessionUnknown)
     }
+}
+
+/// The provider instance an integration was connected through (`""`: the usual one).
+fn instance_of(integration: &Integration) -> &str {
+    integration
+        .metadata
+        .get(crate::registry::INSTANCE_METADATA_KEY)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
 }

@@ -20,6 +20,8 @@ const RESULT_WINDOW: chrono::Duration = chrono::Duration::hours(1);
 #[derive(Debug, Clone)]
 pub struct ConnectOffer {
     pub provider: ProviderKind,
+    /// The provider's configuration instance (an OpenEMR site); `""` for its usual one.
+    pub instance: String,
     /// Every scope the flow will request.
     pub scopes: ScopeSet,
     /// For an upgrade: the scopes the integration already has (the rest are added).
@@ -76,9 +78,11 @@ impl ConnectSessions {
             ),
             _ => (session.scopes_for(provider).cloned(), None),
         };
+        let instance = session.instance_for(provider);
         Ok(ConnectOffer {
             provider,
-            scopes: self.broker.scopes_to_request(provider, asked)?,
+            instance: instance.to_owned(),
+            scopes: self.broker.scopes_to_request(provider, instance, asked)?,
             already_granted,
         })
     }
@@ -126,7 +130,7 @@ impl ConnectSessions {
                 AuthorizationRequest {
                     user_id: session.user_id.clone(),
                     provider,
-                    instance: String::new(),
+                    instance: offer.instance,
                     scopes: Some(offer.scopes),
                     return_to: return_to.to_string(),
                     login_hint: None,

@@ -120,7 +120,9 @@ fn offer_section(offer: &ConnectOffer, token: &str, catalogue: &Catalogue) -> Ma
     let name = offer.provider.display_name();
     html! {
         section aria-labelledby=(format!("offer-{}", offer.provider)) {
-            h2 id=(format!("offer-{}", offer.provider)) { (name) }
+            h2 id=(format!("offer-{}", offer.provider)) {
+                (name) @if !offer.instance.is_empty() { " — " (offer.instance) }
+            }
             @match &offer.already_granted {
                 Some(already) => {
                     @let added = offer.scopes.missing_from(already);

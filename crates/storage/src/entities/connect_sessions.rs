@@ -21,6 +21,7 @@ pub struct Model {
     pub user_id: String,
     pub providers: Json,
     pub scopes: Json,
+    pub instances: Json,
     pub return_to: Option<String>,
     pub opener_origin: Option<String>,
     pub integration_id: Option<Uuid>,
@@ -42,6 +43,15 @@ pub(crate) fn providers_to_json(providers: &[ProviderKind]) -> Value {
         providers
             .iter()
             .map(|p| Value::String(p.as_str().to_owned()))
+            .collect(),
+    )
+}
+
+pub(crate) fn instances_to_json(instances: &BTreeMap<ProviderKind, String>) -> Value {
+    Value::Object(
+        instances
+            .iter()
+            .map(|(p, i)| (p.as_str().to_owned(), Value::String(i.clone())))
             .collect(),
     )
 }
@@ -78,6 +88,16 @@ impl TryFrom<Model> for ConnectSession {
                 ))
             })
             .collect::<Result<BTreeMap<_, _>, tether_core::StorageError>>()?;
+        let Value::Object(named) = m.instances else {
+            return Err(corrupt(TABLE, id, "instances is not a JSON object"));
+        };
+        let instances = named
+            .into_iter()
+            .map(|(provider, instance)| match instance {
+                Value::String(instance) => Ok((parse_col(TABLE, id, &provider)?, instance)),
+                _ => Err(corrupt(TABLE, id, "an instance is not a string")),
+            })
+            .collect::<Result<BTreeMap<_, _>, tether_core::StorageError>>()?;
         let target = match (m.return_to, m.opener_origin) {
             (Some(url), None) => ConnectTarget::ReturnTo(url),
             (None, Some(origin)) => ConnectTarget::Opener(origin),
@@ -108,6 +128,7 @@ impl TryFrom<Model> for ConnectSession {
             user_id: UserId::parse(m.user_id).map_err(|e| corrupt(TABLE, id, e))?,
             providers,
             scopes,
+            instances,
             target,
             upgrade,
             created_by: m.created_by.map(ApiKeyId::from_uuid),

@@ -14,7 +14,7 @@ use tether_core::{ConnectSessionId, ProviderKind, StorageResult};
 
 use super::{SqlStore, backend, db_err, update_returning};
 use crate::entities::connect_sessions::{
-    ActiveModel, Column, Entity, providers_to_json, scopes_map_to_json,
+    ActiveModel, Column, Entity, instances_to_json, providers_to_json, scopes_map_to_json,
 };
 use crate::entities::scopes_to_json;
 
@@ -34,6 +34,7 @@ impl ConnectSessionRepository for SqlStore {
             user_id: Set(new.user_id.as_str().to_owned()),
             providers: Set(providers_to_json(&new.providers)),
             scopes: Set(scopes_map_to_json(&new.scopes)),
+            instances: Set(instances_to_json(&new.instances)),
             return_to: Set(return_to),
             opener_origin: Set(opener_origin),
             integration_id: Set(new.upgrade.as_ref().map(|u| u.integration_id.as_uuid())),

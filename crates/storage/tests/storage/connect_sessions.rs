@@ -19,6 +19,7 @@ fn new_session(hash: &str, target: ConnectTarget, minutes: i64) -> NewConnectSes
         user_id: user("user-1"),
         providers: vec![ProviderKind::Notion, ProviderKind::Google],
         scopes: BTreeMap::from([(ProviderKind::Google, scopes("openid email"))]),
+        instances: BTreeMap::from([(ProviderKind::Notion, "workspace-b".to_owned())]),
         target,
         upgrade: None,
         created_by: Some(ApiKeyId::new()),
@@ -38,6 +39,9 @@ async fn connect_sessions_read_back_as_written(db: TestDb) {
     assert_eq!(created.id, new.id);
     assert_eq!(created.providers, new.providers, "order kept");
     assert_eq!(created.scopes, new.scopes);
+    assert_eq!(created.instances, new.instances);
+    assert_eq!(created.instance_for(ProviderKind::Notion), "workspace-b");
+    assert_eq!(created.instance_for(ProviderKind::Google), "");
     assert_eq!(created.target, new.target);
     assert_eq!(created.created_by, new.created_by);
     assert_eq!(created.expires_at, new.expires_at);
