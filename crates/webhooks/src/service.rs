@@ -168,8 +168,11 @@ impl Webhooks {
     }
 
     fn parse_description(text: &str) -> WebhookResult<String> {
+        // Control characters are refused before trimming: a "\r" at either end is as much a
+        // second line as one in the middle (and the API's schema forbids them anywhere).
+        let has_control = text.chars().any(char::is_control);
         let text = text.trim();
-        if text.chars().count() > MAX_DESCRIPTION || text.chars().any(char::is_control) {
+        if text.chars().count() > MAX_DESCRIPTION || has_control {
             return Err(invalid(format!(
                 "description must be at most {MAX_DESCRIPTION} characters on one line."
             )));

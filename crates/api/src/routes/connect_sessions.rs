@@ -23,11 +23,12 @@ use crate::state::ApiState;
 /// outcome to the opener. With `upgrade`, it asks an existing integration for more scopes
 /// and keeps its id.
 #[utoipa::path(
+    operation_id = "create_connect_session",
     tag = "connect",
     request_body = ConnectSessionIn,
     responses(
         (status = 201, description = "The link (a secret: open it, do not log it)", body = ConnectSessionOut),
-        (status = 400, description = "Bad input: not exactly one of `return_to` and `opener_origin`, `return_to` not allowed (`invalid_return_to`), an opener origin that is not one of the allowed ones (`invalid_opener_origin`), an unknown provider (`unknown_provider`), a provider users do not connect (Orange) or a bad upgrade (`invalid_request`), a provider not configured (`provider_not_configured`), a bad scope (`invalid_scope`), a bad user id (`invalid_user`)", body = ErrorBody),
+        (status = 400, description = "Bad input: not exactly one of `return_to` and `opener_origin`, `return_to` not allowed (`invalid_return_to`), an opener origin that is not one of the allowed ones (`invalid_opener_origin`), an unknown provider (`unknown_provider`), a provider users do not connect (Orange) or a bad upgrade (`invalid_request`), a provider not configured or not in the instance named (`provider_not_configured`), a malformed instance (`invalid_instance`), a bad scope (`invalid_scope`), a bad user id (`invalid_user`)", body = ErrorBody),
         (status = 403, description = "Not a service key (users and admin keys cannot create connect links)", body = ErrorBody),
         (status = 404, description = "The integration to upgrade is not this user's (`integration_not_found`)", body = ErrorBody),
     ),

@@ -73,6 +73,24 @@ async fn the_defaults_refuse_plain_http_and_non_public_destinations(db: TestDb) 
         )
         .await;
     assert!(matches!(change, Err(WebhookError::InvalidInput(_))));
+    // A control character is refused wherever it is, even where trimming would drop it.
+    for description in ["\rlead", "trail\n", "mid\u{85}dle"] {
+        let change = h
+            .webhooks
+            .update(
+                &Actor::System,
+                kept.id,
+                EndpointChange {
+                    description: Some(description.to_owned()),
+                    ..EndpointChange::default()
+                },
+            )
+            .await;
+        assert!(
+            matches!(change, Err(WebhookError::InvalidInput(_))),
+            "{description:?}: {change:?}"
+        );
+    }
     assert_eq!(
         h.webhooks.get(kept.id).await.unwrap(),
         kept,
