@@ -113,6 +113,44 @@ pub struct ReadCacheStats {
     pub subscriptions_lost: u64,
 }
 
+/// What a cached read keeps of its row: what a token read uses — the owner, provider and
+/// provider instance, status, granted scopes and the access half — and not the rest (account
+/// labels, requested scopes, the last error, other metadata), so that a full cache of
+/// 100,000 entries stays small.
+pub(crate) fn slim(read: &AccessRead) -> AccessRead {
+    let full = &read.integration;
+    let instance = full
+        .metadata
+        .get(crate::registry::INSTANCE_METADATA_KEY)
+        .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()));
+    let metadata = match instance {
+        Some(v) => serde_json::json!({ crate::registry::INSTANCE_METADATA_KEY: v }),
+        None => serde_json::Value::Null,
+    };
+    AccessRead {
+        integration: tether_core::Integration {
+            id: full.id,
+            user_id: full.user_id.clone(),
+            provider: full.provider,
+            provider_account_id: String::new(),
+            account_label: None,
+            status: full.status,
+            requested_scopes: tether_core::ScopeSet::new(),
+            granted_scopes: full.granted_scopes.clone(),
+            metadata,
+            last_refreshed_at: full.last_refreshed_at,
+            last_used_at: None,
+            next_refresh_at: full.next_refresh_at,
+            failure_count: full.failure_count,
+            last_error: None,
+            created_at: full.created_at,
+            updated_at: full.updated_at,
+            version: full.version,
+        },
+        access: read.access.clone(),
+    }
+}
+
 fn stripe(id: IntegrationId) -> usize {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     id.hash(&mut hasher);
@@ -264,6 +302,49 @@ mod tests {
             ..ReadCacheConfig::default()
         })
         .expect("a cache")
+    }
+
+    #[test]
+    fn a_slim_read_keeps_what_a_token_read_uses_and_drops_the_rest() {
+        let id = IntegrationId::new();
+        let mut full = (*read(id)).clone();
+        full.integration.granted_scopes =
+            ScopeSet::parse_delimited("openid email").expect("scopes");
+        full.integration.requested_scopes =
+            ScopeSet::parse_delimited("openid email calendar").expect("scopes");
+        full.integration.account_label = Some("ada@example.com".into());
+        full.integration.last_error = Some("a long message".into());
+        full.integration.metadata = serde_json::json!({
+            crate::registry::INSTANCE_METADATA_KEY: "clinic-a",
+            "fhir_user": "Practitioner/1",
+        });
+        let slim = slim(&full);
+        let (kept, was) = (&slim.integration, &full.integration);
+        assert_eq!(
+            (
+                kept.id,
+                &kept.user_id,
+                kept.provider,
+                kept.status,
+                kept.version
+            ),
+            (was.id, &was.user_id, was.provider, was.status, was.version)
+        );
+        assert_eq!(kept.granted_scopes, was.granted_scopes);
+        assert_eq!(slim.access, full.access);
+        assert_eq!(
+            kept.metadata,
+            serde_json::json!({ crate::registry::INSTANCE_METADATA_KEY: "clinic-a" }),
+            "the provider instance is kept: reads find their provider by it"
+        );
+        assert!(kept.requested_scopes.is_empty() && kept.account_label.is_none());
+        assert!(kept.last_error.is_none());
+        full.integration.metadata = serde_json::json!({ "other": 1 });
+        assert_eq!(slim_metadata(&full), serde_json::Value::Null);
+    }
+
+    fn slim_metadata(read: &AccessRead) -> serde_json::Value {
+        slim(read).integration.metadata
     }
 
     #[test]
