@@ -11,7 +11,7 @@ use tether_core::ApiKeyId;
 use tether_core::api_key::{ApiKey, ApiKeyRole};
 use tether_core::audit::{Actor, AuditAction};
 
-use super::{NoticeQuery, event, notice_text};
+use super::{CsrfForm, NoticeQuery, event, notice_text};
 use crate::page::{self, Nav, csrf_field, page, respond, see_other};
 use crate::session::Signed;
 use crate::{ConsoleError, ConsoleState};
@@ -22,12 +22,6 @@ pub(crate) struct CreateForm {
     csrf: String,
     name: String,
     role: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct RevokeForm {
-    csrf: String,
 }
 
 fn keys_page(
@@ -165,7 +159,7 @@ pub(crate) async fn revoke(
     signed: Signed,
     state: web::Data<ConsoleState>,
     path: web::Path<String>,
-    form: web::Form<RevokeForm>,
+    form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     signed.check_csrf(&form.csrf)?;
     signed.require_admin()?;

@@ -8,13 +8,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 use serde::Deserialize;
 use tether_api::{ApiError, ApiState};
-use tether_broker::{ClientInfo, ProviderRevocation};
+use tether_broker::ProviderRevocation;
 use tether_core::audit::Actor;
 use tether_core::ports::IntegrationSearch;
 use tether_core::{IntegrationId, IntegrationStatus, ProviderKind, UserId};
 
 use super::integration_page::{self, Extra};
-use super::{NoticeQuery, client_ip, notice_text};
+use super::{CsrfForm, NoticeQuery, client_info, notice_text};
 use crate::page::{self, Nav, csrf_field, page, respond, see_other};
 use crate::session::Signed;
 use crate::{ConsoleError, ConsoleState};
@@ -161,10 +161,15 @@ pub(crate) async fn show(
     integration_page::render(&signed, &state, &api, id, Extra::Top(top)).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct CsrfForm {
-    csrf: String,
+/// A button on an integration's page: the session's own form, from an admin, about a valid id.
+fn posted_by_admin(
+    signed: &Signed,
+    form: &CsrfForm,
+    path: &str,
+) -> Result<IntegrationId, ConsoleError> {
+    signed.check_csrf(&form.csrf)?;
+    signed.require_admin()?;
+    parse_id(path)
 }
 
 fn actor(signed: &Signed) -> Actor {
@@ -177,9 +182,7 @@ pub(crate) async fn refresh(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require_admin()?;
-    let id = parse_id(&path)?;
+    let id = posted_by_admin(&signed, &form, &path)?;
     api.broker()
         .force_refresh(id, &actor(&signed))
         .await
@@ -196,9 +199,7 @@ pub(crate) async fn test(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require_admin()?;
-    let id = parse_id(&path)?;
+    let id = posted_by_admin(&signed, &form, &path)?;
     let outcome = match api.broker().test_connection(id, &actor(&signed)).await {
         Ok(report) => Ok(report.detail),
         Err(tether_broker::BrokerError::Provider(e)) => Err(e.to_string()),
@@ -251,20 +252,10 @@ pub(crate) async fn disconnect(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    signed.check_csrf(&form.csrf)?;
-    signed.require_admin()?;
-    let id = parse_id(&path)?;
-    let client = ClientInfo {
-        ip: Some(client_ip(&req, &state).to_string()),
-        user_agent: req
-            .headers()
-            .get(actix_web::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(512).collect()),
-    };
+    let id = posted_by_admin(&signed, &form, &path)?;
     let outcome = api
         .broker()
-        .revoke(id, &actor(&signed), &client)
+        .revoke(id, &actor(&signed), &client_info(&req, &state))
         .await
         .map_err(ApiError::from)?;
     let notice = match outcome.provider_revocation {

@@ -145,11 +145,7 @@ pub(crate) fn event(
 ) -> AuditEvent {
     let mut event = AuditEvent::new(actor, action);
     event.ip_address = Some(client_ip(req, state).to_string());
-    event.user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(512).collect());
+    event.user_agent = user_agent(req);
     event
 }
 
@@ -187,6 +183,28 @@ pub(crate) fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "redelivery-queued" => "The event is queued to be delivered again.",
         _ => return None,
     })
+}
+
+/// A form that carries nothing but its CSRF token (a button: revoke, refresh, sign out, …).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct CsrfForm {
+    pub csrf: String,
+}
+
+/// What the broker records of a console request's client: its address and user agent.
+pub(crate) fn client_info(req: &HttpRequest, state: &ConsoleState) -> tether_broker::ClientInfo {
+    tether_broker::ClientInfo {
+        ip: Some(client_ip(req, state).to_string()),
+        user_agent: user_agent(req),
+    }
+}
+
+fn user_agent(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(512).collect())
 }
 
 #[derive(Debug, serde::Deserialize)]

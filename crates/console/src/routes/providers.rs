@@ -18,7 +18,7 @@ use tether_core::console::{ConsoleGrant, ConsoleRole};
 use tether_core::provider_config::{ProviderConfig, ProviderConfigInput};
 use tether_core::secret::ClientSecret;
 
-use super::{NoticeQuery, notice_text};
+use super::{CsrfForm, NoticeQuery, notice_text};
 use crate::ConsoleError;
 use crate::page::{self, Nav, csrf_field, page, respond, see_other};
 use crate::session::Signed;
@@ -369,12 +369,6 @@ pub(crate) async fn save(
         StatusCode::BAD_REQUEST,
         instance_page(&signed, &api, &grant, &shown, top).await?,
     ))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct CsrfForm {
-    csrf: String,
 }
 
 pub(crate) async fn remove(

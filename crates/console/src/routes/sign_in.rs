@@ -9,7 +9,7 @@ use serde_json::json;
 use tether_core::audit::{Actor, AuditAction};
 use tether_core::console::Username;
 
-use super::{NoticeQuery, event, notice_text};
+use super::{CsrfForm, NoticeQuery, event, notice_text};
 use crate::page::{self, bare, see_other};
 use crate::password;
 use crate::session::{
@@ -26,12 +26,6 @@ pub(crate) struct SignInForm {
     username: String,
     password: String,
     csrf: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct CsrfForm {
-    pub csrf: String,
 }
 
 fn sign_in_page(csrf: &str, username: &str, notice: Option<&str>, error: Option<&str>) -> String {

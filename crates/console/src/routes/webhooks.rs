@@ -14,19 +14,13 @@ use tether_core::events::EventId;
 use tether_webhooks::{EndpointChange, NewEndpoint, WebhookError};
 
 use super::webhook_pages::{Typed, detail_page, list_page, secret_page, test_page};
-use super::{NoticeQuery, notice_text};
+use super::{CsrfForm, NoticeQuery, notice_text};
 use crate::ConsoleError;
 use crate::page::{respond, see_other};
 use crate::session::Signed;
 
 /// Deliveries shown on an endpoint's page.
 const DELIVERY_PAGE: u64 = 50;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct CsrfForm {
-    csrf: String,
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
