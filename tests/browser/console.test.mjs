@@ -276,5 +276,7 @@ try {
   console.log('console browser test passed; screenshots in tests/browser/screenshots/');
 } finally {
   await browser.close();
+  // Tether keeps pooled connections to the fake site open: end them, or node stays alive.
   emr.close();
+  emr.closeAllConnections();
 }
