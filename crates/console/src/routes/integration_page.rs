@@ -9,11 +9,12 @@ use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use tether_api::ApiState;
-use tether_broker::INSTANCE_METADATA_KEY;
-use tether_core::audit::{Actor, AuditQuery};
+use tether_broker::instance_of;
+use tether_core::audit::AuditQuery;
 use tether_core::scope_catalog::ScopeCatalogEntry;
 use tether_core::{Integration, IntegrationId, IntegrationStatus, Scope};
 
+use super::audit::actor_text;
 use crate::page::{Nav, csrf_field, page, respond};
 use crate::session::Signed;
 use crate::{ConsoleError, ConsoleState};
@@ -54,16 +55,6 @@ fn when(at: Option<DateTime<Utc>>) -> String {
     )
 }
 
-pub(crate) fn actor_label(actor: &Actor) -> String {
-    match actor {
-        Actor::User(user) => format!("user {user}"),
-        Actor::ApiKey(id) => format!("API key {id}"),
-        Actor::System => "Tether".to_owned(),
-        Actor::Operator(who) => format!("operator {who}"),
-        Actor::Console(id) => format!("console account {id}"),
-    }
-}
-
 pub(crate) async fn render(
     signed: &Signed,
     state: &ConsoleState,
@@ -97,11 +88,7 @@ pub(crate) async fn render(
         .copied()
         .flatten();
     let catalogue = catalogue(api, &integration).await?;
-    let instance = integration
-        .metadata
-        .get(INSTANCE_METADATA_KEY)
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty());
+    let instance = Some(instance_of(&integration)).filter(|s| !s.is_empty());
     let top = match extra {
         Extra::Top(markup) => markup,
         Extra::Test(Ok(detail)) => html! {
@@ -175,7 +162,7 @@ pub(crate) async fn render(
                 tbody { @for r in &audit { tr {
                     td { (when(Some(r.event.created_at))) }
                     td { (r.event.action.as_str()) }
-                    td { (actor_label(&r.event.actor)) }
+                    td { (actor_text(&r.event.actor)) }
                     td { @if r.event.success { "ok" } @else { "failed" @if let Some(m) = &r.event.error_message { ": " (m) } } }
                 } } }
             } }

@@ -14,7 +14,7 @@ use tether_core::audit::Actor;
 use tether_core::console::ConsoleGrant;
 use tether_core::provider_config::ProviderConfigInput;
 
-use super::providers::{ConfigForm, granted, instance_page, path_of, source_of};
+use super::providers::{Shown, granted, instance_page, path_of};
 use crate::ConsoleError;
 use crate::page::{self, Nav, csrf_field, page, respond};
 use crate::session::Signed;
@@ -64,12 +64,6 @@ pub(crate) async fn discover(
     let grant = granted(&signed, &path)?;
     openemr_only(&grant)?;
     let site_name = Some(form.site_name.trim()).filter(|s| !s.is_empty());
-    let (_, stored) = source_of(&api, &grant).await?;
-    let mut config = ConfigForm::from_stored(stored.as_ref());
-    config.site_url = form.site_url.trim().to_owned();
-    if let Some(name) = site_name {
-        config.options = format!("site = {name}\n");
-    }
     let (status, top) = match api.providers.discover_site(&form.site_url, site_name).await {
         Ok(found) => (
             StatusCode::OK,
@@ -110,9 +104,13 @@ pub(crate) async fn discover(
             },
         ),
     };
+    let shown = Shown::Site {
+        url: form.site_url.trim().to_owned(),
+        name: site_name.map(str::to_owned),
+    };
     Ok(respond(
         status,
-        instance_page(&signed, &api, &grant, &config, top).await?,
+        instance_page(&signed, &api, &grant, shown, top).await?,
     ))
 }
 
@@ -159,13 +157,14 @@ pub(crate) async fn register(
     let done = match outcome {
         Ok(done) => done,
         Err(why) => {
-            let (_, stored) = source_of(&api, &grant).await?;
-            let mut config = ConfigForm::from_stored(stored.as_ref());
-            config.site_url = form.site_url.trim().to_owned();
+            let shown = Shown::Site {
+                url: form.site_url.trim().to_owned(),
+                name: None,
+            };
             let top = page::error(Some(&format!("Not registered: {why}")));
             return Ok(respond(
                 StatusCode::BAD_REQUEST,
-                instance_page(&signed, &api, &grant, &config, top).await?,
+                instance_page(&signed, &api, &grant, shown, top).await?,
             ));
         }
     };

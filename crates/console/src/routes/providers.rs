@@ -59,7 +59,7 @@ pub(crate) fn granted(signed: &Signed, text: &str) -> Result<ConsoleGrant, Conso
     Ok(grant)
 }
 
-pub(crate) async fn source_of(
+async fn source_of(
     api: &ApiState,
     grant: &ConsoleGrant,
 ) -> Result<(Source, Option<ProviderConfig>), ConsoleError> {
@@ -68,7 +68,12 @@ pub(crate) async fn source_of(
         .provider_configs
         .get(grant.provider, &grant.instance)
         .await?;
-    let source = match &stored {
+    Ok((source(api, grant, stored.as_ref()), stored))
+}
+
+/// Where an instance's configuration comes from, given its stored one (if any).
+fn source(api: &ApiState, grant: &ConsoleGrant, stored: Option<&ProviderConfig>) -> Source {
+    match stored {
         Some(config) => Source::Stored {
             enabled: config.enabled,
         },
@@ -81,8 +86,7 @@ pub(crate) async fn source_of(
             Ok(_) => Source::File,
             Err(_) => Source::None,
         },
-    };
-    Ok((source, stored))
+    }
 }
 
 pub(crate) async fn list(
@@ -90,32 +94,41 @@ pub(crate) async fn list(
     api: web::Data<ApiState>,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
+    // Every stored configuration in one query: the sources are read from it.
+    let stored: BTreeMap<ConsoleGrant, ProviderConfig> = api
+        .stores
+        .provider_configs
+        .list()
+        .await?
+        .into_iter()
+        .map(|config| {
+            let grant = ConsoleGrant {
+                provider: config.provider,
+                instance: config.instance.clone(),
+            };
+            (grant, config)
+        })
+        .collect();
     let mut instances: Vec<ConsoleGrant> = match signed.account.role {
-        ConsoleRole::Admin => {
-            let mut all: Vec<ConsoleGrant> = ProviderKind::ALL
-                .iter()
-                .map(|kind| ConsoleGrant {
-                    provider: *kind,
-                    instance: String::new(),
-                })
-                .collect();
-            for config in api.stores.provider_configs.list().await? {
-                all.push(ConsoleGrant {
-                    provider: config.provider,
-                    instance: config.instance,
-                });
-            }
-            all
-        }
+        ConsoleRole::Admin => ProviderKind::ALL
+            .iter()
+            .map(|kind| ConsoleGrant {
+                provider: *kind,
+                instance: String::new(),
+            })
+            .chain(stored.keys().cloned())
+            .collect(),
         ConsoleRole::Staff => signed.account.grants.clone(),
     };
     instances.sort();
     instances.dedup();
-    let mut rows = Vec::with_capacity(instances.len());
-    for grant in instances {
-        let (source, _) = source_of(&api, &grant).await?;
-        rows.push((grant, source));
-    }
+    let rows: Vec<(ConsoleGrant, Source)> = instances
+        .into_iter()
+        .map(|grant| {
+            let source = source(&api, &grant, stored.get(&grant));
+            (grant, source)
+        })
+        .collect();
     let body = html! {
         (page::notice(notice_text(query.notice.as_deref())))
         p { "Each provider instance's configuration: where it comes from, and a page to set it and test it. Client secrets are stored encrypted and never shown again." }
@@ -187,7 +200,7 @@ pub(crate) struct ConfigForm {
 }
 
 impl ConfigForm {
-    pub(crate) fn from_stored(config: Option<&ProviderConfig>) -> Self {
+    fn from_stored(config: Option<&ProviderConfig>) -> Self {
         let Some(config) = config else {
             return Self {
                 enabled: Some("on".to_owned()),
@@ -235,15 +248,40 @@ fn parse_lines(what: &str, text: &str) -> Result<BTreeMap<String, String>, Strin
     Ok(map)
 }
 
+/// What the configuration form shows.
+pub(crate) enum Shown {
+    /// The stored configuration (an empty form when none is).
+    Stored,
+    /// The stored configuration with this site address (and site name) filled in.
+    Site { url: String, name: Option<String> },
+    /// What was just posted — the secret cleared: it is never shown again.
+    Posted(ConfigForm),
+}
+
 /// The instance page, with a notice, an error or a result block above the form.
 pub(crate) async fn instance_page(
     signed: &Signed,
     api: &ApiState,
     grant: &ConsoleGrant,
-    form: &ConfigForm,
+    shown: Shown,
     top: Markup,
 ) -> Result<Markup, ConsoleError> {
     let (source, stored) = source_of(api, grant).await?;
+    let form = match shown {
+        Shown::Stored => ConfigForm::from_stored(stored.as_ref()),
+        Shown::Site { url, name } => {
+            let mut form = ConfigForm::from_stored(stored.as_ref());
+            form.site_url = url;
+            if let Some(name) = name {
+                form.options = format!("site = {name}\n");
+            }
+            form
+        }
+        Shown::Posted(mut form) => {
+            form.client_secret.clear();
+            form
+        }
+    };
     let openemr = grant.provider == ProviderKind::Openemr;
     let action = path_of(grant);
     let secret_hint = match stored.as_ref().map(|c| c.client_secret.is_some()) {
@@ -309,12 +347,10 @@ pub(crate) async fn show(
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let grant = granted(&signed, &path)?;
-    let (_, stored) = source_of(&api, &grant).await?;
-    let form = ConfigForm::from_stored(stored.as_ref());
     let top = page::notice(notice_text(query.notice.as_deref()));
     Ok(respond(
         StatusCode::OK,
-        instance_page(&signed, &api, &grant, &form, top).await?,
+        instance_page(&signed, &api, &grant, Shown::Stored, top).await?,
     ))
 }
 
@@ -362,12 +398,10 @@ pub(crate) async fn save(
         }
     };
     // Shown again with what was typed — but never the secret.
-    let mut shown = form.into_inner();
-    shown.client_secret.clear();
     let top = page::error(Some(&format!("Not saved: {problem}")));
     Ok(respond(
         StatusCode::BAD_REQUEST,
-        instance_page(&signed, &api, &grant, &shown, top).await?,
+        instance_page(&signed, &api, &grant, Shown::Posted(form.into_inner()), top).await?,
     ))
 }
 
@@ -421,11 +455,9 @@ pub(crate) async fn test(
             }
         }
     };
-    let (_, stored) = source_of(&api, &grant).await?;
-    let form = ConfigForm::from_stored(stored.as_ref());
     Ok(respond(
         StatusCode::OK,
-        instance_page(&signed, &api, &grant, &form, top).await?,
+        instance_page(&signed, &api, &grant, Shown::Stored, top).await?,
     ))
 }
 
