@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 mod refusals;
 
 use crate::support::{
-    Flow, Mode, RETURN_TO, TestServer, browser, client, consent, get_json, location, query,
-    user_jwt,
+    Flow, Mode, RETURN_TO, TestServer, binding_cookie, browser, client, consent, get_json,
+    location, query, user_jwt,
 };
 
 pub(crate) const APP_ORIGIN: &str = "https://app.example.com";
@@ -74,17 +74,9 @@ pub(crate) async fn pick(
     );
     let to_provider = browser.get(start.as_str()).send().await.unwrap();
     assert_eq!(to_provider.status(), StatusCode::FOUND);
-    let cookie = to_provider
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("tether_oauth_"))
-        .expect("the start step binds the flow to this browser")
-        .to_owned();
     Flow {
         flow: query(&start)["flow"].clone(),
-        cookie,
+        cookie: binding_cookie(&to_provider),
         authorize: location(&to_provider),
     }
 }

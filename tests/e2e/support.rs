@@ -289,6 +289,27 @@ pub struct Flow {
     pub authorize: url::Url,
 }
 
+/// The browser-binding cookie's value the start step set (HttpOnly, SameSite=Lax).
+pub fn binding_cookie(to_provider: &reqwest::Response) -> String {
+    let cookie = to_provider
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tether_oauth_"))
+        .expect("the start step binds the flow to this browser");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_default()
+}
+
 /// Steps 1 and 2: authorize (the frontend, with the user's JWT), then start (the browser).
 pub async fn begin(
     server: &TestServer,
@@ -305,27 +326,9 @@ pub async fn begin(
     let start_url = url::Url::parse(started["start_url"].as_str().unwrap()).unwrap();
     let to_provider = browser.get(start_url.as_str()).send().await.unwrap();
     assert_eq!(to_provider.status(), StatusCode::FOUND);
-    let cookie = to_provider
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("tether_oauth_"))
-        .expect("the start step sets the binding cookie")
-        .to_owned();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
-    let value = cookie
-        .split(';')
-        .next()
-        .and_then(|kv| kv.split_once('='))
-        .map(|(_, v)| v.to_owned())
-        .unwrap_or_default();
     Flow {
         flow: query(&start_url)["flow"].clone(),
-        cookie: value,
+        cookie: binding_cookie(&to_provider),
         authorize: location(&to_provider),
     }
 }

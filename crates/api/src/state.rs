@@ -137,14 +137,6 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
-    /// Where a provider sends the browser back after consent.
-    pub fn callback_url(&self, kind: tether_core::ProviderKind) -> String {
-        format!(
-            "{}/api/v1/oauth/{kind}/callback",
-            self.public_url.as_str().trim_end_matches('/')
-        )
-    }
-
     /// Cookies are `Secure` when Tether is served over HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"

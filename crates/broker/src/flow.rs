@@ -186,6 +186,11 @@ impl Broker {
             .await
     }
 
+    /// Where `provider` sends the browser back after consent (what a client registers).
+    pub fn callback_url(&self, provider: ProviderKind) -> BrokerResult<Url> {
+        self.inner.config.oauth_url(provider.as_str(), "callback")
+    }
+
     /// The scopes a flow for `provider` asks for: `asked` (or the provider's defaults) plus
     /// every scope its catalogue marks required.
     pub fn scopes_to_request(

@@ -49,6 +49,6 @@ pub use oauth::ProviderHttp;
 pub use observer::BrokerObserver;
 pub use read_cache::{ReadCacheConfig, ReadCacheMode, ReadCacheStats};
 pub use reads::AccessGrant;
-pub use registry::{INSTANCE_METADATA_KEY, ProviderRegistry};
+pub use registry::{INSTANCE_METADATA_KEY, ProviderRegistry, instance_of};
 pub use revoke::{ProviderRevocation, RevokeOutcome};
 pub use scheduler::{SchedulerConfig, SchedulerPass};

@@ -119,13 +119,9 @@ pub struct ReadCacheStats {
 /// 100,000 entries stays small.
 pub(crate) fn slim(read: &AccessRead) -> AccessRead {
     let full = &read.integration;
-    let instance = full
-        .metadata
-        .get(crate::registry::INSTANCE_METADATA_KEY)
-        .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()));
-    let metadata = match instance {
-        Some(v) => serde_json::json!({ crate::registry::INSTANCE_METADATA_KEY: v }),
-        None => serde_json::Value::Null,
+    let metadata = match crate::registry::instance_of(full) {
+        "" => serde_json::Value::Null,
+        instance => serde_json::json!({ crate::registry::INSTANCE_METADATA_KEY: instance }),
     };
     AccessRead {
         integration: tether_core::Integration {

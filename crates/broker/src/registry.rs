@@ -64,15 +64,19 @@ impl ProviderRegistry {
 
     /// The provider an integration was connected through.
     pub fn for_integration(&self, integration: &Integration) -> BrokerResult<Arc<dyn Provider>> {
-        let instance = integration
-            .metadata
-            .get(INSTANCE_METADATA_KEY)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        self.get(integration.provider, instance)
+        self.get(integration.provider, instance_of(integration))
     }
 
     pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
         self.providers.values()
     }
+}
+
+/// The provider instance an integration was connected through (`""`: the usual one).
+pub fn instance_of(integration: &Integration) -> &str {
+    integration
+        .metadata
+        .get(INSTANCE_METADATA_KEY)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
 }

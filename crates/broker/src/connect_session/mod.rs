@@ -28,6 +28,7 @@ use crate::broker::Broker;
 use crate::error::{BrokerError, BrokerResult};
 use crate::flow::MAX_PARAM_LEN;
 use crate::random;
+use crate::registry::instance_of;
 
 /// What a backend asks for.
 #[derive(Debug, Clone)]
@@ -298,13 +299,4 @@ impl ConnectSessions {
             .await?
             .ok_or(BrokerError::ConnectSessionUnknown)
     }
-}
-
-/// The provider instance an integration was connected through (`""`: the usual one).
-fn instance_of(integration: &Integration) -> &str {
-    integration
-        .metadata
-        .get(crate::registry::INSTANCE_METADATA_KEY)
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
 }
