@@ -116,7 +116,10 @@ impl ApiState {
         actor: Actor,
         mut request: SiteRegistrationRequest,
     ) -> ApiResult<SiteRegistration> {
-        request.redirect_uri = self.broker().callback_url(ProviderKind::Openemr)?.to_string();
+        request.redirect_uri = self
+            .broker()
+            .callback_url(ProviderKind::Openemr)?
+            .to_string();
         let outcome = self.providers.register_site(&request).await;
         let mut event = AuditEvent::new(actor, AuditAction::ProviderRegistered);
         event.provider = Some(ProviderKind::Openemr);
