@@ -211,7 +211,42 @@ async fn audit_queries_page_backwards_and_cap_the_limit(db: TestDb) {
     assert_eq!(page1[0].event.created_at, events[1004].created_at);
 }
 
+/// A batch keeps every field of every record (PostgreSQL writes it as one JSON parameter), in
+/// order, and is all or nothing.
+async fn audit_batches_keep_every_field_and_are_all_or_nothing(db: TestDb) {
+    let store = store(&db);
+    let mut full = event(AuditAction::TokenRead, "u1", Some(IntegrationId::new()), -5)
+        .failed("needs \"quotes\", a \\ and \u{e9}\u{1f600}");
+    full.actor = Actor::ApiKey(ApiKeyId::new());
+    full.provider = Some(ProviderKind::Google);
+    full.scopes = Some(scopes("openid https://www.googleapis.com/auth/calendar"));
+    full.ip_address = Some("2001:db8::1".to_owned());
+    full.user_agent = Some("svc/1.0 (\u{2603})".to_owned());
+    full.detail = Some(serde_json::json!({ "purpose": "sync", "count": 3, "nested": [1, null] }));
+    let mut bare = AuditEvent::new(Actor::System, AuditAction::KeysRotated);
+    bare.created_at = at(-4);
+    let mut operator = AuditEvent::new(Actor::Operator("ops".to_owned()), AuditAction::Connected);
+    operator.created_at = at(-3);
+    store
+        .append_batch(&[full.clone(), bare.clone(), operator.clone()])
+        .await
+        .unwrap();
+    let all = store.query(&AuditQuery::default()).await.unwrap();
+    let events: Vec<_> = all.into_iter().rev().map(|r| r.event).collect();
+    assert_eq!(events, [full.clone(), bare, operator]);
+
+    if db.engine == tether_testkit::Engine::Postgres {
+        // ip_address holds 64 characters: the whole batch is refused, nothing is written.
+        let mut too_long = full.clone();
+        too_long.ip_address = Some("x".repeat(65));
+        let refused = store.append_batch(&[full.clone(), too_long]).await;
+        assert!(refused.is_err(), "{refused:?}");
+        assert_eq!(count(&db, "audit_log").await, 3);
+    }
+}
+
 tether_testkit::engine_tests!(
+    audit_batches_keep_every_field_and_are_all_or_nothing,
     audit_events_round_trip_and_are_filtered,
     audit_queries_filter_by_actor_kind_and_id,
     audit_queries_page_backwards_and_cap_the_limit,
