@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tether_core::audit::AuditEvent;
 use tether_core::ports::AuditRepository;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::runtime::Runtime;
 
@@ -43,6 +43,9 @@ pub struct AuditSinkConfig {
     /// batch is written. Zero (the default) still groups: the records that arrive while a
     /// write is in flight share the next one.
     pub commit_linger: Duration,
+    /// Batches written at once, each on its own connection. With 1, what arrives while a
+    /// batch is written waits for it to finish; with more, the next batch starts at once.
+    pub writers: usize,
 }
 
 impl Default for AuditSinkConfig {
@@ -51,6 +54,7 @@ impl Default for AuditSinkConfig {
             capacity: 16_384,
             linger: Duration::from_millis(500),
             commit_linger: Duration::ZERO,
+            writers: 2,
         }
     }
 }
@@ -83,6 +87,7 @@ impl AuditSink {
             repo,
             config: AuditSinkConfig {
                 capacity: config.capacity.max(1),
+                writers: config.writers.max(1),
                 ..config
             },
             queue: OnceLock::new(),
@@ -196,13 +201,19 @@ async fn run(
     mut rx: mpsc::Receiver<Command>,
     config: AuditSinkConfig,
 ) {
+    let writers = u32::try_from(config.writers).unwrap_or(u32::MAX);
+    let free = Arc::new(Semaphore::new(writers as usize));
     let mut commands = Vec::with_capacity(BATCH);
-    let mut pending = Pending::default();
     loop {
+        // A free writer first: what arrives meanwhile joins the batch it will write.
+        let Ok(writer) = free.clone().acquire_owned().await else {
+            return;
+        };
         // 0 only when every sender is gone and the queue is empty.
         if rx.recv_many(&mut commands, BATCH).await == 0 {
             return;
         }
+        let mut pending = Pending::default();
         pending.absorb(&mut commands);
         let started = tokio::time::Instant::now();
         // Someone waits for a commit: write within the group-commit window.
@@ -228,16 +239,52 @@ async fn run(
                 pending.absorb(&mut commands);
             }
         }
-        let written = write_batch(repo.as_ref(), &mut pending.events).await;
-        for committer in pending.committers.drain(..) {
-            let _ = committer.send(written);
+        if pending.closing || !pending.waiters.is_empty() {
+            // A flush is answered only once every earlier batch is in, the others' too.
+            drop(writer);
+            let Ok(all) = free.clone().acquire_many_owned(writers).await else {
+                return;
+            };
+            write_pending(
+                repo.as_ref(),
+                pending.events,
+                pending.committers,
+                pending.waiters,
+            )
+            .await;
+            drop(all);
+            if pending.closing {
+                return;
+            }
+            continue;
         }
-        for done in pending.waiters.drain(..) {
-            let _ = done.send(());
-        }
-        if pending.closing {
-            return;
-        }
+        let repo = repo.clone();
+        tokio::spawn(async move {
+            write_pending(
+                repo.as_ref(),
+                pending.events,
+                pending.committers,
+                pending.waiters,
+            )
+            .await;
+            drop(writer);
+        });
+    }
+}
+
+/// Writes a batch, then tells who waits for it.
+async fn write_pending(
+    repo: &dyn AuditRepository,
+    mut events: Vec<AuditEvent>,
+    committers: Vec<oneshot::Sender<bool>>,
+    waiters: Vec<oneshot::Sender<()>>,
+) {
+    let written = write_batch(repo, &mut events).await;
+    for committer in committers {
+        let _ = committer.send(written);
+    }
+    for done in waiters {
+        let _ = done.send(());
     }
 }
 

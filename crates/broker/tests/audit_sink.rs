@@ -139,6 +139,77 @@ async fn concurrent_committed_records_are_all_there_when_their_callers_return(db
     assert_eq!(sink.overflow_writes(), 0);
 }
 
+/// Records nobody waits for (`n` ≥ 1000) that are stored.
+async fn uncommitted(db: &TestDb) -> i64 {
+    let sql = match db.engine {
+        tether_testkit::Engine::Postgres => {
+            "SELECT COUNT(*) AS n FROM audit_log WHERE (detail::jsonb ->> 'n')::int >= 1000"
+        }
+        tether_testkit::Engine::Sqlite => {
+            "SELECT COUNT(*) AS n FROM audit_log WHERE json_extract(detail, '$.n') >= 1000"
+        }
+    };
+    db.query_all(sql).await[0].try_get::<i64>("", "n").unwrap()
+}
+
+/// With several writers, a flush waits for the batches the other writers are still writing:
+/// one batch is held up by a table lock when the flush arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_with_several_writers_a_flush_waits_for_every_batch_in_flight() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let db = TestDb::new(tether_testkit::Engine::Postgres).await;
+    let cipher = Arc::new(TokenCipher::new(&[TokenCipher::generate_key()]).unwrap());
+    let store = Arc::new(SqlStore::new(db.conn.clone(), cipher));
+    let sink = Arc::new(AuditSink::new(
+        store,
+        AuditSinkConfig {
+            linger: Duration::from_secs(3600),
+            writers: 4,
+            ..AuditSinkConfig::default()
+        },
+    ));
+    let other = db.single_connection().await;
+    let lock = other.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE audit_log IN SHARE MODE")
+        .await
+        .unwrap();
+    sink.record(event(1000)).await;
+    let reader = {
+        let sink = sink.clone();
+        tokio::spawn(async move { sink.record_committed(event(0)).await })
+    };
+    // The batch (both records) is in flight once its INSERT waits for the lock.
+    loop {
+        let waiting = db
+            .query_all(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO audit_log%'",
+            )
+            .await[0]
+            .try_get::<i64>("", "n")
+            .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let mut flush = {
+        let sink = sink.clone();
+        tokio::spawn(async move { sink.flush().await })
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut flush)
+            .await
+            .is_err(),
+        "the flush returned while a batch queued before it was not written"
+    );
+    lock.rollback().await.unwrap();
+    flush.await.unwrap();
+    assert_eq!(uncommitted(&db).await, 1);
+    reader.await.unwrap().unwrap();
+    assert_eq!(distinct(&db).await, 2);
+}
+
 async fn a_committed_record_that_cannot_be_written_is_reported(db: TestDb) {
     let sink = sink(&db, 1024, Duration::from_secs(3600));
     db.execute("DROP TABLE audit_log").await;

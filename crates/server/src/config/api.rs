@@ -64,6 +64,8 @@ pub struct ApiSettings {
     pub allow_shared_accounts: bool,
     /// How long a valid token read may be served from memory, and how many are kept.
     pub read_cache: tether_broker::ReadCacheConfig,
+    /// Audit batches written at once (token reads wait for theirs: group commit).
+    pub audit_writers: usize,
     pub providers: Vec<ProviderEntry>,
 }
 
@@ -104,6 +106,7 @@ pub(super) struct ApiRaw {
     read_cache_ms: Option<u64>,
     read_cache_coherent_secs: Option<u64>,
     read_cache_entries: Option<u64>,
+    audit_writers: Option<u64>,
     providers: Option<BTreeMap<String, RawProvider>>,
     provider_env: BTreeMap<String, String>,
 }
@@ -131,6 +134,7 @@ impl ApiRaw {
             read_cache_ms: raw.read_cache_ms.take(),
             read_cache_coherent_secs: raw.read_cache_coherent_secs.take(),
             read_cache_entries: raw.read_cache_entries.take(),
+            audit_writers: raw.audit_writers.take(),
             providers: raw.providers.take(),
             provider_env: std::mem::take(&mut raw.provider_env),
         }
@@ -238,6 +242,16 @@ pub(super) fn validate(
         sandbox,
         allow_shared_accounts: raw.allow_shared_accounts.unwrap_or(false),
         read_cache: read_cache(&raw, origins)?,
+        audit_writers: match raw.audit_writers {
+            Some(n) if !(1..=16).contains(&n) => {
+                return Err(ConfigError::InvalidValue {
+                    key: "audit_writers".to_owned(),
+                    origin: origins.of("audit_writers"),
+                    reason: "must be between 1 and 16".to_owned(),
+                });
+            }
+            n => usize::try_from(n.unwrap_or(2)).unwrap_or(2),
+        },
         providers: providers(&mut raw)?,
     })
 }

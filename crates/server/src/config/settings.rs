@@ -135,6 +135,10 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "audit_writers",
+        secret: false,
+    },
+    Setting {
         name: "refresh_buffer_secs",
         secret: false,
     },

@@ -243,6 +243,7 @@ pub async fn wire(
     );
     broker_config.allow_shared_accounts = api.allow_shared_accounts;
     broker_config.read_cache = api.read_cache;
+    broker_config.audit_sink.writers = api.audit_writers;
     let lifecycle = &config.lifecycle;
     broker_config.refresh_timing = RefreshTiming {
         buffer: chrono::Duration::from_std(lifecycle.refresh_buffer).unwrap_or_default(),
