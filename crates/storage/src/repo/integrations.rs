@@ -205,6 +205,44 @@ fn all(models: Vec<crate::entities::integrations::Model>) -> StorageResult<Vec<I
     models.into_iter().map(Integration::try_from).collect()
 }
 
+/// Uses written per statement on PostgreSQL (each statement commits on its own, so row locks
+/// are held briefly; rows are locked in id order, as the single-row path did).
+const USAGE_CHUNK: usize = 1000;
+
+/// `last_used_at` of many integrations in one round trip: the `(id, at)` pairs as one JSON
+/// parameter, never moving a time backwards and leaving the version alone.
+const RECORD_USAGE: &str = "UPDATE integrations AS i SET last_used_at = u.at \
+     FROM json_to_recordset($1::text::json) AS u(id uuid, at timestamptz) \
+     WHERE i.id = u.id AND (i.last_used_at IS NULL OR i.last_used_at < u.at)";
+
+async fn record_usage_postgres<C: ConnectionTrait>(
+    conn: &C,
+    used: &[(IntegrationId, DateTime<Utc>)],
+) -> StorageResult<()> {
+    #[derive(serde::Serialize)]
+    struct Use {
+        id: uuid::Uuid,
+        at: DateTime<Utc>,
+    }
+    let uses: Vec<Use> = used
+        .iter()
+        .map(|(id, at)| Use {
+            id: id.as_uuid(),
+            // The precision PostgreSQL keeps, truncated as a bound parameter would be.
+            at: chrono::SubsecRound::trunc_subsecs(*at, 6),
+        })
+        .collect();
+    let json = serde_json::to_string(&uses).map_err(|e| StorageError::Backend(e.to_string()))?;
+    conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        RECORD_USAGE,
+        [json.into()],
+    ))
+    .await
+    .map(|_| ())
+    .map_err(backend)
+}
+
 #[async_trait]
 impl IntegrationRepository for SqlStore {
     async fn create(&self, new: NewIntegration) -> StorageResult<Integration> {
@@ -285,6 +323,13 @@ impl IntegrationRepository for SqlStore {
             *entry = Ord::max(*entry, *at);
         }
         if latest.is_empty() {
+            return Ok(());
+        }
+        if self.conn().get_database_backend() == DbBackend::Postgres {
+            let latest: Vec<_> = latest.into_iter().collect();
+            for chunk in latest.chunks(USAGE_CHUNK) {
+                record_usage_postgres(self.conn(), chunk).await?;
+            }
             return Ok(());
         }
         let txn = write_txn(self.conn()).await?;

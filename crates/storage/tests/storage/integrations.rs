@@ -234,6 +234,22 @@ async fn record_usage_sets_last_used_without_bumping_the_version(db: TestDb) {
         Some(late)
     );
     store.record_usage(&[]).await.unwrap();
+
+    // More uses than one statement takes: the last (the newest id) is written too.
+    let mut many: Vec<_> = (0..1500).map(|_| (IntegrationId::new(), late)).collect();
+    let c = store.create(new_integration("u1", "c")).await.unwrap();
+    many.push((c.id, middle));
+    let now = at(0);
+    many.push((a.id, now));
+    store.record_usage(&many).await.unwrap();
+    assert_eq!(
+        store.get(c.id).await.unwrap().unwrap().last_used_at,
+        Some(middle)
+    );
+    assert_eq!(
+        store.get(a.id).await.unwrap().unwrap().last_used_at,
+        Some(now)
+    );
 }
 
 async fn an_unknown_stored_status_is_reported_as_corrupt(db: TestDb) {
