@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     pub(crate) refreshes: SingleFlight<IntegrationId, BrokerResult<AccessGrant>>,
     pub(crate) app_tokens: SingleFlight<String, BrokerResult<AppGrant>>,
     pub(crate) read_cache: Option<crate::read_cache::ReadCache>,
+    /// Cache misses read together (one query for the misses that happen at once).
+    pub(crate) misses: crate::miss_loader::MissLoader,
     /// Where changed integrations are queued for the invalidation bus (see `coherence`).
     pub(crate) invalidations:
         std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<tether_core::IntegrationId>>,
@@ -113,6 +115,7 @@ impl Broker {
             inner: Arc::new(Inner {
                 audit: Auditor::new(stores.audit.clone(), config.audit_sink),
                 usage: UsageRecorder::new(stores.integrations.clone(), config.usage_flush_every),
+                misses: crate::miss_loader::MissLoader::new(stores.tokens.clone()),
                 config,
                 providers: arc_swap::ArcSwap::from_pointee(providers),
                 stores,

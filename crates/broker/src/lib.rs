@@ -17,6 +17,7 @@ mod flow;
 mod inspect;
 mod lifecycle;
 mod locking;
+mod miss_loader;
 pub mod oauth;
 mod observer;
 mod random;

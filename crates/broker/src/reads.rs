@@ -112,12 +112,11 @@ impl Broker {
                 let ticket = self.inner.read_cache.as_ref().map(|c| c.ticket(id));
                 let read = self
                     .inner
-                    .stores
-                    .tokens
-                    .read_for_access(id)
+                    .misses
+                    .load(id)
                     .await?
                     .ok_or(BrokerError::IntegrationNotFound)?;
-                (Arc::new(read), ticket)
+                (read, ticket)
             }
         };
         if !may_act_on(actor, &read.integration) {

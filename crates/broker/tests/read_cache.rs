@@ -289,7 +289,66 @@ mod coherent {
     );
 }
 
+/// Misses at the same moment share a query (the miss loader): each read still gets its own
+/// integration's token, a row that cannot be read fails as a lone read of it would, and an
+/// unknown integration is not found.
+async fn concurrent_misses_each_get_their_own_read(mode: Mode) {
+    let h = Harness::with(mode, 1, |_| {}).await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let user = format!("user-{n}");
+        let outcome = h.connect(&user, ProviderKind::Google, &user).await;
+        ids.push(outcome.integration_id.unwrap());
+    }
+    // The last one's access token is replaced by the first one's ciphertext.
+    let broken = ids[5];
+    h.db.conn
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            h.db.conn.get_database_backend(),
+            "UPDATE tokens SET access_token = (SELECT access_token FROM tokens \
+             WHERE integration_id = $1) WHERE integration_id = $2",
+            [ids[0].as_uuid().into(), broken.as_uuid().into()],
+        ))
+        .await
+        .unwrap();
+    let unknown = tether_core::IntegrationId::new();
+    let wanted: Vec<_> = ids
+        .iter()
+        .chain([&unknown])
+        .flat_map(|id| [*id; 3])
+        .collect();
+    let reads = futures::future::join_all(
+        wanted
+            .iter()
+            .map(|id| h.broker().access_token(*id, &SERVICE, None)),
+    )
+    .await;
+    let mut tokens = std::collections::BTreeMap::new();
+    for (id, read) in wanted.iter().zip(&reads) {
+        if *id == unknown {
+            assert!(
+                matches!(read, Err(BrokerError::IntegrationNotFound)),
+                "{read:?}"
+            );
+        } else if *id == broken {
+            let alone = h.broker().access_token(broken, &SERVICE, None).await;
+            assert_eq!(
+                format!("{:?}", read.as_ref().unwrap_err()),
+                format!("{:?}", alone.unwrap_err())
+            );
+        } else {
+            let grant = read.as_ref().unwrap();
+            assert_eq!(grant.integration_id, *id);
+            let token = grant.access_token.expose_secret().to_owned();
+            assert_eq!(tokens.entry(*id).or_insert_with(|| token.clone()), &token);
+        }
+    }
+    let distinct: std::collections::BTreeSet<_> = tokens.values().collect();
+    assert_eq!(distinct.len(), 5, "each integration read its own token");
+}
+
 both_modes!(
+    concurrent_misses_each_get_their_own_read,
     a_revocation_by_this_broker_is_seen_at_once,
     another_replicas_revocation_is_seen_within_the_ttl,
     hot_reads_within_the_ttl_do_not_extend_it,

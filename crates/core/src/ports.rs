@@ -136,6 +136,13 @@ pub trait TokenRepository: Send + Sync {
     /// The token read's hot path: the integration and its token row in one indexed query,
     /// decrypting only the access token. `None` when the integration does not exist.
     async fn read_for_access(&self, id: IntegrationId) -> StorageResult<Option<AccessRead>>;
+    /// [`TokenRepository::read_for_access`] of several integrations in one query (concurrent
+    /// cache misses share it): a result per integration found, each failing alone; missing
+    /// integrations are left out.
+    async fn read_for_access_many(
+        &self,
+        ids: &[IntegrationId],
+    ) -> StorageResult<Vec<(IntegrationId, StorageResult<AccessRead>)>>;
     /// A refresh's read: the integration and its whole token row (refresh token included) in
     /// one query. `None` when the integration does not exist; no tokens when it has none.
     async fn read_for_refresh(

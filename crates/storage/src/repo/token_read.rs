@@ -28,6 +28,11 @@ const T_UPDATED: &str = "t_updated_at";
 /// Every integration column of integration `id`, left-joined to its token row; the caller
 /// adds the token columns it needs.
 fn joined(id: IntegrationId) -> SelectStatement {
+    joined_where(Expr::col((integrations::Entity, integrations::Column::Id)).eq(id.as_uuid()))
+}
+
+/// [`joined`] for the integrations `condition` selects.
+fn joined_where(condition: sea_orm::sea_query::SimpleExpr) -> SelectStatement {
     let mut query = Query::select();
     query
         .columns(integrations::Column::iter().map(|c| (integrations::Entity, c)))
@@ -38,7 +43,7 @@ fn joined(id: IntegrationId) -> SelectStatement {
             Expr::col((tokens::Entity, tokens::Column::IntegrationId))
                 .equals((integrations::Entity, integrations::Column::Id)),
         )
-        .and_where(Expr::col((integrations::Entity, integrations::Column::Id)).eq(id.as_uuid()));
+        .and_where(condition);
     query
 }
 
@@ -48,8 +53,14 @@ async fn select_row<C: ConnectionTrait>(
     conn: &C,
     id: IntegrationId,
 ) -> StorageResult<Option<QueryResult>> {
+    conn.query_one(&with_access_columns(joined(id)))
+        .await
+        .map_err(backend)
+}
+
+/// The token columns a read needs, added to a [`joined`] query.
+fn with_access_columns(mut query: SelectStatement) -> SelectStatement {
     let token_col = |c: tokens::Column| Expr::col((tokens::Entity, c));
-    let mut query = joined(id);
     query
         .expr_as(token_col(tokens::Column::Id), T_ID)
         .expr_as(token_col(tokens::Column::AccessToken), T_ACCESS)
@@ -58,7 +69,7 @@ async fn select_row<C: ConnectionTrait>(
         .expr_as(token_col(tokens::Column::Scope), T_SCOPE)
         .expr_as(token_col(tokens::Column::Version), T_VERSION)
         .expr_as(token_col(tokens::Column::UpdatedAt), T_UPDATED);
-    conn.query_one(&query).await.map_err(backend)
+    query
 }
 
 fn access_of(cipher: &TokenCipher, row: &QueryResult) -> StorageResult<Option<StoredAccess>> {
@@ -101,6 +112,35 @@ pub(super) async fn read_for_access<C: ConnectionTrait>(
         integration,
         access,
     }))
+}
+
+/// [`read_for_access`] of several integrations in one query: a result per integration found
+/// (a row that cannot be read fails alone); missing ones are left out.
+pub(super) async fn read_for_access_many<C: ConnectionTrait>(
+    conn: &C,
+    cipher: &TokenCipher,
+    ids: &[IntegrationId],
+) -> StorageResult<Vec<(IntegrationId, StorageResult<AccessRead>)>> {
+    let uuids = ids.iter().map(|id| id.as_uuid());
+    let query = with_access_columns(joined_where(
+        Expr::col((integrations::Entity, integrations::Column::Id)).is_in(uuids),
+    ));
+    let rows = conn.query_all(&query).await.map_err(backend)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: Uuid = row.try_get("", "id").map_err(backend)?;
+        let read = integrations::Model::from_query_result(&row, "")
+            .map_err(backend)
+            .and_then(Integration::try_from)
+            .and_then(|integration| {
+                Ok(AccessRead {
+                    integration,
+                    access: access_of(cipher, &row)?,
+                })
+            });
+        out.push((IntegrationId::from_uuid(id), read));
+    }
+    Ok(out)
 }
 
 /// Prefix of the token columns in [`read_for_refresh`]'s row.

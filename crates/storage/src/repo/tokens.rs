@@ -222,6 +222,13 @@ impl TokenRepository for SqlStore {
         super::token_read::read_for_access(self.conn(), self.cipher(), id).await
     }
 
+    async fn read_for_access_many(
+        &self,
+        ids: &[IntegrationId],
+    ) -> StorageResult<Vec<(IntegrationId, StorageResult<AccessRead>)>> {
+        super::token_read::read_for_access_many(self.conn(), self.cipher(), ids).await
+    }
+
     async fn read_for_refresh(
         &self,
         id: IntegrationId,

@@ -121,7 +121,79 @@ async fn an_access_token_copied_from_another_row_is_refused(db: TestDb) {
     }
 }
 
+/// Several integrations in one query: each read as the single read would, a row that cannot
+/// be read failing alone, missing ones left out.
+async fn reads_of_several_integrations_share_one_query_and_fail_alone(db: TestDb) {
+    let store = store(&db);
+    let a = store.create(new_integration("u1", "a")).await.unwrap();
+    let b = store.create(new_integration("u2", "b")).await.unwrap();
+    let bare = store.create(new_integration("u3", "bare")).await.unwrap();
+    for (id, token) in [(a.id, "token-of-a"), (b.id, "token-of-b")] {
+        store
+            .save(&TokenOwner::Integration(id), &token_set(token, None), None)
+            .await
+            .unwrap();
+    }
+    let unknown = IntegrationId::new();
+    let ids = [a.id, b.id, bare.id, unknown];
+    let mut reads = store.read_for_access_many(&ids).await.unwrap();
+    reads.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        reads.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        [a.id, b.id, bare.id],
+        "the unknown id is left out"
+    );
+    for (id, read) in &reads {
+        let single = store.read_for_access(*id).await.unwrap().unwrap();
+        assert_eq!(read.as_ref().unwrap(), &single);
+    }
+    assert_eq!(
+        reads[1]
+            .1
+            .as_ref()
+            .unwrap()
+            .access
+            .as_ref()
+            .unwrap()
+            .access_token
+            .expose_secret(),
+        "token-of-b"
+    );
+
+    // b's access token is replaced by a's ciphertext: b fails, a still reads.
+    let rows = raw_query(
+        &db,
+        "SELECT access_token FROM tokens WHERE integration_id = $1",
+        vec![a.id.as_uuid().into()],
+    )
+    .await;
+    let stolen: String = rows[0].try_get("", "access_token").unwrap();
+    raw_exec(
+        &db,
+        "UPDATE tokens SET access_token = $1 WHERE integration_id = $2",
+        vec![stolen.into(), b.id.as_uuid().into()],
+    )
+    .await;
+    let reads = store.read_for_access_many(&[a.id, b.id]).await.unwrap();
+    assert_eq!(reads.len(), 2);
+    for (id, read) in reads {
+        if id == b.id {
+            assert!(
+                matches!(read, Err(StorageError::Decrypt { .. })),
+                "{read:?}"
+            );
+        } else {
+            assert_eq!(
+                read.unwrap().access.unwrap().access_token.expose_secret(),
+                "token-of-a"
+            );
+        }
+    }
+    assert!(store.read_for_access_many(&[]).await.unwrap().is_empty());
+}
+
 tether_testkit::engine_tests!(
+    reads_of_several_integrations_share_one_query_and_fail_alone,
     a_read_returns_the_integration_and_its_access_token_in_one_go,
     an_integration_without_tokens_reads_with_no_access_and_a_missing_one_as_none,
     a_read_does_not_decrypt_the_refresh_token,
