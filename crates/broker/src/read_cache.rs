@@ -143,7 +143,18 @@ pub(crate) fn slim(read: &AccessRead) -> AccessRead {
             updated_at: full.updated_at,
             version: full.version,
         },
-        access: read.access.clone(),
+        // The token's scopes only when they differ from the granted ones (a read falls back
+        // to those): most entries keep one set, not two copies of it.
+        access: read
+            .access
+            .as_ref()
+            .map(|access| tether_core::token::StoredAccess {
+                scope: access
+                    .scope
+                    .clone()
+                    .filter(|scope| *scope != full.granted_scopes),
+                ..access.clone()
+            }),
     }
 }
 
@@ -308,6 +319,14 @@ mod tests {
             ScopeSet::parse_delimited("openid email").expect("scopes");
         full.integration.requested_scopes =
             ScopeSet::parse_delimited("openid email calendar").expect("scopes");
+        full.access = Some(tether_core::token::StoredAccess {
+            access_token: tether_core::secret::AccessToken::new("access-1".to_owned()),
+            token_type: "Bearer".into(),
+            expires_at: Some(Utc::now() + chrono::Duration::hours(1)),
+            scope: None,
+            version: 3,
+            issued_at: Utc::now(),
+        });
         full.integration.account_label = Some("ada@example.com".into());
         full.integration.last_error = Some("a long message".into());
         full.integration.metadata = serde_json::json!({
@@ -327,7 +346,41 @@ mod tests {
             (was.id, &was.user_id, was.provider, was.status, was.version)
         );
         assert_eq!(kept.granted_scopes, was.granted_scopes);
-        assert_eq!(slim.access, full.access);
+        let (kept_access, was_access) =
+            (slim.access.as_ref().unwrap(), full.access.as_ref().unwrap());
+        assert_eq!(
+            kept_access.access_token.expose_secret(),
+            was_access.access_token.expose_secret()
+        );
+        assert_eq!(
+            (
+                kept_access.expires_at,
+                kept_access.issued_at,
+                kept_access.version
+            ),
+            (
+                was_access.expires_at,
+                was_access.issued_at,
+                was_access.version
+            )
+        );
+        // The token's scopes are kept only when they differ from the granted ones.
+        let scopes = |read: &AccessRead| {
+            crate::reads::AccessGrant::from_access(&read.integration, read.access.as_ref().unwrap())
+                .scopes
+        };
+        for token_scope in [None, Some("openid email"), Some("openid")] {
+            let mut full = full.clone();
+            full.access.as_mut().unwrap().scope =
+                token_scope.map(|s| ScopeSet::parse_delimited(s).expect("scopes"));
+            let kept = super::slim(&full);
+            assert_eq!(scopes(&kept), scopes(&full), "{token_scope:?}");
+            assert_eq!(
+                kept.access.unwrap().scope.is_some(),
+                token_scope == Some("openid"),
+                "{token_scope:?}"
+            );
+        }
         assert_eq!(
             kept.metadata,
             serde_json::json!({ crate::registry::INSTANCE_METADATA_KEY: "clinic-a" }),

@@ -44,7 +44,7 @@ impl AccessGrant {
         }
     }
 
-    fn from_access(integration: &Integration, access: &StoredAccess) -> Self {
+    pub(crate) fn from_access(integration: &Integration, access: &StoredAccess) -> Self {
         Self {
             integration_id: integration.id,
             access_token: access.access_token.clone(),
