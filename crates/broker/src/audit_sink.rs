@@ -245,45 +245,29 @@ async fn run(
             let Ok(all) = free.clone().acquire_many_owned(writers).await else {
                 return;
             };
-            write_pending(
-                repo.as_ref(),
-                pending.events,
-                pending.committers,
-                pending.waiters,
-            )
-            .await;
+            let closing = pending.closing;
+            write_pending(repo.as_ref(), pending).await;
             drop(all);
-            if pending.closing {
+            if closing {
                 return;
             }
             continue;
         }
         let repo = repo.clone();
         tokio::spawn(async move {
-            write_pending(
-                repo.as_ref(),
-                pending.events,
-                pending.committers,
-                pending.waiters,
-            )
-            .await;
+            write_pending(repo.as_ref(), pending).await;
             drop(writer);
         });
     }
 }
 
 /// Writes a batch, then tells who waits for it.
-async fn write_pending(
-    repo: &dyn AuditRepository,
-    mut events: Vec<AuditEvent>,
-    committers: Vec<oneshot::Sender<bool>>,
-    waiters: Vec<oneshot::Sender<()>>,
-) {
-    let written = write_batch(repo, &mut events).await;
-    for committer in committers {
+async fn write_pending(repo: &dyn AuditRepository, mut pending: Pending) {
+    let written = write_batch(repo, &mut pending.events).await;
+    for committer in pending.committers {
         let _ = committer.send(written);
     }
-    for done in waiters {
+    for done in pending.waiters {
         let _ = done.send(());
     }
 }

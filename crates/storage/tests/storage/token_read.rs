@@ -91,6 +91,23 @@ async fn a_read_does_not_decrypt_the_refresh_token(db: TestDb) {
     );
 }
 
+/// Puts `from`'s access-token ciphertext into `to`'s token row.
+async fn copy_access_token(db: &TestDb, from: IntegrationId, to: IntegrationId) {
+    let rows = raw_query(
+        db,
+        "SELECT access_token FROM tokens WHERE integration_id = $1",
+        vec![from.as_uuid().into()],
+    )
+    .await;
+    let stolen: String = rows[0].try_get("", "access_token").unwrap();
+    raw_exec(
+        db,
+        "UPDATE tokens SET access_token = $1 WHERE integration_id = $2",
+        vec![stolen.into(), to.as_uuid().into()],
+    )
+    .await;
+}
+
 async fn an_access_token_copied_from_another_row_is_refused(db: TestDb) {
     let store = store(&db);
     let a = store.create(new_integration("u1", "a")).await.unwrap();
@@ -101,19 +118,7 @@ async fn an_access_token_copied_from_another_row_is_refused(db: TestDb) {
             .await
             .unwrap();
     }
-    let rows = raw_query(
-        &db,
-        "SELECT access_token FROM tokens WHERE integration_id = $1",
-        vec![a.id.as_uuid().into()],
-    )
-    .await;
-    let stolen: String = rows[0].try_get("", "access_token").unwrap();
-    raw_exec(
-        &db,
-        "UPDATE tokens SET access_token = $1 WHERE integration_id = $2",
-        vec![stolen.into(), b.id.as_uuid().into()],
-    )
-    .await;
+    copy_access_token(&db, a.id, b.id).await;
     let err = store.read_for_access(b.id).await.unwrap_err();
     match err {
         StorageError::Decrypt { reason, .. } => assert_eq!(reason, "it belongs to another row"),
@@ -161,19 +166,7 @@ async fn reads_of_several_integrations_share_one_query_and_fail_alone(db: TestDb
     );
 
     // b's access token is replaced by a's ciphertext: b fails, a still reads.
-    let rows = raw_query(
-        &db,
-        "SELECT access_token FROM tokens WHERE integration_id = $1",
-        vec![a.id.as_uuid().into()],
-    )
-    .await;
-    let stolen: String = rows[0].try_get("", "access_token").unwrap();
-    raw_exec(
-        &db,
-        "UPDATE tokens SET access_token = $1 WHERE integration_id = $2",
-        vec![stolen.into(), b.id.as_uuid().into()],
-    )
-    .await;
+    copy_access_token(&db, a.id, b.id).await;
     let reads = store.read_for_access_many(&[a.id, b.id]).await.unwrap();
     assert_eq!(reads.len(), 2);
     for (id, read) in reads {
