@@ -5,16 +5,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    QueryOrder, QuerySelect,
 };
 use serde::Serialize;
+use tether_core::StorageResult;
 use tether_core::audit::{AuditEvent, AuditQuery, AuditRecord};
 use tether_core::ids::AuditId;
 use tether_core::ports::AuditRepository;
-use tether_core::{StorageError, StorageResult};
 use uuid::Uuid;
 
-use super::{SqlStore, backend, db_err, write_txn};
+use super::{SqlStore, backend, db_err, execute_with_json, write_txn};
 use crate::entities::audit_log::{ActiveModel, Column, Entity};
 use crate::entities::scopes_to_json;
 
@@ -100,17 +100,21 @@ impl<'a> RecordRow<'a> {
     }
 }
 
+/// One INSERT of `events` (at most [`INSERT_CHUNK`]).
+async fn insert_rows(conn: &impl ConnectionTrait, events: &[AuditEvent]) -> StorageResult<()> {
+    let models: Vec<_> = events.iter().map(|e| to_model(AuditId::new(), e)).collect();
+    Entity::insert_many(models)
+        .exec_without_returning(conn)
+        .await
+        .map(|_| ())
+        .map_err(db_err("audit record", DUPLICATE))
+}
+
 async fn append_postgres(conn: &impl ConnectionTrait, events: &[AuditEvent]) -> StorageResult<()> {
     let rows: Vec<RecordRow<'_>> = events.iter().map(RecordRow::new).collect();
-    let json = serde_json::to_string(&rows).map_err(|e| StorageError::Backend(e.to_string()))?;
-    conn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        INSERT_RECORDSET,
-        [json.into()],
-    ))
-    .await
-    .map(|_| ())
-    .map_err(db_err("audit record", DUPLICATE))
+    execute_with_json(conn, INSERT_RECORDSET, &rows)
+        .await
+        .map_err(db_err("audit record", DUPLICATE))
 }
 
 /// Appends one record on any connection: for commands that hold a connection but no store
@@ -144,20 +148,11 @@ impl AuditRepository for SqlStore {
         if events.len() <= INSERT_CHUNK {
             // One statement is atomic on its own: one round trip instead of BEGIN, INSERT,
             // COMMIT (group-committed token reads wait for this write).
-            let models: Vec<_> = events.iter().map(|e| to_model(AuditId::new(), e)).collect();
-            return Entity::insert_many(models)
-                .exec_without_returning(self.conn())
-                .await
-                .map(|_| ())
-                .map_err(db_err("audit record", DUPLICATE));
+            return insert_rows(self.conn(), events).await;
         }
         let txn = write_txn(self.conn()).await?;
         for chunk in events.chunks(INSERT_CHUNK) {
-            let models: Vec<_> = chunk.iter().map(|e| to_model(AuditId::new(), e)).collect();
-            Entity::insert_many(models)
-                .exec_without_returning(&txn)
-                .await
-                .map_err(db_err("audit record", DUPLICATE))?;
+            insert_rows(&txn, chunk).await?;
         }
         txn.commit().await.map_err(backend)
     }

@@ -104,14 +104,18 @@ pub(super) async fn read_for_access<C: ConnectionTrait>(
     let Some(row) = select_row(conn, id).await? else {
         return Ok(None);
     };
-    let integration: Integration = integrations::Model::from_query_result(&row, "")
+    access_read(cipher, &row).map(Some)
+}
+
+/// A read's row: the integration and the access half of its token.
+fn access_read(cipher: &TokenCipher, row: &QueryResult) -> StorageResult<AccessRead> {
+    let integration: Integration = integrations::Model::from_query_result(row, "")
         .map_err(backend)?
         .try_into()?;
-    let access = access_of(cipher, &row)?;
-    Ok(Some(AccessRead {
+    Ok(AccessRead {
         integration,
-        access,
-    }))
+        access: access_of(cipher, row)?,
+    })
 }
 
 /// [`read_for_access`] of several integrations in one query: a result per integration found
@@ -126,21 +130,12 @@ pub(super) async fn read_for_access_many<C: ConnectionTrait>(
         Expr::col((integrations::Entity, integrations::Column::Id)).is_in(uuids),
     ));
     let rows = conn.query_all(&query).await.map_err(backend)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id: Uuid = row.try_get("", "id").map_err(backend)?;
-        let read = integrations::Model::from_query_result(&row, "")
-            .map_err(backend)
-            .and_then(Integration::try_from)
-            .and_then(|integration| {
-                Ok(AccessRead {
-                    integration,
-                    access: access_of(cipher, &row)?,
-                })
-            });
-        out.push((IntegrationId::from_uuid(id), read));
-    }
-    Ok(out)
+    rows.iter()
+        .map(|row| {
+            let id: Uuid = row.try_get("", "id").map_err(backend)?;
+            Ok((IntegrationId::from_uuid(id), access_read(cipher, row)))
+        })
+        .collect()
 }
 
 /// Prefix of the token columns in [`read_for_refresh`]'s row.
