@@ -145,16 +145,12 @@ pub(crate) fn slim(read: &AccessRead) -> AccessRead {
         },
         // The token's scopes only when they differ from the granted ones (a read falls back
         // to those): most entries keep one set, not two copies of it.
-        access: read
-            .access
-            .as_ref()
-            .map(|access| tether_core::token::StoredAccess {
-                scope: access
-                    .scope
-                    .clone()
-                    .filter(|scope| *scope != full.granted_scopes),
-                ..access.clone()
-            }),
+        access: read.access.clone().map(|mut access| {
+            if access.scope.as_ref() == Some(&full.granted_scopes) {
+                access.scope = None;
+            }
+            access
+        }),
     }
 }
 
