@@ -119,6 +119,9 @@ PEAK_RSS=0
 SAMPLER=$!
 TETHER_BEFORE=$(ticks "/proc/$SERVER_PID/stat")
 PG_BEFORE=$(ticks $(postgres_stats))
+# Machine-wide busy and idle ticks (/proc/stat's first line): is the machine saturated?
+cpu_line() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6, $9 }' /proc/stat; }
+read -r BUSY_BEFORE IDLE_BEFORE STEAL_BEFORE < <(cpu_line)
 if [[ -n "${BENCH_PERF:-}" ]]; then
   ( sleep 5; perf record -q -a -g -F 199 -o "$BENCH_PERF" -- sleep 10 >/dev/null 2>&1 ) &
 fi
@@ -128,6 +131,7 @@ wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency -s bench/token-read
 END=$(date +%s.%N)
 TETHER_AFTER=$(ticks "/proc/$SERVER_PID/stat")
 PG_AFTER=$(ticks $(postgres_stats))
+read -r BUSY_AFTER IDLE_AFTER STEAL_AFTER < <(cpu_line)
 kill "$SAMPLER" 2>/dev/null || true
 PEAK_RSS=$(sort -n "$WORK/rss.txt" | tail -n 1)
 HZ=$(getconf CLK_TCK)
@@ -141,6 +145,10 @@ awk -v t=$((TETHER_AFTER - TETHER_BEFORE)) -v p=$((PG_AFTER - PG_BEFORE)) -v hz=
     wall = e - s
     printf "CPU during the run (of %d cores x %.1f s): tether %.1f s (%.0f%% of one core), postgres %.1f s (%.0f%%)\n",
       n, wall, t / hz, 100 * t / hz / wall, p / hz, 100 * p / hz / wall }'
+awk -v b=$((BUSY_AFTER - BUSY_BEFORE)) -v i=$((IDLE_AFTER - IDLE_BEFORE)) \
+  -v st=$((STEAL_AFTER - STEAL_BEFORE)) 'BEGIN {
+  printf "machine during the run: %.0f%% busy (all processes, incl. wrk), %.0f%% idle, %.0f%% stolen by the host\n",
+    100 * b / (b + i + st), 100 * i / (b + i + st), 100 * st / (b + i + st) }'
 grep '^BENCH' "$WORK/wrk.txt" || true
 TETHER_RPS=$(awk -F'[ =]' '/^BENCH/ { for (i = 1; i < NF; i++) if ($i == "rps") print $(i + 1) }' "$WORK/wrk.txt")
 echo "tether's database connections using TLS: ${TLS}"

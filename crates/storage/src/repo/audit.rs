@@ -2,19 +2,19 @@
 //! for `audit_log` anywhere in this crate.
 
 use async_trait::async_trait;
-use chrono::{DateTime, SubsecRound, Utc};
+use std::sync::Arc;
+
+use chrono::{SecondsFormat, SubsecRound};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, RuntimeErr,
 };
-use serde::Serialize;
-use tether_core::StorageResult;
 use tether_core::audit::{AuditEvent, AuditQuery, AuditRecord};
 use tether_core::ids::AuditId;
 use tether_core::ports::AuditRepository;
-use uuid::Uuid;
+use tether_core::{StorageError, StorageResult};
 
-use super::{SqlStore, backend, db_err, execute_with_json, write_txn};
+use super::{SqlStore, backend, db_err, write_txn};
 use crate::entities::audit_log::{ActiveModel, Column, Entity};
 use crate::entities::scopes_to_json;
 
@@ -44,60 +44,78 @@ fn to_model(id: AuditId, e: &AuditEvent) -> ActiveModel {
 
 const DUPLICATE: &str = "an audit record with this id exists";
 
-/// A batch on PostgreSQL: one statement whose text never changes (prepared once per
-/// connection), the records as one JSON parameter. Atomic on its own and one round trip; no
-/// per-record parameters to build, bind and plan (token reads wait for this write).
-const INSERT_RECORDSET: &str = "INSERT INTO audit_log (id, integration_id, user_id, actor, \
-     actor_id, action, provider, scopes, ip_address, user_agent, success, error_message, detail, \
-     created_at) \
-     SELECT id, integration_id, user_id, actor, actor_id, action, provider, scopes, ip_address, \
-     user_agent, success, error_message, detail, created_at \
-     FROM json_to_recordset($1::text::json) AS r(id uuid, integration_id uuid, user_id text, \
-     actor text, actor_id text, action text, provider text, scopes json, ip_address text, \
-     user_agent text, success boolean, error_message text, detail json, created_at timestamptz)";
+/// A batch on PostgreSQL: one `COPY` in text format. Atomic on its own (one statement) and
+/// about half the server's CPU of an `INSERT … SELECT` from a JSON parameter: no JSON to
+/// parse, and rows go in with the heap's multi-insert. Token reads wait for this write.
+const COPY_IN: &str = "COPY audit_log (id, integration_id, user_id, actor, actor_id, action, \
+     provider, scopes, ip_address, user_agent, success, error_message, detail, created_at) \
+     FROM STDIN";
 
-/// One record of [`INSERT_RECORDSET`], borrowed from its event.
-#[derive(Serialize)]
-struct RecordRow<'a> {
-    id: Uuid,
-    integration_id: Option<Uuid>,
-    user_id: Option<&'a str>,
-    actor: &'static str,
-    actor_id: Option<String>,
-    action: &'static str,
-    provider: Option<&'static str>,
-    scopes: Option<Vec<&'a str>>,
-    ip_address: Option<&'a str>,
-    user_agent: Option<&'a str>,
-    success: bool,
-    error_message: Option<&'a str>,
-    detail: Option<&'a serde_json::Value>,
-    /// At the microseconds PostgreSQL keeps, truncated as the bound-parameter path does.
-    created_at: DateTime<Utc>,
+/// Appends one field of `COPY … FROM STDIN` text format: the backslash and the three
+/// characters that delimit fields and rows are escaped (UTF-8 continuation bytes never equal
+/// an ASCII byte, so escaping bytewise is exact); `None` is `\N`.
+fn copy_field(out: &mut String, value: Option<&str>) {
+    let Some(value) = value else {
+        out.push_str("\\N");
+        return;
+    };
+    let mut rest = value;
+    while let Some(at) = rest.find(['\\', '\t', '\n', '\r']) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'\\' => "\\\\",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            _ => "\\r",
+        });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
 }
 
-impl<'a> RecordRow<'a> {
-    fn new(e: &'a AuditEvent) -> Self {
-        Self {
-            id: AuditId::new().as_uuid(),
-            integration_id: e.integration_id.map(|i| i.as_uuid()),
-            user_id: e.user_id.as_ref().map(|u| u.as_str()),
-            actor: e.actor.kind().as_str(),
-            actor_id: e.actor.id_text(),
-            action: e.action.as_str(),
-            provider: e.provider.map(|p| p.as_str()),
-            scopes: e
-                .scopes
-                .as_ref()
-                .map(|s| s.iter().map(|scope| scope.as_str()).collect()),
-            ip_address: e.ip_address.as_deref(),
-            user_agent: e.user_agent.as_deref(),
-            success: e.success,
-            error_message: e.error_message.as_deref(),
-            detail: e.detail.as_ref(),
-            created_at: e.created_at.trunc_subsecs(6),
+/// `events` as the rows of [`COPY_IN`], each with a new id (UUIDv7: in order).
+fn copy_rows(events: &[AuditEvent]) -> Result<String, serde_json::Error> {
+    let mut out = String::with_capacity(events.len() * 512);
+    for e in events {
+        let id = AuditId::new().as_uuid().to_string();
+        let integration = e.integration_id.map(|i| i.as_uuid().to_string());
+        let actor_id = e.actor.id_text();
+        let scopes = e
+            .scopes
+            .as_ref()
+            .map(|s| serde_json::to_string(&s.iter().map(|s| s.as_str()).collect::<Vec<_>>()))
+            .transpose()?;
+        let detail = e.detail.as_ref().map(serde_json::to_string).transpose()?;
+        // At the microseconds PostgreSQL keeps, truncated as the bound-parameter path does.
+        let created_at = e
+            .created_at
+            .trunc_subsecs(6)
+            .to_rfc3339_opts(SecondsFormat::Micros, true);
+        let fields = [
+            Some(id.as_str()),
+            integration.as_deref(),
+            e.user_id.as_ref().map(|u| u.as_str()),
+            Some(e.actor.kind().as_str()),
+            actor_id.as_deref(),
+            Some(e.action.as_str()),
+            e.provider.map(|p| p.as_str()),
+            scopes.as_deref(),
+            e.ip_address.as_deref(),
+            e.user_agent.as_deref(),
+            Some(if e.success { "t" } else { "f" }),
+            e.error_message.as_deref(),
+            detail.as_deref(),
+            Some(created_at.as_str()),
+        ];
+        for (i, field) in fields.into_iter().enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            copy_field(&mut out, field);
         }
+        out.push('\n');
     }
+    Ok(out)
 }
 
 /// One INSERT of `events` (at most [`INSERT_CHUNK`]).
@@ -110,11 +128,22 @@ async fn insert_rows(conn: &impl ConnectionTrait, events: &[AuditEvent]) -> Stor
         .map_err(db_err("audit record", DUPLICATE))
 }
 
-async fn append_postgres(conn: &impl ConnectionTrait, events: &[AuditEvent]) -> StorageResult<()> {
-    let rows: Vec<RecordRow<'_>> = events.iter().map(RecordRow::new).collect();
-    execute_with_json(conn, INSERT_RECORDSET, &rows)
+async fn append_postgres(conn: &DatabaseConnection, events: &[AuditEvent]) -> StorageResult<()> {
+    use sea_orm::sqlx::postgres::PgPoolCopyExt as _;
+    let sqlx_err = |e| DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e)));
+    let rows = copy_rows(events).map_err(|e| StorageError::Backend(e.to_string()))?;
+    let write = async {
+        let mut copy = conn
+            .get_postgres_connection_pool()
+            .copy_in_raw(COPY_IN)
+            .await?;
+        copy.send(rows.as_bytes()).await?;
+        copy.finish().await
+    };
+    write
         .await
-        .map_err(db_err("audit record", DUPLICATE))
+        .map(|_| ())
+        .map_err(|e| db_err("audit record", DUPLICATE)(sqlx_err(e)))
 }
 
 /// Appends one record on any connection: for commands that hold a connection but no store

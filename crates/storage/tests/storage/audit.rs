@@ -211,29 +211,43 @@ async fn audit_queries_page_backwards_and_cap_the_limit(db: TestDb) {
     assert_eq!(page1[0].event.created_at, events[1004].created_at);
 }
 
-/// A batch keeps every field of every record (PostgreSQL writes it as one JSON parameter), in
-/// order, and is all or nothing.
+/// A batch keeps every field of every record (PostgreSQL writes it with `COPY` in text format:
+/// the characters that format escapes must come back as they went in), in order, and is all
+/// or nothing.
 async fn audit_batches_keep_every_field_and_are_all_or_nothing(db: TestDb) {
     let store = store(&db);
     let mut full = event(AuditAction::TokenRead, "u1", Some(IntegrationId::new()), -5)
-        .failed("needs \"quotes\", a \\ and \u{e9}\u{1f600}");
+        .failed("needs \"quotes\", a \\ and \u{e9}\u{1f600}\nline two\r\tand a literal \\N");
     full.actor = Actor::ApiKey(ApiKeyId::new());
     full.provider = Some(ProviderKind::Google);
     full.scopes = Some(scopes("openid https://www.googleapis.com/auth/calendar"));
     full.ip_address = Some("2001:db8::1".to_owned());
-    full.user_agent = Some("svc/1.0 (\u{2603})".to_owned());
-    full.detail = Some(serde_json::json!({ "purpose": "sync", "count": 3, "nested": [1, null] }));
+    full.user_agent = Some("svc/1.0 (\u{2603})\tx\\y\\".to_owned());
+    full.detail = Some(serde_json::json!({
+        "purpose": "sync\t\\N\n",
+        "count": 3,
+        "nested": [1, null]
+    }));
+    let mut nothing = AuditEvent::new(Actor::System, AuditAction::TokenRead);
+    nothing.created_at = at(-5);
+    nothing.user_agent = Some("\\N".to_owned());
+    nothing.error_message = Some(String::new());
     let mut bare = AuditEvent::new(Actor::System, AuditAction::KeysRotated);
     bare.created_at = at(-4);
     let mut operator = AuditEvent::new(Actor::Operator("ops".to_owned()), AuditAction::Connected);
     operator.created_at = at(-3);
     store
-        .append_batch(&[full.clone(), bare.clone(), operator.clone()])
+        .append_batch(&[
+            full.clone(),
+            nothing.clone(),
+            bare.clone(),
+            operator.clone(),
+        ])
         .await
         .unwrap();
     let all = store.query(&AuditQuery::default()).await.unwrap();
     let events: Vec<_> = all.into_iter().rev().map(|r| r.event).collect();
-    assert_eq!(events, [full.clone(), bare, operator]);
+    assert_eq!(events, [full.clone(), nothing, bare.clone(), operator]);
 
     if db.engine == tether_testkit::Engine::Postgres {
         // ip_address holds 64 characters: the whole batch is refused, nothing is written.
@@ -241,7 +255,12 @@ async fn audit_batches_keep_every_field_and_are_all_or_nothing(db: TestDb) {
         too_long.ip_address = Some("x".repeat(65));
         let refused = store.append_batch(&[full.clone(), too_long]).await;
         assert!(refused.is_err(), "{refused:?}");
-        assert_eq!(count(&db, "audit_log").await, 3);
+        assert_eq!(count(&db, "audit_log").await, 4);
+        // The refused COPY left its connection usable.
+        for _ in 0..3 {
+            store.append_batch(&[bare.clone()]).await.unwrap();
+        }
+        assert_eq!(count(&db, "audit_log").await, 7);
     }
 }
 
