@@ -178,12 +178,17 @@ async fn postgres_with_several_writers_a_flush_waits_for_every_batch_in_flight()
         let sink = sink.clone();
         tokio::spawn(async move { sink.record_committed(event(0)).await })
     };
-    // The batch (both records) is in flight once its INSERT waits for the lock.
+    // The batch (both records) is in flight once its COPY waits for the lock.
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "the batch never waited for the lock"
+        );
         let waiting = db
             .query_all(
                 "SELECT COUNT(*) AS n FROM pg_stat_activity \
-                 WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO audit_log%'",
+                 WHERE wait_event_type = 'Lock' AND query LIKE 'COPY audit_log%'",
             )
             .await[0]
             .try_get::<i64>("", "n")
