@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use tether_server::cli::Cli;
 
+/// jemalloc instead of the system allocator: the token read allocates and frees many small
+/// objects per request across threads, and the read cache holds many small ones.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     std::panic::set_hook(Box::new(|info| {
