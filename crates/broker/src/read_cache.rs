@@ -18,19 +18,24 @@
 //! audited; only the database round trip is saved. The size is bounded (`capacity` entries,
 //! evicted by quick_cache's S3-FIFO policy).
 
+use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use tether_core::IntegrationId;
 use tether_core::token::AccessRead;
+use tether_core::{IntegrationId, ScopeSet};
 
 /// Invalidations bump one of these counters (by integration id hash); a fill whose counter
 /// moved since its ticket was taken is dropped.
 const STRIPES: usize = 64;
+
+/// Distinct granted-scope sets kept for entries to share (there are few: about one per
+/// provider configuration); past this many, a new set is kept by its own entry alone.
+const SHARED_SCOPE_SETS: usize = 1024;
 
 #[derive(Clone)]
 struct Entry {
@@ -76,6 +81,8 @@ pub(crate) struct ReadCache {
     epochs: [AtomicU64; STRIPES],
     received: AtomicU64,
     lost: AtomicU64,
+    /// Granted-scope sets shared between entries: one copy of each, not one per entry.
+    scope_sets: Mutex<HashSet<ScopeSet>>,
 }
 
 /// What `/readyz` and the metrics say of the cache.
@@ -170,7 +177,25 @@ impl ReadCache {
             epochs: std::array::from_fn(|_| AtomicU64::new(0)),
             received: AtomicU64::new(0),
             lost: AtomicU64::new(0),
+            scope_sets: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// What an entry keeps of `read` ([`slim`]), its granted scopes shared with the other
+    /// entries that have the same ones.
+    pub(crate) fn slim(&self, read: &AccessRead) -> AccessRead {
+        let mut slim = slim(read);
+        if let Ok(mut sets) = self.scope_sets.lock() {
+            let granted = &mut slim.integration.granted_scopes;
+            match sets.get(granted) {
+                Some(shared) => *granted = shared.clone(),
+                None if sets.len() < SHARED_SCOPE_SETS => {
+                    sets.insert(granted.clone());
+                }
+                None => {}
+            }
+        }
+        slim
     }
 
     pub(crate) fn get(&self, id: IntegrationId) -> Option<Arc<AccessRead>> {
@@ -390,6 +415,35 @@ mod tests {
 
     fn slim_metadata(read: &AccessRead) -> serde_json::Value {
         slim(read).integration.metadata
+    }
+
+    #[test]
+    fn entries_with_the_same_granted_scopes_share_one_copy() {
+        let cache = cache(10);
+        let with_scopes = |scopes: &str| {
+            let mut read = (*read(IntegrationId::new())).clone();
+            read.integration.granted_scopes = ScopeSet::parse_delimited(scopes).expect("scopes");
+            cache.slim(&read)
+        };
+        // Where a set's first scope lives: the same address means the same copy.
+        let storage = |read: &AccessRead| {
+            std::ptr::from_ref(
+                read.integration
+                    .granted_scopes
+                    .iter()
+                    .next()
+                    .expect("a scope"),
+            )
+        };
+        let (a, b, other) = (
+            with_scopes("openid email"),
+            with_scopes("email openid"),
+            with_scopes("openid"),
+        );
+        assert_eq!(a.integration.granted_scopes, b.integration.granted_scopes);
+        assert_eq!(storage(&a), storage(&b), "one copy for both entries");
+        assert_ne!(storage(&a), storage(&other));
+        assert_eq!(other.integration.granted_scopes.to_delimited(), "openid");
     }
 
     #[test]

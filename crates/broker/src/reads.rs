@@ -192,11 +192,7 @@ impl Broker {
         match &read.access {
             Some(access) if self.is_fresh(access) => {
                 if let (Some(cache), Some(ticket)) = (&self.inner.read_cache, fill) {
-                    cache.put(
-                        integration.id,
-                        Arc::new(crate::read_cache::slim(&read)),
-                        ticket,
-                    );
+                    cache.put(integration.id, Arc::new(cache.slim(&read)), ticket);
                 }
                 Ok(AccessGrant::from_access(integration, access))
             }

@@ -1,8 +1,8 @@
 //! OAuth scopes: one validated scope token (RFC 6749 §3.3) and an ordered, duplicate-free set.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -71,10 +71,11 @@ impl From<Scope> for String {
     }
 }
 
-/// A set of scopes, kept sorted so that stored and compared forms are stable.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ScopeSet(BTreeSet<Scope>);
+/// A set of scopes, kept sorted so that stored and compared forms are stable. Immutable and
+/// shared: a clone is a reference count, not a copy (token reads clone granted scopes on every
+/// request, and the read cache keeps one per entry); the rare `insert` copies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ScopeSet(Arc<[Scope]>);
 
 impl ScopeSet {
     pub fn new() -> Self {
@@ -87,12 +88,19 @@ impl ScopeSet {
         text.split_whitespace().map(Scope::parse).collect()
     }
 
+    /// Adds `scope`; false when it was already there.
     pub fn insert(&mut self, scope: Scope) -> bool {
-        self.0.insert(scope)
+        let Err(at) = self.0.binary_search(&scope) else {
+            return false;
+        };
+        let mut scopes = self.0.to_vec();
+        scopes.insert(at, scope);
+        self.0 = scopes.into();
+        true
     }
 
     pub fn contains(&self, scope: &Scope) -> bool {
-        self.0.contains(scope)
+        self.0.binary_search(scope).is_ok()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -109,11 +117,14 @@ impl ScopeSet {
 
     /// The scopes of `self` that `other` lacks (e.g. requested but not granted).
     pub fn missing_from(&self, other: &ScopeSet) -> ScopeSet {
-        ScopeSet(self.0.difference(&other.0).cloned().collect())
+        self.iter()
+            .filter(|scope| !other.contains(scope))
+            .cloned()
+            .collect()
     }
 
     pub fn union(&self, other: &ScopeSet) -> ScopeSet {
-        ScopeSet(self.0.union(&other.0).cloned().collect())
+        self.iter().chain(other.iter()).cloned().collect()
     }
 
     /// The space-delimited wire form.
@@ -128,15 +139,32 @@ impl ScopeSet {
 
 impl FromIterator<Scope> for ScopeSet {
     fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Self {
-        Self(iter.into_iter().collect())
+        let mut scopes: Vec<Scope> = iter.into_iter().collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        Self(scopes.into())
     }
 }
 
 impl<'a> IntoIterator for &'a ScopeSet {
     type Item = &'a Scope;
-    type IntoIter = std::collections::btree_set::Iter<'a, Scope>;
+    type IntoIter = std::slice::Iter<'a, Scope>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
+    }
+}
+
+/// A JSON array of scopes, sorted.
+impl Serialize for ScopeSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter())
+    }
+}
+
+/// Any JSON array of valid scopes (sorted and deduplicated on the way in).
+impl<'de> Deserialize<'de> for ScopeSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<Scope>::deserialize(deserializer).map(|scopes| scopes.into_iter().collect())
     }
 }
 
@@ -166,11 +194,33 @@ mod tests {
     }
 
     #[test]
+    fn inserting_keeps_the_set_sorted_and_leaves_clones_alone() {
+        let mut set = ScopeSet::parse_delimited("c a").unwrap();
+        let before = set.clone();
+        assert!(set.insert(Scope::parse("b").unwrap()));
+        assert!(!set.insert(Scope::parse("a").unwrap()), "already there");
+        assert_eq!(set.to_delimited(), "a b c");
+        assert_eq!(before.to_delimited(), "a c");
+        assert!(set.contains(&Scope::parse("b").unwrap()));
+        assert!(!before.contains(&Scope::parse("b").unwrap()));
+        assert_eq!(
+            set.union(&ScopeSet::parse_delimited("d a").unwrap())
+                .to_delimited(),
+            "a b c d"
+        );
+    }
+
+    #[test]
     fn scope_sets_serialize_as_sorted_json_arrays_and_validate_on_the_way_in() {
         let set = ScopeSet::parse_delimited("b a").unwrap();
         let json = serde_json::to_string(&set).unwrap();
         assert_eq!(json, r#"["a","b"]"#);
         assert_eq!(serde_json::from_str::<ScopeSet>(&json).unwrap(), set);
+        assert_eq!(
+            serde_json::from_str::<ScopeSet>(r#"["b","a","b"]"#).unwrap(),
+            set,
+            "sorted and deduplicated on the way in"
+        );
         assert!(serde_json::from_str::<ScopeSet>(r#"["has space"]"#).is_err());
     }
 }
