@@ -6,7 +6,8 @@
 # First, in the same run, the same wrk load against the ceiling: a bare actix-web server
 # (tether-bench-ceiling) answering the same route with the same body tether answered; tether's
 # req/s is reported as a percentage of it. Prints req/s, p50/p99 latency, the server's peak RSS,
-# the CPU time tether and PostgreSQL used, and whether tether's database connections use TLS.
+# the CPU time tether and PostgreSQL used, how busy the whole machine was, and whether
+# tether's database connections use TLS.
 # Stops the servers and drops the database on exit, whatever happens.
 #
 # Settings (environment): BENCH_PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres),
