@@ -195,6 +195,34 @@ async fn the_schema_refuses_a_second_link_of_one_account_by_one_user(db: TestDb)
     assert!(second.is_err(), "a duplicate account link must be refused");
 }
 
+/// PostgreSQL leaves room on `integrations` pages for heap-only `last_used_at` updates; down
+/// takes the setting back.
+async fn integrations_pages_keep_room_for_usage_updates(db: TestDb) {
+    let options = |db: &TestDb| {
+        let conn = db.conn.clone();
+        async move {
+            conn.query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT COALESCE(array_to_string(reloptions, ','), '') AS o FROM pg_class \
+                 WHERE relname = 'integrations'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<String>("", "o")
+            .unwrap()
+        }
+    };
+    Migrator::up(&db.single_connection().await, None)
+        .await
+        .unwrap();
+    assert_eq!(options(&db).await, "fillfactor=70");
+    Migrator::down(&db.single_connection().await, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(options(&db).await, "");
+}
+
 mod sqlite {
     use super::*;
 
@@ -219,6 +247,14 @@ mod sqlite {
 
 mod postgres {
     use super::*;
+
+    #[tokio::test]
+    async fn integrations_pages_keep_room_for_usage_updates() {
+        super::integrations_pages_keep_room_for_usage_updates(
+            TestDb::empty(Engine::Postgres).await,
+        )
+        .await;
+    }
 
     #[tokio::test]
     async fn migrations_go_up_down_and_up_again() {
