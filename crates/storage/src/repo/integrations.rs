@@ -232,9 +232,15 @@ async fn record_usage_postgres<C: ConnectionTrait>(
             at: chrono::SubsecRound::trunc_subsecs(*at, 6),
         })
         .collect();
-    super::execute_with_json(conn, RECORD_USAGE, &uses)
-        .await
-        .map_err(backend)
+    let json = serde_json::to_string(&uses).map_err(|e| StorageError::Backend(e.to_string()))?;
+    conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        RECORD_USAGE,
+        [json.into()],
+    ))
+    .await
+    .map(|_| ())
+    .map_err(backend)
 }
 
 #[async_trait]

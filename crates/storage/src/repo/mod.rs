@@ -90,23 +90,6 @@ pub(crate) async fn write_txn(
     .map_err(backend)
 }
 
-/// Runs a PostgreSQL statement whose one parameter (`$1`, text) is `rows` as JSON: many rows
-/// in one statement of fixed text (`json_to_recordset($1::text::json)`), one round trip.
-pub(crate) async fn execute_with_json<C: ConnectionTrait>(
-    conn: &C,
-    sql: &str,
-    rows: &impl serde::Serialize,
-) -> Result<(), DbErr> {
-    let json = serde_json::to_string(rows).map_err(|e| DbErr::Custom(e.to_string()))?;
-    conn.execute_raw(sea_orm::Statement::from_sql_and_values(
-        sea_orm::DbBackend::Postgres,
-        sql,
-        [json.into()],
-    ))
-    .await
-    .map(|_| ())
-}
-
 /// "Now" at the precision both engines store (microseconds), so a value returned to the
 /// caller equals the value read back later.
 pub(crate) fn now() -> DateTime<Utc> {

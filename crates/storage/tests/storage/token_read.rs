@@ -108,8 +108,10 @@ async fn copy_access_token(db: &TestDb, from: IntegrationId, to: IntegrationId) 
     .await;
 }
 
-async fn an_access_token_copied_from_another_row_is_refused(db: TestDb) {
-    let store = store(&db);
+/// Integrations `a` (of u1) and `b` (of u2), with access tokens `token-of-a` and `token-of-b`.
+async fn two_with_tokens(
+    store: &tether_storage::SqlStore,
+) -> (tether_core::Integration, tether_core::Integration) {
     let a = store.create(new_integration("u1", "a")).await.unwrap();
     let b = store.create(new_integration("u2", "b")).await.unwrap();
     for (id, token) in [(a.id, "token-of-a"), (b.id, "token-of-b")] {
@@ -118,6 +120,12 @@ async fn an_access_token_copied_from_another_row_is_refused(db: TestDb) {
             .await
             .unwrap();
     }
+    (a, b)
+}
+
+async fn an_access_token_copied_from_another_row_is_refused(db: TestDb) {
+    let store = store(&db);
+    let (a, b) = two_with_tokens(&store).await;
     copy_access_token(&db, a.id, b.id).await;
     let err = store.read_for_access(b.id).await.unwrap_err();
     match err {
@@ -130,15 +138,8 @@ async fn an_access_token_copied_from_another_row_is_refused(db: TestDb) {
 /// be read failing alone, missing ones left out.
 async fn reads_of_several_integrations_share_one_query_and_fail_alone(db: TestDb) {
     let store = store(&db);
-    let a = store.create(new_integration("u1", "a")).await.unwrap();
-    let b = store.create(new_integration("u2", "b")).await.unwrap();
+    let (a, b) = two_with_tokens(&store).await;
     let bare = store.create(new_integration("u3", "bare")).await.unwrap();
-    for (id, token) in [(a.id, "token-of-a"), (b.id, "token-of-b")] {
-        store
-            .save(&TokenOwner::Integration(id), &token_set(token, None), None)
-            .await
-            .unwrap();
-    }
     let unknown = IntegrationId::new();
     let ids = [a.id, b.id, bare.id, unknown];
     let mut reads = store.read_for_access_many(&ids).await.unwrap();
