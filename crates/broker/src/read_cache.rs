@@ -24,10 +24,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use rand::Rng;
 
+use tether_core::secret::AccessToken;
 use tether_core::token::AccessRead;
-use tether_core::{IntegrationId, ScopeSet};
+use tether_core::{IntegrationId, ProviderKind, ScopeSet, UserId};
+
+use crate::reads::AccessGrant;
 
 /// Invalidations bump one of these counters (by integration id hash); a fill whose counter
 /// moved since its ticket was taken is dropped.
@@ -36,12 +40,6 @@ const STRIPES: usize = 64;
 /// Distinct granted-scope sets kept for entries to share (there are few: about one per
 /// provider configuration); past this many, a new set is kept by its own entry alone.
 const SHARED_SCOPE_SETS: usize = 1024;
-
-#[derive(Clone)]
-struct Entry {
-    read: Arc<AccessRead>,
-    expires: Instant,
-}
 
 /// Taken before a read goes to the database; a fill with a voided ticket is not cached.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +71,7 @@ impl Default for ReadCacheConfig {
 
 pub(crate) struct ReadCache {
     config: ReadCacheConfig,
-    entries: quick_cache::sync::Cache<IntegrationId, Entry>,
+    entries: quick_cache::sync::Cache<IntegrationId, Arc<CachedRead>>,
     /// An invalidation bus is subscribed and every change reaches this replica.
     coherent: AtomicBool,
     /// A bus was attached (so "short" means "subscription lost", not "no bus").
@@ -121,43 +119,62 @@ pub struct ReadCacheStats {
 }
 
 /// What a cached read keeps of its row: what a token read uses — the owner, provider and
-/// provider instance, status, granted scopes and the access half — and not the rest (account
-/// labels, requested scopes, the last error, other metadata), so that a full cache of
-/// 100,000 entries stays small.
-pub(crate) fn slim(read: &AccessRead) -> AccessRead {
-    let full = &read.integration;
-    let metadata = match crate::registry::instance_of(full) {
-        "" => serde_json::Value::Null,
-        instance => serde_json::json!({ crate::registry::INSTANCE_METADATA_KEY: instance }),
-    };
-    AccessRead {
-        integration: tether_core::Integration {
-            id: full.id,
+/// provider instance, granted scopes and the access half — and nothing else (account labels,
+/// requested scopes, the last error, other metadata, the status: only usable integrations are
+/// cached, and every status change invalidates), so that a full cache of 100,000 entries
+/// stays small.
+#[derive(Debug)]
+pub(crate) struct CachedRead {
+    pub(crate) user_id: UserId,
+    pub(crate) provider: ProviderKind,
+    /// The provider instance the integration was connected through (`""`: the usual one).
+    pub(crate) instance: Box<str>,
+    /// Shared with the other entries that have the same set (see [`ReadCache`]).
+    pub(crate) granted_scopes: ScopeSet,
+    pub(crate) access_token: AccessToken,
+    pub(crate) token_type: Box<str>,
+    /// The token's own scopes, only when they differ from the granted ones.
+    pub(crate) token_scope: Option<ScopeSet>,
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+    pub(crate) issued_at: DateTime<Utc>,
+    /// The end of the entry's life in the cache.
+    life_ends: Instant,
+}
+
+impl CachedRead {
+    /// What is kept of `read`, or `None` when it has no token to serve.
+    fn of(read: &AccessRead, granted_scopes: ScopeSet, life_ends: Instant) -> Option<Self> {
+        let full = &read.integration;
+        let access = read.access.as_ref()?;
+        Some(Self {
             user_id: full.user_id.clone(),
             provider: full.provider,
-            provider_account_id: String::new(),
-            account_label: None,
-            status: full.status,
-            requested_scopes: tether_core::ScopeSet::new(),
-            granted_scopes: full.granted_scopes.clone(),
-            metadata,
-            last_refreshed_at: full.last_refreshed_at,
-            last_used_at: None,
-            next_refresh_at: full.next_refresh_at,
-            failure_count: full.failure_count,
-            last_error: None,
-            created_at: full.created_at,
-            updated_at: full.updated_at,
-            version: full.version,
-        },
-        // The token's scopes only when they differ from the granted ones (a read falls back
-        // to those): most entries keep one set, not two copies of it.
-        access: read.access.clone().map(|mut access| {
-            if access.scope.as_ref() == Some(&full.granted_scopes) {
-                access.scope = None;
-            }
-            access
-        }),
+            instance: crate::registry::instance_of(full).into(),
+            token_scope: access
+                .scope
+                .clone()
+                .filter(|scope| *scope != full.granted_scopes),
+            granted_scopes,
+            access_token: access.access_token.clone(),
+            token_type: access.token_type.as_str().into(),
+            expires_at: access.expires_at,
+            issued_at: access.issued_at,
+            life_ends,
+        })
+    }
+
+    /// The answer to a read of integration `id`.
+    pub(crate) fn grant(&self, id: IntegrationId) -> AccessGrant {
+        AccessGrant {
+            integration_id: id,
+            access_token: self.access_token.clone(),
+            token_type: self.token_type.to_string(),
+            expires_at: self.expires_at,
+            scopes: self
+                .token_scope
+                .clone()
+                .unwrap_or_else(|| self.granted_scopes.clone()),
+        }
     }
 }
 
@@ -181,26 +198,25 @@ impl ReadCache {
         })
     }
 
-    /// What an entry keeps of `read` ([`slim`]), its granted scopes shared with the other
-    /// entries that have the same ones.
-    pub(crate) fn slim(&self, read: &AccessRead) -> AccessRead {
-        let mut slim = slim(read);
-        if let Ok(mut sets) = self.scope_sets.lock() {
-            let granted = &mut slim.integration.granted_scopes;
-            match sets.get(granted) {
-                Some(shared) => *granted = shared.clone(),
-                None if sets.len() < SHARED_SCOPE_SETS => {
+    /// `granted` as one copy shared by every entry with the same set.
+    fn shared(&self, granted: &ScopeSet) -> ScopeSet {
+        let Ok(mut sets) = self.scope_sets.lock() else {
+            return granted.clone();
+        };
+        match sets.get(granted) {
+            Some(shared) => shared.clone(),
+            None => {
+                if sets.len() < SHARED_SCOPE_SETS {
                     sets.insert(granted.clone());
                 }
-                None => {}
+                granted.clone()
             }
         }
-        slim
     }
 
-    pub(crate) fn get(&self, id: IntegrationId) -> Option<Arc<AccessRead>> {
+    pub(crate) fn get(&self, id: IntegrationId) -> Option<Arc<CachedRead>> {
         let entry = self.entries.get(&id)?;
-        (Instant::now() < entry.expires).then_some(entry.read)
+        (Instant::now() < entry.life_ends).then_some(entry)
     }
 
     /// Call before reading `id` from the database; pass the ticket to [`ReadCache::put`].
@@ -212,9 +228,12 @@ impl ReadCache {
         }
     }
 
-    /// Caches a read taken from the database after `ticket`, unless an invalidation of its
-    /// stripe arrived since (then the read may predate the change).
-    pub(crate) fn put(&self, id: IntegrationId, read: Arc<AccessRead>, ticket: Ticket) {
+    /// Caches what a token read needs of `read` ([`CachedRead`]), taken from the database
+    /// after `ticket`, unless an invalidation of its stripe arrived since (then the read may
+    /// predate the change). The caller checked that the integration is usable and its token
+    /// before the refresh point.
+    pub(crate) fn put(&self, read: &AccessRead, ticket: Ticket) {
+        let id = read.integration.id;
         if self.epochs[ticket.stripe].load(Ordering::SeqCst) != ticket.epoch {
             return;
         }
@@ -224,13 +243,11 @@ impl ReadCache {
             self.config.short_life
         };
         let life = life.mul_f64(rand::rng().random_range(0.5..=1.0));
-        self.entries.insert(
-            id,
-            Entry {
-                read,
-                expires: Instant::now() + life,
-            },
-        );
+        let granted = self.shared(&read.integration.granted_scopes);
+        let Some(entry) = CachedRead::of(read, granted, Instant::now() + life) else {
+            return;
+        };
+        self.entries.insert(id, Arc::new(entry));
         // An invalidation bumps the epoch before it removes: if it ran between the check
         // above and the insert, the epoch moved and the entry goes again.
         if self.epochs[ticket.stripe].load(Ordering::SeqCst) != ticket.epoch {
@@ -320,7 +337,14 @@ mod tests {
                 updated_at: now,
                 version: 1,
             },
-            access: None,
+            access: Some(tether_core::token::StoredAccess {
+                access_token: tether_core::secret::AccessToken::new("access-1"),
+                token_type: "Bearer".into(),
+                expires_at: Some(now + chrono::Duration::hours(1)),
+                scope: None,
+                version: 3,
+                issued_at: now,
+            }),
         })
     }
 
@@ -332,89 +356,81 @@ mod tests {
         .expect("a cache")
     }
 
+    fn cached(cache: &ReadCache, read: &AccessRead) -> Arc<CachedRead> {
+        cache.put(read, cache.ticket(read.integration.id));
+        cache.get(read.integration.id).expect("cached")
+    }
+
     #[test]
-    fn a_slim_read_keeps_what_a_token_read_uses_and_drops_the_rest() {
-        let id = IntegrationId::new();
-        let mut full = (*read(id)).clone();
+    fn a_cached_read_keeps_what_a_token_read_uses_and_answers_as_the_row_would() {
+        let cache = cache(10);
+        let mut full = (*read(IntegrationId::new())).clone();
         full.integration.granted_scopes =
             ScopeSet::parse_delimited("openid email").expect("scopes");
         full.integration.requested_scopes =
             ScopeSet::parse_delimited("openid email calendar").expect("scopes");
-        full.access = Some(tether_core::token::StoredAccess {
-            access_token: tether_core::secret::AccessToken::new("access-1".to_owned()),
-            token_type: "Bearer".into(),
-            expires_at: Some(Utc::now() + chrono::Duration::hours(1)),
-            scope: None,
-            version: 3,
-            issued_at: Utc::now(),
-        });
         full.integration.account_label = Some("ada@example.com".into());
         full.integration.last_error = Some("a long message".into());
         full.integration.metadata = serde_json::json!({
             crate::registry::INSTANCE_METADATA_KEY: "clinic-a",
             "fhir_user": "Practitioner/1",
         });
-        let slim = slim(&full);
-        let (kept, was) = (&slim.integration, &full.integration);
+        let kept = cached(&cache, &full);
+        let (was, access) = (&full.integration, full.access.as_ref().unwrap());
         assert_eq!(
-            (
-                kept.id,
-                &kept.user_id,
-                kept.provider,
-                kept.status,
-                kept.version
-            ),
-            (was.id, &was.user_id, was.provider, was.status, was.version)
+            (&kept.user_id, kept.provider, &*kept.instance),
+            (&was.user_id, was.provider, "clinic-a"),
+            "the provider instance is kept: reads find their provider by it"
         );
         assert_eq!(kept.granted_scopes, was.granted_scopes);
-        let (kept_access, was_access) =
-            (slim.access.as_ref().unwrap(), full.access.as_ref().unwrap());
         assert_eq!(
-            kept_access.access_token.expose_secret(),
-            was_access.access_token.expose_secret()
+            (kept.expires_at, kept.issued_at, &*kept.token_type),
+            (access.expires_at, access.issued_at, "Bearer")
         );
-        assert_eq!(
-            (
-                kept_access.expires_at,
-                kept_access.issued_at,
-                kept_access.version
-            ),
-            (
-                was_access.expires_at,
-                was_access.issued_at,
-                was_access.version
-            )
-        );
-        // The token's scopes are kept only when they differ from the granted ones.
-        let scopes = |read: &AccessRead| {
-            crate::reads::AccessGrant::from_access(&read.integration, read.access.as_ref().unwrap())
-                .scopes
-        };
+        // The answer is the one the row gives, whatever the token's own scopes.
         for token_scope in [None, Some("openid email"), Some("openid")] {
             let mut full = full.clone();
             full.access.as_mut().unwrap().scope =
                 token_scope.map(|s| ScopeSet::parse_delimited(s).expect("scopes"));
-            let kept = super::slim(&full);
-            assert_eq!(scopes(&kept), scopes(&full), "{token_scope:?}");
+            let kept = cached(&cache, &full);
+            let (from_cache, from_row) = (
+                kept.grant(was.id),
+                AccessGrant::from_access(&full.integration, full.access.as_ref().unwrap()),
+            );
             assert_eq!(
-                kept.access.unwrap().scope.is_some(),
-                token_scope == Some("openid"),
+                (
+                    from_cache.integration_id,
+                    from_cache.access_token.expose_secret(),
+                    &from_cache.token_type,
+                    from_cache.expires_at,
+                    &from_cache.scopes
+                ),
+                (
+                    from_row.integration_id,
+                    from_row.access_token.expose_secret(),
+                    &from_row.token_type,
+                    from_row.expires_at,
+                    &from_row.scopes
+                ),
                 "{token_scope:?}"
             );
+            assert_eq!(
+                kept.token_scope.is_some(),
+                token_scope == Some("openid"),
+                "the token's scopes are kept only when they differ: {token_scope:?}"
+            );
         }
-        assert_eq!(
-            kept.metadata,
-            serde_json::json!({ crate::registry::INSTANCE_METADATA_KEY: "clinic-a" }),
-            "the provider instance is kept: reads find their provider by it"
-        );
-        assert!(kept.requested_scopes.is_empty() && kept.account_label.is_none());
-        assert!(kept.last_error.is_none());
         full.integration.metadata = serde_json::json!({ "other": 1 });
-        assert_eq!(slim_metadata(&full), serde_json::Value::Null);
+        assert_eq!(&*cached(&cache, &full).instance, "");
     }
 
-    fn slim_metadata(read: &AccessRead) -> serde_json::Value {
-        slim(read).integration.metadata
+    #[test]
+    fn a_read_without_a_token_is_not_cached() {
+        let cache = cache(10);
+        let mut no_token = (*read(IntegrationId::new())).clone();
+        no_token.access = None;
+        cache.put(&no_token, cache.ticket(no_token.integration.id));
+        assert!(cache.get(no_token.integration.id).is_none());
     }
 
     #[test]
@@ -423,27 +439,21 @@ mod tests {
         let with_scopes = |scopes: &str| {
             let mut read = (*read(IntegrationId::new())).clone();
             read.integration.granted_scopes = ScopeSet::parse_delimited(scopes).expect("scopes");
-            cache.slim(&read)
+            cached(&cache, &read)
         };
         // Where a set's first scope lives: the same address means the same copy.
-        let storage = |read: &AccessRead| {
-            std::ptr::from_ref(
-                read.integration
-                    .granted_scopes
-                    .iter()
-                    .next()
-                    .expect("a scope"),
-            )
+        let storage = |read: &CachedRead| {
+            std::ptr::from_ref(read.granted_scopes.iter().next().expect("a scope"))
         };
         let (a, b, other) = (
             with_scopes("openid email"),
             with_scopes("email openid"),
             with_scopes("openid"),
         );
-        assert_eq!(a.integration.granted_scopes, b.integration.granted_scopes);
+        assert_eq!(a.granted_scopes, b.granted_scopes);
         assert_eq!(storage(&a), storage(&b), "one copy for both entries");
         assert_ne!(storage(&a), storage(&other));
-        assert_eq!(other.integration.granted_scopes.to_delimited(), "openid");
+        assert_eq!(other.granted_scopes.to_delimited(), "openid");
     }
 
     #[test]
@@ -453,10 +463,10 @@ mod tests {
         let ticket = cache.ticket(id);
         // The change is announced while the read is on its way from the database.
         cache.invalidate(id);
-        cache.put(id, read(id), ticket);
+        cache.put(&read(id), ticket);
         assert!(cache.get(id).is_none());
         // The next read, after the change, is cached.
-        cache.put(id, read(id), cache.ticket(id));
+        cache.put(&read(id), cache.ticket(id));
         assert!(cache.get(id).is_some());
     }
 
@@ -466,12 +476,12 @@ mod tests {
         cache.bus_attached();
         cache.subscribed();
         let (a, b) = (IntegrationId::new(), IntegrationId::new());
-        cache.put(a, read(a), cache.ticket(a));
+        cache.put(&read(a), cache.ticket(a));
         let in_flight = cache.ticket(b);
         assert_eq!(cache.stats().mode, ReadCacheMode::Coherent);
 
         cache.subscription_lost();
-        cache.put(b, read(b), in_flight);
+        cache.put(&read(b), in_flight);
         assert!(cache.get(a).is_none());
         assert!(cache.get(b).is_none());
         let stats = cache.stats();
@@ -483,14 +493,14 @@ mod tests {
     fn entries_live_long_only_while_subscribed() {
         let cache = cache(10);
         let id = IntegrationId::new();
-        cache.put(id, read(id), cache.ticket(id));
-        let short = cache.entries.get(&id).expect("cached").expires;
+        cache.put(&read(id), cache.ticket(id));
+        let short = cache.entries.get(&id).expect("cached").life_ends;
         assert!(short <= Instant::now() + Duration::from_secs(1));
 
         cache.bus_attached();
         cache.subscribed();
-        cache.put(id, read(id), cache.ticket(id));
-        let long = cache.entries.get(&id).expect("cached").expires;
+        cache.put(&read(id), cache.ticket(id));
+        let long = cache.entries.get(&id).expect("cached").life_ends;
         assert!(long > Instant::now() + Duration::from_secs(100));
     }
 
@@ -499,7 +509,7 @@ mod tests {
         let cache = cache(1_000);
         for _ in 0..20_000 {
             let id = IntegrationId::new();
-            cache.put(id, read(id), cache.ticket(id));
+            cache.put(&read(id), cache.ticket(id));
         }
         assert!(cache.stats().entries <= 1_100, "{}", cache.stats().entries);
     }

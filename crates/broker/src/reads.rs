@@ -12,12 +12,14 @@ use tether_core::audit::{Actor, AuditAction, AuditEvent};
 use tether_core::integration::Integration;
 use tether_core::secret::AccessToken;
 use tether_core::token::{AccessRead, StoredAccess, StoredTokens};
-use tether_core::{IntegrationId, ScopeSet};
+use tether_core::{IntegrationId, ProviderKind, ScopeSet, UserId};
 
 use crate::broker::Broker;
 use crate::callback::ClientInfo;
 use crate::error::{BrokerError, BrokerResult};
 use crate::lifecycle::RefreshWant;
+use crate::read_cache::CachedRead;
+use crate::registry::instance_of;
 
 /// A usable access token.
 #[derive(Debug, Clone)]
@@ -58,9 +60,9 @@ impl AccessGrant {
     }
 }
 
-/// A user acts only on their own integrations; API keys and the system on any.
-fn may_act_on(actor: &Actor, integration: &Integration) -> bool {
-    !matches!(actor, Actor::User(user) if *user != integration.user_id)
+/// A user acts only on their own integrations (`owner`'s); API keys and the system on any.
+fn may_act_on(actor: &Actor, owner: &UserId) -> bool {
+    !matches!(actor, Actor::User(user) if user != owner)
 }
 
 impl Broker {
@@ -76,7 +78,7 @@ impl Broker {
             .integrations
             .get(id)
             .await?
-            .filter(|integration| may_act_on(actor, integration))
+            .filter(|integration| may_act_on(actor, &integration.user_id))
             .ok_or(BrokerError::IntegrationNotFound)
     }
 
@@ -105,8 +107,17 @@ impl Broker {
         required: &ScopeSet,
         client: &ClientInfo,
     ) -> BrokerResult<AccessGrant> {
-        let (read, fill) = match self.cached_read(id) {
-            Some(read) => (read, None),
+        // Whose token it is, from which provider, and the answer.
+        let (owner, provider, result) = match self.cached_read(id) {
+            Some(hit) => {
+                if !may_act_on(actor, &hit.user_id) {
+                    return Err(BrokerError::IntegrationNotFound);
+                }
+                let result = self
+                    .check_required(hit.provider, &hit.instance, &hit.granted_scopes, required)
+                    .map(|()| hit.grant(id));
+                (hit.user_id.clone(), hit.provider, result)
+            }
             None => {
                 // Taken before the query: an invalidation arriving meanwhile voids the fill.
                 let ticket = self.inner.read_cache.as_ref().map(|c| c.ticket(id));
@@ -116,25 +127,31 @@ impl Broker {
                     .load(id)
                     .await?
                     .ok_or(BrokerError::IntegrationNotFound)?;
-                (read, ticket)
+                let integration = &read.integration;
+                if !may_act_on(actor, &integration.user_id) {
+                    return Err(BrokerError::IntegrationNotFound);
+                }
+                let (owner, provider) = (integration.user_id.clone(), integration.provider);
+                let result = match self.check_required(
+                    provider,
+                    instance_of(integration),
+                    &integration.granted_scopes,
+                    required,
+                ) {
+                    Ok(()) => self.grant(read.clone(), ticket).await,
+                    Err(e) => Err(e),
+                };
+                (owner, provider, result)
             }
         };
-        if !may_act_on(actor, &read.integration) {
-            return Err(BrokerError::IntegrationNotFound);
-        }
-        let integration = &read.integration;
         let mut event = AuditEvent::new(actor.clone(), AuditAction::TokenRead);
         event.integration_id = Some(id);
-        event.user_id = Some(integration.user_id.clone());
-        event.provider = Some(integration.provider);
+        event.user_id = Some(owner);
+        event.provider = Some(provider);
         event.detail =
             purpose.map(|p| json!({ "purpose": p.chars().take(200).collect::<String>() }));
         event.ip_address = client.ip.clone();
         event.user_agent = client.user_agent.clone();
-        let result = match self.check_required(integration, required) {
-            Ok(()) => self.grant(read.clone(), fill).await,
-            Err(e) => Err(e),
-        };
         match &result {
             Ok(_) => self.inner.usage.record(id, Utc::now()),
             Err(e) => event = event.failed(e.to_string()),
@@ -146,7 +163,7 @@ impl Broker {
                 Err(BrokerError::InsufficientScopes { .. }) => "insufficient_scopes",
                 Err(_) => "error",
             };
-            observer.token_read(integration.provider, outcome);
+            observer.token_read(provider, outcome);
         }
         // No token leaves without its audit record committed.
         match self.inner.audit.record_committed(event).await {
@@ -155,20 +172,27 @@ impl Broker {
         }
     }
 
-    /// Refuses a read whose caller needs scopes the integration was not granted.
-    fn check_required(&self, integration: &Integration, required: &ScopeSet) -> BrokerResult<()> {
+    /// Refuses a read whose caller needs scopes the integration (connected through
+    /// `provider`'s `instance`) was not granted.
+    fn check_required(
+        &self,
+        provider: ProviderKind,
+        instance: &str,
+        granted: &ScopeSet,
+        required: &ScopeSet,
+    ) -> BrokerResult<()> {
         if required.is_empty() {
             return Ok(());
         }
-        let missing = match self.inner.providers.load().for_integration(integration) {
-            Ok(provider) => provider.missing_scopes(required, &integration.granted_scopes),
-            Err(_) => required.missing_from(&integration.granted_scopes),
+        let missing = match self.inner.providers.load().get(provider, instance) {
+            Ok(connected) => connected.missing_scopes(required, granted),
+            Err(_) => required.missing_from(granted),
         };
         if missing.is_empty() {
             return Ok(());
         }
         Err(BrokerError::InsufficientScopes {
-            provider: integration.provider.display_name(),
+            provider: provider.display_name(),
             missing,
         })
     }
@@ -192,7 +216,7 @@ impl Broker {
         match &read.access {
             Some(access) if self.is_fresh(access) => {
                 if let (Some(cache), Some(ticket)) = (&self.inner.read_cache, fill) {
-                    cache.put(integration.id, Arc::new(cache.slim(&read)), ticket);
+                    cache.put(&read, ticket);
                 }
                 Ok(AccessGrant::from_access(integration, access))
             }
@@ -207,10 +231,12 @@ impl Broker {
         }
     }
 
-    /// A cached read still before its refresh point, if any.
-    fn cached_read(&self, id: IntegrationId) -> Option<Arc<AccessRead>> {
-        let read = self.inner.read_cache.as_ref()?.get(id)?;
-        let fresh = read.access.as_ref().is_some_and(|a| self.is_fresh(a));
-        (fresh && read.integration.status.is_usable()).then_some(read)
+    /// A cached read still before its refresh point, if any (only usable integrations are
+    /// cached).
+    fn cached_read(&self, id: IntegrationId) -> Option<Arc<CachedRead>> {
+        let hit = self.inner.read_cache.as_ref()?.get(id)?;
+        self.timing()
+            .is_fresh(hit.issued_at, hit.expires_at, Utc::now())
+            .then_some(hit)
     }
 }
