@@ -56,6 +56,8 @@ pub struct Metrics {
     pub read_cache_coherent: Gauge,
     /// Token reads held in the read cache.
     pub read_cache_entries: Gauge,
+    /// The memory the cached reads take, by their size (bounded by `read_cache_mib`).
+    pub read_cache_bytes: Gauge,
     /// Invalidation messages received since start.
     pub read_cache_invalidations: Gauge,
     /// Times the invalidation subscription was lost since start.
@@ -96,6 +98,7 @@ impl Default for Metrics {
         let rate_limit_keys = Gauge::default();
         let read_cache_coherent = Gauge::default();
         let read_cache_entries = Gauge::default();
+        let read_cache_bytes = Gauge::default();
         let read_cache_invalidations = Gauge::default();
         let read_cache_subscriptions_lost = Gauge::default();
         registry.register(
@@ -108,6 +111,12 @@ impl Default for Metrics {
             "read_cache_entries",
             "Token reads held in this replica's cache (bounded by read_cache_entries)",
             read_cache_entries.clone(),
+        );
+        registry.register(
+            "read_cache_bytes",
+            "Memory the token reads in this replica's cache take, by their size \
+             (bounded by read_cache_mib)",
+            read_cache_bytes.clone(),
         );
         registry.register(
             "read_cache_invalidations_received",
@@ -210,6 +219,7 @@ impl Default for Metrics {
             rate_limit_keys,
             read_cache_coherent,
             read_cache_entries,
+            read_cache_bytes,
             read_cache_invalidations,
             read_cache_subscriptions_lost,
             webhook_attempts,

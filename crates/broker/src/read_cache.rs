@@ -57,6 +57,10 @@ pub struct ReadCacheConfig {
     pub coherent_life: Duration,
     /// The most entries kept; the least useful are evicted past it.
     pub capacity: usize,
+    /// The most memory the entries may take (by [`CachedRead::footprint`]), whatever their
+    /// number: tokens differ in size (a Google access token is ~200 bytes, a Microsoft one a
+    /// JWT of 1–2 KB), so a count alone does not bound memory.
+    pub max_bytes: usize,
 }
 
 impl Default for ReadCacheConfig {
@@ -65,13 +69,14 @@ impl Default for ReadCacheConfig {
             short_life: Duration::from_secs(1),
             coherent_life: Duration::from_secs(300),
             capacity: 100_000,
+            max_bytes: 16 << 20,
         }
     }
 }
 
 pub(crate) struct ReadCache {
     config: ReadCacheConfig,
-    entries: quick_cache::sync::Cache<IntegrationId, Arc<CachedRead>>,
+    entries: quick_cache::sync::Cache<IntegrationId, Arc<CachedRead>, Weight>,
     /// An invalidation bus is subscribed and every change reaches this replica.
     coherent: AtomicBool,
     /// A bus was attached (so "short" means "subscription lost", not "no bus").
@@ -112,6 +117,8 @@ impl ReadCacheMode {
 pub struct ReadCacheStats {
     pub mode: ReadCacheMode,
     pub entries: u64,
+    /// The memory the entries take, by their footprint (at most `max_bytes`).
+    pub bytes: u64,
     /// Invalidation messages received from the bus.
     pub invalidations_received: u64,
     /// Times the bus's subscription was lost.
@@ -178,6 +185,46 @@ impl CachedRead {
     }
 }
 
+/// What the cache holds per entry besides the entry itself: its slot, key and reference
+/// count (quick_cache keeps key, value and bookkeeping in a slab, plus a hash-table slot).
+const SLOT_BYTES: usize = 64;
+
+/// What an allocation costs beyond its length, on average (size-class rounding).
+const ALLOCATION_BYTES: usize = 16;
+
+impl CachedRead {
+    /// About how much memory the entry takes: its struct and reference counts, its strings
+    /// (each rounded as an allocator would) and its slot in the cache. The shared scope sets
+    /// are not counted.
+    pub(crate) fn footprint(&self) -> usize {
+        let string = |s: &str| match s.len() {
+            0 => 0,
+            len => len + ALLOCATION_BYTES,
+        };
+        std::mem::size_of::<Self>()
+            + 2 * std::mem::size_of::<usize>()
+            + ALLOCATION_BYTES
+            + SLOT_BYTES
+            + string(self.user_id.as_str())
+            + string(&self.instance)
+            + string(&self.token_type)
+            + string(self.access_token.expose_secret())
+    }
+}
+
+/// An entry weighs its footprint, and at least `floor` (the byte budget over the entry cap),
+/// so the cache keeps within both: the total weight is at most `max_bytes`.
+#[derive(Debug, Clone, Copy)]
+struct Weight {
+    floor: u64,
+}
+
+impl quick_cache::Weighter<IntegrationId, Arc<CachedRead>> for Weight {
+    fn weight(&self, _: &IntegrationId, entry: &Arc<CachedRead>) -> u64 {
+        (entry.footprint() as u64).max(self.floor)
+    }
+}
+
 fn stripe(id: IntegrationId) -> usize {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     id.hash(&mut hasher);
@@ -186,9 +233,18 @@ fn stripe(id: IntegrationId) -> usize {
 
 impl ReadCache {
     pub(crate) fn new(config: ReadCacheConfig) -> Option<Self> {
-        (!config.short_life.is_zero() && config.capacity > 0).then(|| Self {
+        let budget = config.max_bytes as u64;
+        let capacity = config.capacity as u64;
+        (!config.short_life.is_zero() && capacity > 0 && budget > 0).then(|| Self {
             config,
-            entries: quick_cache::sync::Cache::new(config.capacity),
+            entries: quick_cache::sync::Cache::with_weighter(
+                // A guess for the initial tables: the bench's entries take ~0.5 KB.
+                config.capacity.min(config.max_bytes / 512).max(1),
+                budget,
+                Weight {
+                    floor: budget.div_ceil(capacity),
+                },
+            ),
             coherent: AtomicBool::new(false),
             has_bus: AtomicBool::new(false),
             epochs: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -302,6 +358,7 @@ impl ReadCache {
         ReadCacheStats {
             mode,
             entries: self.entries.len() as u64,
+            bytes: self.entries.weight(),
             invalidations_received: self.received.load(Ordering::Relaxed),
             subscriptions_lost: self.lost.load(Ordering::Relaxed),
         }
@@ -515,10 +572,48 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_stays_within_its_memory_budget_whatever_the_token_sizes() {
+        let budget = 1 << 20;
+        let filled = |token_len: usize| {
+            let cache = ReadCache::new(ReadCacheConfig {
+                capacity: 1_000_000,
+                max_bytes: budget,
+                ..ReadCacheConfig::default()
+            })
+            .expect("a cache");
+            for _ in 0..20_000 {
+                let mut read = (*read(IntegrationId::new())).clone();
+                read.access.as_mut().unwrap().access_token =
+                    AccessToken::new("t".repeat(token_len));
+                cache.put(&read, cache.ticket(read.integration.id));
+            }
+            cache.stats()
+        };
+        // Google-sized tokens, Microsoft-sized ones: the entry count follows their size.
+        let (small, big) = (filled(200), filled(2_000));
+        for stats in [small, big] {
+            assert!(stats.bytes <= budget as u64, "{stats:?}");
+            assert!(
+                stats.bytes > budget as u64 / 2,
+                "the budget is used: {stats:?}"
+            );
+        }
+        assert!(small.entries > 1_500, "{small:?}");
+        assert!(big.entries < small.entries / 3, "{small:?} and {big:?}");
+    }
+
+    #[test]
     fn no_cache_without_a_life() {
         assert!(
             ReadCache::new(ReadCacheConfig {
                 short_life: Duration::ZERO,
+                ..ReadCacheConfig::default()
+            })
+            .is_none()
+        );
+        assert!(
+            ReadCache::new(ReadCacheConfig {
+                max_bytes: 0,
                 ..ReadCacheConfig::default()
             })
             .is_none()

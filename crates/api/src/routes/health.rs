@@ -115,6 +115,7 @@ pub async fn metrics(
         let coherent = cache.mode == tether_broker::ReadCacheMode::Coherent;
         metrics.read_cache_coherent.set(i64::from(coherent));
         metrics.read_cache_entries.set(gauge(cache.entries));
+        metrics.read_cache_bytes.set(gauge(cache.bytes));
         metrics
             .read_cache_invalidations
             .set(gauge(cache.invalidations_received));

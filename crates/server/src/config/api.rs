@@ -106,6 +106,7 @@ pub(super) struct ApiRaw {
     read_cache_ms: Option<u64>,
     read_cache_coherent_secs: Option<u64>,
     read_cache_entries: Option<u64>,
+    read_cache_mib: Option<u64>,
     audit_writers: Option<u64>,
     providers: Option<BTreeMap<String, RawProvider>>,
     provider_env: BTreeMap<String, String>,
@@ -134,6 +135,7 @@ impl ApiRaw {
             read_cache_ms: raw.read_cache_ms.take(),
             read_cache_coherent_secs: raw.read_cache_coherent_secs.take(),
             read_cache_entries: raw.read_cache_entries.take(),
+            read_cache_mib: raw.read_cache_mib.take(),
             audit_writers: raw.audit_writers.take(),
             providers: raw.providers.take(),
             provider_env: std::mem::take(&mut raw.provider_env),
@@ -295,10 +297,26 @@ fn read_cache(raw: &ApiRaw, origins: &Origins) -> ConfigResult<tether_broker::Re
         }
         n => usize::try_from(n.unwrap_or(100_000)).unwrap_or(100_000),
     };
+    let max_bytes = match raw.read_cache_mib {
+        Some(0) => {
+            return Err(invalid(
+                "read_cache_mib",
+                "must be at least 1 (set read_cache_ms to 0 to turn the cache off)".into(),
+            ));
+        }
+        Some(n) if n > 65_536 => {
+            return Err(invalid(
+                "read_cache_mib",
+                "must be at most 65536 (64 GiB)".into(),
+            ));
+        }
+        n => usize::try_from(n.unwrap_or(16) << 20).unwrap_or(16 << 20),
+    };
     Ok(tether_broker::ReadCacheConfig {
         short_life,
         coherent_life,
         capacity,
+        max_bytes,
     })
 }
 

@@ -50,6 +50,7 @@ pub(super) struct RawConfig {
     pub read_cache_ms: Option<u64>,
     pub read_cache_coherent_secs: Option<u64>,
     pub read_cache_entries: Option<u64>,
+    pub read_cache_mib: Option<u64>,
     pub audit_writers: Option<u64>,
     pub refresh_buffer_secs: Option<u64>,
     pub refresh_buffer_fraction: Option<f64>,

@@ -135,6 +135,10 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
     },
     Setting {
+        name: "read_cache_mib",
+        secret: false,
+    },
+    Setting {
         name: "audit_writers",
         secret: false,
     },

@@ -327,3 +327,28 @@ fn a_webhook_lease_no_longer_than_the_timeout_is_refused() {
         Ok(())
     });
 }
+
+#[test]
+fn the_read_cache_is_bounded_by_entries_and_by_memory() {
+    jail(|jail| {
+        let cache = Config::load(None).unwrap().api.read_cache;
+        assert_eq!((cache.capacity, cache.max_bytes), (100_000, 16 << 20));
+        jail.set_env("TETHER_READ_CACHE_ENTRIES", "5000");
+        jail.set_env("TETHER_READ_CACHE_MIB", "8");
+        let cache = Config::load(None).unwrap().api.read_cache;
+        assert_eq!((cache.capacity, cache.max_bytes), (5000, 8 << 20));
+        for (value, says) in [
+            ("0", "must be at least 1"),
+            ("65537", "must be at most 65536"),
+        ] {
+            jail.set_env("TETHER_READ_CACHE_MIB", value);
+            let message = load_err();
+            assert!(
+                message.starts_with("invalid value for `read_cache_mib` (TETHER_READ_CACHE_MIB)")
+                    && message.contains(says),
+                "{message}"
+            );
+        }
+        Ok(())
+    });
+}
