@@ -33,8 +33,10 @@ TETHER_DB_URL="$DB_URL${BENCH_PG_SSLMODE:+?sslmode=$BENCH_PG_SSLMODE}"
 WORK=$(mktemp -d)
 SERVER_PID=""
 CEILING_PID=""
+AUTOVACUUM_SAMPLER=""
 
 cleanup() {
+  if [[ -n "$AUTOVACUUM_SAMPLER" ]]; then kill "$AUTOVACUUM_SAMPLER" 2>/dev/null || true; fi
   if [[ -n "$CEILING_PID" ]]; then kill -KILL "$CEILING_PID" 2>/dev/null || true; fi
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID"
@@ -161,6 +163,16 @@ awk -v t="$TETHER_RPS" -v c="$CEILING_RPS" 'BEGIN {
 # tail is the server's, not the load generator's queue.
 RATE=${BENCH_RATE:-$(awk -v t="$TETHER_RPS" 'BEGIN { printf "%d", t / 2 }')}
 sed "s|^|http://127.0.0.1:${PORT}/api/v1/integrations/|; s|$|/token|" "$BENCH_IDS_FILE" >"$WORK/urls.txt"
+# What PostgreSQL does besides serving tether during phase 2 (the tail's usual suspects):
+# checkpoints, and autovacuum workers sampled twice a second over one connection.
+checkpoints() { psql -qtA "$ADMIN_URL" -c "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"; }
+CHECKPOINTS_BEFORE=$(checkpoints)
+( while :; do
+    echo "SELECT COALESCE(string_agg(query, '; '), '-') FROM pg_stat_activity
+      WHERE backend_type = 'autovacuum worker' AND datname = '$DB_NAME';"
+    sleep 0.5
+  done ) | psql -qtA "$ADMIN_URL" >"$WORK/autovacuum.txt" 2>/dev/null &
+AUTOVACUUM_SAMPLER=$!
 oha --no-tui --output-format json --latency-correction -c "$CONNECTIONS" -z "$DURATION" -q "$RATE" \
   -H "Authorization: Bearer $BENCH_API_KEY" --urls-from-file "$WORK/urls.txt" >"$WORK/oha.json"
 python3 - "$WORK/oha.json" "$RATE" <<'PY'
@@ -174,6 +186,14 @@ print(f"RATE offered={sys.argv[2]} achieved={s['requestsPerSec']:.0f} p50_ms={p[
       f"p90_ms={p['p90']*1000:.2f} p99_ms={p['p99']*1000:.2f} max_ms={s['slowest']*1000:.2f} "
       f"ok={ok} total={total} success_rate={s['successRate']:.4f}")
 PY
+kill "$AUTOVACUUM_SAMPLER" 2>/dev/null || true
+wait "$AUTOVACUUM_SAMPLER" 2>/dev/null || true
+AUTOVACUUM_SAMPLER=""
+SAMPLES=$(grep -c . "$WORK/autovacuum.txt" || true)
+VACUUMING=$(grep -vc '^-$' "$WORK/autovacuum.txt" || true)
+echo "PostgreSQL during phase 2: $(($(checkpoints) - CHECKPOINTS_BEFORE)) checkpoint(s);" \
+  "autovacuum at work in ${VACUUMING} of ${SAMPLES} samples" \
+  "($(grep -v '^-$' "$WORK/autovacuum.txt" | tr ';' '\n' | sed 's/^ *autovacuum: //' | sort | uniq -c | sort -rn | head -n 3 | awk '{ $1 = $1 " x"; print }' | paste -sd ',' - || true))"
 OHA_RUN=$(python3 -c "import json,sys; print(sum(json.load(open(sys.argv[1])).get('statusCodeDistribution', {}).values()))" "$WORK/oha.json")
 AUDIT_BEFORE_STOP=$(psql -qtA "$DB_URL" -c "SELECT COUNT(*) FROM audit_log WHERE action = 'token_read'")
 kill -TERM "$SERVER_PID"
