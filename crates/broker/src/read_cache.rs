@@ -125,6 +125,13 @@ pub struct ReadCacheStats {
     pub subscriptions_lost: u64,
 }
 
+/// What the cache holds per entry besides the entry itself: its slot, key and reference
+/// count (quick_cache keeps key, value and bookkeeping in a slab, plus a hash-table slot).
+const SLOT_BYTES: usize = 64;
+
+/// What an allocation costs beyond its length, on average (size-class rounding).
+const ALLOCATION_BYTES: usize = 16;
+
 /// What a cached read keeps of its row: what a token read uses — the owner, provider and
 /// provider instance, granted scopes and the access half — and nothing else (account labels,
 /// requested scopes, the last error, other metadata, the status: only usable integrations are
@@ -170,29 +177,6 @@ impl CachedRead {
         })
     }
 
-    /// The answer to a read of integration `id`.
-    pub(crate) fn grant(&self, id: IntegrationId) -> AccessGrant {
-        AccessGrant {
-            integration_id: id,
-            access_token: self.access_token.clone(),
-            token_type: self.token_type.to_string(),
-            expires_at: self.expires_at,
-            scopes: self
-                .token_scope
-                .clone()
-                .unwrap_or_else(|| self.granted_scopes.clone()),
-        }
-    }
-}
-
-/// What the cache holds per entry besides the entry itself: its slot, key and reference
-/// count (quick_cache keeps key, value and bookkeeping in a slab, plus a hash-table slot).
-const SLOT_BYTES: usize = 64;
-
-/// What an allocation costs beyond its length, on average (size-class rounding).
-const ALLOCATION_BYTES: usize = 16;
-
-impl CachedRead {
     /// About how much memory the entry takes: its struct and reference counts, its strings
     /// (each rounded as an allocator would) and its slot in the cache. The shared scope sets
     /// are not counted.
@@ -209,6 +193,20 @@ impl CachedRead {
             + string(&self.instance)
             + string(&self.token_type)
             + string(self.access_token.expose_secret())
+    }
+
+    /// The answer to a read of integration `id`.
+    pub(crate) fn grant(&self, id: IntegrationId) -> AccessGrant {
+        AccessGrant {
+            integration_id: id,
+            access_token: self.access_token.clone(),
+            token_type: self.token_type.to_string(),
+            expires_at: self.expires_at,
+            scopes: self
+                .token_scope
+                .clone()
+                .unwrap_or_else(|| self.granted_scopes.clone()),
+        }
     }
 }
 
