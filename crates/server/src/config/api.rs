@@ -282,36 +282,24 @@ fn read_cache(raw: &ApiRaw, origins: &Origins) -> ConfigResult<tether_broker::Re
         }
         secs => std::time::Duration::from_secs(secs.unwrap_or(300)).max(short_life),
     };
-    let capacity = match raw.read_cache_entries {
-        Some(0) => {
-            return Err(invalid(
-                "read_cache_entries",
-                "must be at least 1 (set read_cache_ms to 0 to turn the cache off)".into(),
-            ));
-        }
-        Some(n) if n > 10_000_000 => {
-            return Err(invalid(
-                "read_cache_entries",
-                "must be at most 10000000".into(),
-            ));
-        }
-        n => usize::try_from(n.unwrap_or(100_000)).unwrap_or(100_000),
+    // A size limit: at least 1 (a zero life, not a zero size, turns the cache off).
+    let limit = |key: &str, value: Option<u64>, max: u64, default: u64| match value {
+        Some(0) => Err(invalid(
+            key,
+            "must be at least 1 (set read_cache_ms to 0 to turn the cache off)".into(),
+        )),
+        Some(n) if n > max => Err(invalid(key, format!("must be at most {max}"))),
+        n => Ok(n.unwrap_or(default)),
     };
-    let max_bytes = match raw.read_cache_mib {
-        Some(0) => {
-            return Err(invalid(
-                "read_cache_mib",
-                "must be at least 1 (set read_cache_ms to 0 to turn the cache off)".into(),
-            ));
-        }
-        Some(n) if n > 65_536 => {
-            return Err(invalid(
-                "read_cache_mib",
-                "must be at most 65536 (64 GiB)".into(),
-            ));
-        }
-        n => usize::try_from(n.unwrap_or(16) << 20).unwrap_or(16 << 20),
-    };
+    let entries = limit(
+        "read_cache_entries",
+        raw.read_cache_entries,
+        10_000_000,
+        100_000,
+    )?;
+    let mib = limit("read_cache_mib", raw.read_cache_mib, 65_536, 16)?;
+    let capacity = usize::try_from(entries).unwrap_or(100_000);
+    let max_bytes = usize::try_from(mib << 20).unwrap_or(16 << 20);
     Ok(tether_broker::ReadCacheConfig {
         short_life,
         coherent_life,

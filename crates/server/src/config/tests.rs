@@ -337,14 +337,19 @@ fn the_read_cache_is_bounded_by_entries_and_by_memory() {
         jail.set_env("TETHER_READ_CACHE_MIB", "8");
         let cache = Config::load(None).unwrap().api.read_cache;
         assert_eq!((cache.capacity, cache.max_bytes), (5000, 8 << 20));
-        for (value, says) in [
-            ("0", "must be at least 1"),
-            ("65537", "must be at most 65536"),
+        for (key, value, says) in [
+            ("read_cache_mib", "0", "must be at least 1"),
+            ("read_cache_mib", "65537", "must be at most 65536"),
+            ("read_cache_entries", "0", "must be at least 1"),
+            ("read_cache_entries", "10000001", "must be at most 10000000"),
         ] {
-            jail.set_env("TETHER_READ_CACHE_MIB", value);
+            let variable = format!("TETHER_{}", key.to_uppercase());
+            jail.set_env("TETHER_READ_CACHE_ENTRIES", "5000");
+            jail.set_env("TETHER_READ_CACHE_MIB", "8");
+            jail.set_env(&variable, value);
             let message = load_err();
             assert!(
-                message.starts_with("invalid value for `read_cache_mib` (TETHER_READ_CACHE_MIB)")
+                message.starts_with(&format!("invalid value for `{key}` ({variable})"))
                     && message.contains(says),
                 "{message}"
             );
