@@ -15,8 +15,9 @@
 //! database while an invalidation of the same integration arrives is not cached (each fill
 //! carries a [`Ticket`] taken before the query; an invalidation in between voids it), so a
 //! stale row can never outlive the message that announced its change. Every read is still
-//! audited; only the database round trip is saved. The size is bounded (`capacity` entries,
-//! evicted by quick_cache's S3-FIFO policy).
+//! audited; only the database round trip is saved. The size is bounded twice: at most
+//! `capacity` entries taking at most `max_bytes` (each entry weighs its size), evicted by
+//! quick_cache's S3-FIFO policy.
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -197,16 +198,14 @@ impl CachedRead {
 
     /// The answer to a read of integration `id`.
     pub(crate) fn grant(&self, id: IntegrationId) -> AccessGrant {
-        AccessGrant {
-            integration_id: id,
-            access_token: self.access_token.clone(),
-            token_type: self.token_type.to_string(),
-            expires_at: self.expires_at,
-            scopes: self
-                .token_scope
-                .clone()
-                .unwrap_or_else(|| self.granted_scopes.clone()),
-        }
+        AccessGrant::new(
+            id,
+            &self.access_token,
+            &self.token_type,
+            self.expires_at,
+            self.token_scope.as_ref(),
+            &self.granted_scopes,
+        )
     }
 }
 

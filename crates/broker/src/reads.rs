@@ -32,31 +32,46 @@ pub struct AccessGrant {
 }
 
 impl AccessGrant {
-    pub(crate) fn from_stored(integration: &Integration, stored: &StoredTokens) -> Self {
+    /// The answer with a token whose own scopes (`token_scope`, when the provider said) or
+    /// else the integration's `granted` ones.
+    pub(crate) fn new(
+        integration_id: IntegrationId,
+        access_token: &AccessToken,
+        token_type: &str,
+        expires_at: Option<DateTime<Utc>>,
+        token_scope: Option<&ScopeSet>,
+        granted: &ScopeSet,
+    ) -> Self {
         Self {
-            integration_id: integration.id,
-            access_token: stored.tokens.access_token.clone(),
-            token_type: stored.tokens.token_type.clone(),
-            expires_at: stored.tokens.expires_at,
-            scopes: stored
-                .tokens
-                .scope
-                .clone()
-                .unwrap_or_else(|| integration.granted_scopes.clone()),
+            integration_id,
+            access_token: access_token.clone(),
+            token_type: token_type.to_owned(),
+            expires_at,
+            scopes: token_scope.unwrap_or(granted).clone(),
         }
     }
 
+    pub(crate) fn from_stored(integration: &Integration, stored: &StoredTokens) -> Self {
+        let tokens = &stored.tokens;
+        Self::new(
+            integration.id,
+            &tokens.access_token,
+            &tokens.token_type,
+            tokens.expires_at,
+            tokens.scope.as_ref(),
+            &integration.granted_scopes,
+        )
+    }
+
     pub(crate) fn from_access(integration: &Integration, access: &StoredAccess) -> Self {
-        Self {
-            integration_id: integration.id,
-            access_token: access.access_token.clone(),
-            token_type: access.token_type.clone(),
-            expires_at: access.expires_at,
-            scopes: access
-                .scope
-                .clone()
-                .unwrap_or_else(|| integration.granted_scopes.clone()),
-        }
+        Self::new(
+            integration.id,
+            &access.access_token,
+            &access.token_type,
+            access.expires_at,
+            access.scope.as_ref(),
+            &integration.granted_scopes,
+        )
     }
 }
 

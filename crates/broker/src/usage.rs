@@ -60,25 +60,18 @@ impl UsageRecorder {
 
     /// Writes every pending use, at once.
     pub(crate) async fn flush(&self) {
-        let used = take(&self.pending);
-        if used.is_empty() {
-            return;
-        }
-        if let Err(e) = self.repo.record_usage(&used).await {
-            tracing::warn!(integrations = used.len(), error = %e, "could not record token use; will retry");
-            merge(&self.pending, used);
-        }
+        self.write_pending(usize::MAX, Duration::ZERO).await;
     }
 
-    /// Writes every pending use in chunks spread over `spread`.
-    async fn flush_paced(&self, spread: Duration) {
+    /// Writes every pending use in statements of `chunk` spread over `spread`; what is not
+    /// written goes back to `pending` for the next attempt.
+    async fn write_pending(&self, chunk: usize, spread: Duration) {
         let used = take(&self.pending);
-        // What is not written goes back to `pending` for the next period.
-        write_paced(&self.pending, used, spread, |chunk| {
+        write_paced(&self.pending, used, chunk, spread, |uses| {
             let repo = self.repo.clone();
             async move {
-                repo.record_usage(&chunk).await.map_err(|e| {
-                    tracing::warn!(integrations = chunk.len(), error = %e, "could not record token use; will retry");
+                repo.record_usage(&uses).await.map_err(|e| {
+                    tracing::warn!(integrations = uses.len(), error = %e, "could not record token use; will retry");
                 })
             }
         })
@@ -135,12 +128,12 @@ impl Drop for Unwritten<'_> {
     }
 }
 
-/// Writes `used` with `write`, [`PACED_CHUNK`] at a time, the chunks evenly spaced over
-/// `spread`. Stops at the first failed chunk; what is unwritten goes back to `pending` (also
+/// Writes `used` with `write`, `chunk` at a time, the chunks evenly spaced over `spread`. Stops at the first failed chunk; what is unwritten goes back to `pending` (also
 /// when the future is dropped mid-way). Returns how many uses were written.
 async fn write_paced<F, Fut>(
     pending: &Pending,
     used: Vec<Use>,
+    chunk: usize,
     spread: Duration,
     mut write: F,
 ) -> usize
@@ -148,7 +141,8 @@ where
     F: FnMut(Vec<Use>) -> Fut,
     Fut: Future<Output = Result<(), ()>>,
 {
-    let chunks = used.len().div_ceil(PACED_CHUNK);
+    let chunk = chunk.max(1);
+    let chunks = used.len().div_ceil(chunk);
     let gap = spread / u32::try_from(chunks.max(1)).unwrap_or(u32::MAX);
     let mut unwritten = Unwritten {
         pending,
@@ -159,7 +153,10 @@ where
         if unwritten.written > 0 {
             tokio::time::sleep(gap).await;
         }
-        let end = (unwritten.written + PACED_CHUNK).min(unwritten.rest.len());
+        let end = unwritten
+            .written
+            .saturating_add(chunk)
+            .min(unwritten.rest.len());
         if write(unwritten.rest[unwritten.written..end].to_vec())
             .await
             .is_err()
@@ -182,7 +179,7 @@ async fn flush_periodically(recorder: Weak<UsageRecorder>, every: Duration) {
         let Some(recorder) = recorder.upgrade() else {
             return;
         };
-        recorder.flush_paced(every / 2).await;
+        recorder.write_pending(PACED_CHUNK, every / 2).await;
     }
 }
 
@@ -206,13 +203,19 @@ mod tests {
         let pending = Pending::default();
         let started = Instant::now();
         let writes = Mutex::new(Vec::new());
-        let written = write_paced(&pending, uses(250), Duration::from_secs(3), |chunk| {
-            writes
-                .lock()
-                .unwrap()
-                .push((started.elapsed(), chunk.len()));
-            async { Ok(()) }
-        })
+        let written = write_paced(
+            &pending,
+            uses(250),
+            PACED_CHUNK,
+            Duration::from_secs(3),
+            |chunk| {
+                writes
+                    .lock()
+                    .unwrap()
+                    .push((started.elapsed(), chunk.len()));
+                async { Ok(()) }
+            },
+        )
         .await;
         assert_eq!(written, 250);
         assert_eq!(
@@ -230,10 +233,16 @@ mod tests {
     async fn a_failed_chunk_gives_it_and_the_rest_back() {
         let pending = Pending::default();
         let calls = AtomicUsize::new(0);
-        let written = write_paced(&pending, uses(250), Duration::from_secs(3), |_| {
-            let call = calls.fetch_add(1, Ordering::SeqCst);
-            async move { if call == 1 { Err(()) } else { Ok(()) } }
-        })
+        let written = write_paced(
+            &pending,
+            uses(250),
+            PACED_CHUNK,
+            Duration::from_secs(3),
+            |_| {
+                let call = calls.fetch_add(1, Ordering::SeqCst);
+                async move { if call == 1 { Err(()) } else { Ok(()) } }
+            },
+        )
         .await;
         assert_eq!(written, 100);
         assert_eq!(calls.load(Ordering::SeqCst), 2, "no write after a failure");
@@ -246,9 +255,13 @@ mod tests {
         let pending = Pending::default();
         let between = tokio::time::timeout(
             Duration::from_millis(1500),
-            write_paced(&pending, uses(250), Duration::from_secs(3), |_| async {
-                Ok(())
-            }),
+            write_paced(
+                &pending,
+                uses(250),
+                PACED_CHUNK,
+                Duration::from_secs(3),
+                |_| async { Ok(()) },
+            ),
         )
         .await;
         assert!(between.is_err(), "the write was still under way");
@@ -259,15 +272,21 @@ mod tests {
         let calls = AtomicUsize::new(0);
         let during = tokio::time::timeout(
             Duration::from_millis(1500),
-            write_paced(&pending, uses(250), Duration::from_secs(3), |_| {
-                let call = calls.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    if call == 1 {
-                        std::future::pending::<()>().await;
+            write_paced(
+                &pending,
+                uses(250),
+                PACED_CHUNK,
+                Duration::from_secs(3),
+                |_| {
+                    let call = calls.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        if call == 1 {
+                            std::future::pending::<()>().await;
+                        }
+                        Ok(())
                     }
-                    Ok(())
-                }
-            }),
+                },
+            ),
         )
         .await;
         assert!(during.is_err(), "the write was still under way");
@@ -285,6 +304,7 @@ mod tests {
         write_paced(
             &pending,
             vec![(id, earlier)],
+            PACED_CHUNK,
             Duration::from_secs(1),
             |_| async { Err(()) },
         )
