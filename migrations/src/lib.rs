@@ -24,6 +24,7 @@ mod m20261201_000015_create_sandbox_snapshots;
 mod m20261201_000016_create_console;
 mod m20261201_000017_create_connect_sessions;
 mod m20261202_000018_integrations_fillfactor;
+mod m20261202_000019_audit_log_lean_indexes;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_create_console::Migration),
             Box::new(m20261201_000017_create_connect_sessions::Migration),
             Box::new(m20261202_000018_integrations_fillfactor::Migration),
+            Box::new(m20261202_000019_audit_log_lean_indexes::Migration),
         ]
     }
 }

@@ -217,14 +217,91 @@ async fn integrations_pages_keep_room_for_usage_updates(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(options(&db).await, "fillfactor=70");
-    Migrator::down(&db.single_connection().await, Some(1))
+    // Migration 18 is the second newest.
+    Migrator::down(&db.single_connection().await, Some(2))
         .await
         .unwrap();
     assert_eq!(options(&db).await, "");
 }
 
+/// The names of `audit_log`'s indexes (beside its primary key), with PostgreSQL's definitions.
+async fn audit_indexes(db: &TestDb) -> Vec<String> {
+    let sql = match db.engine {
+        Engine::Sqlite => {
+            "SELECT name AS ix FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name = 'audit_log' AND sql IS NOT NULL ORDER BY name"
+        }
+        Engine::Postgres => {
+            "SELECT indexdef AS ix FROM pg_indexes WHERE tablename = 'audit_log' \
+             AND indexname <> 'audit_log_pkey' ORDER BY indexname"
+        }
+    };
+    db.query_all(sql)
+        .await
+        .iter()
+        .map(|row| row.try_get::<String>("", "ix").unwrap())
+        .collect()
+}
+
+/// Migration 19 leaves `audit_log` without a `created_at` index, and on PostgreSQL with an
+/// action index that leaves out token reads; down puts the earlier indexes back.
+async fn audit_log_keeps_lean_indexes(db: TestDb) {
+    Migrator::up(&db.single_connection().await, None)
+        .await
+        .unwrap();
+    let lean = audit_indexes(&db).await;
+    Migrator::down(&db.single_connection().await, Some(1))
+        .await
+        .unwrap();
+    let before = audit_indexes(&db).await;
+    let old = [
+        "idx_audit_log_action ON public.audit_log USING btree (action, created_at)",
+        "idx_audit_log_created_at ON public.audit_log USING btree (created_at)",
+        "idx_audit_log_integration ON public.audit_log USING btree (integration_id, created_at)",
+        "idx_audit_log_user ON public.audit_log USING btree (user_id, created_at)",
+    ];
+    match db.engine {
+        Engine::Sqlite => {
+            assert_eq!(
+                lean,
+                [
+                    "idx_audit_log_action_id",
+                    "idx_audit_log_integration_id",
+                    "idx_audit_log_user_id"
+                ]
+            );
+            let names: Vec<_> = old.iter().map(|o| o.split(' ').next().unwrap()).collect();
+            assert_eq!(before, names);
+        }
+        Engine::Postgres => {
+            assert_eq!(
+                lean,
+                [
+                    "CREATE INDEX idx_audit_log_action_id ON public.audit_log USING btree \
+                     (action, id) WHERE ((action)::text <> 'token_read'::text)",
+                    "CREATE INDEX idx_audit_log_integration_id ON public.audit_log USING btree \
+                     (integration_id, id)",
+                    "CREATE INDEX idx_audit_log_user_id ON public.audit_log USING btree \
+                     (user_id, id)",
+                ]
+            );
+            let old: Vec<_> = old.iter().map(|o| format!("CREATE INDEX {o}")).collect();
+            assert_eq!(before, old);
+        }
+    }
+    Migrator::up(&db.single_connection().await, None)
+        .await
+        .unwrap();
+    assert_eq!(audit_indexes(&db).await, lean, "up again");
+}
+
 mod sqlite {
     use super::*;
+
+    #[tokio::test]
+    async fn audit_log_keeps_lean_indexes() {
+        super::audit_log_keeps_lean_indexes(TestDb::empty(Engine::Sqlite).await).await;
+    }
 
     #[tokio::test]
     async fn migrations_go_up_down_and_up_again() {
@@ -247,6 +324,11 @@ mod sqlite {
 
 mod postgres {
     use super::*;
+
+    #[tokio::test]
+    async fn audit_log_keeps_lean_indexes() {
+        super::audit_log_keeps_lean_indexes(TestDb::empty(Engine::Postgres).await).await;
+    }
 
     #[tokio::test]
     async fn integrations_pages_keep_room_for_usage_updates() {

@@ -83,10 +83,72 @@ uuid_id!(
     "token id"
 );
 uuid_id!(
-    /// One audit record.
+    /// One audit record: a UUIDv7 whose millisecond is the record's `created_at`
+    /// ([`AuditId::at`]), so id order is time order and a time range is an id range.
     AuditId,
     "audit id"
 );
+
+impl AuditId {
+    /// The id of a record made at `at`: a UUIDv7 carrying `at`'s millisecond and, in the 12
+    /// bits after it, the fraction of that millisecond (RFC 9562's "increased clock
+    /// precision", to 1/4096 ms), so records a microsecond apart sort by time; random below.
+    /// Ids this process mints one after another for the same instant ascend (RFC 9562's
+    /// monotonic random), so records of one instant keep the order they were written in.
+    pub fn at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        /// The low 62 bits of a UUIDv7 (`rand_b`), below the variant.
+        const RAND_B: u128 = (1 << 62) - 1;
+        static LAST: std::sync::Mutex<u128> = std::sync::Mutex::new(0);
+        let fresh = Self::random_at(at).0.as_u128();
+        let mut last = LAST
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let same_instant = fresh >> 64 == *last >> 64;
+        *last = if same_instant && fresh <= *last && *last & RAND_B != RAND_B {
+            *last + 1
+        } else {
+            fresh
+        };
+        Self(Uuid::from_u128(*last))
+    }
+
+    fn random_at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        let fraction = (at.timestamp_subsec_nanos() % 1_000_000) * 4096 / 1_000_000;
+        let mut bytes = [0; 10];
+        bytes.copy_from_slice(&Uuid::new_v4().as_bytes()[6..]);
+        // The builder keeps the low 4 bits of the first byte and all of the second.
+        bytes[0] = (fraction >> 8) as u8;
+        bytes[1] = (fraction & 0xff) as u8;
+        let millis = unix_millis(at).min(MAX_MILLIS);
+        Self(uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid())
+    }
+
+    /// The smallest id a record made at `at` or later can have (every id of `at`'s
+    /// millisecond is at least this).
+    pub fn lowest_at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        let millis = unix_millis(at);
+        if millis > MAX_MILLIS {
+            // Past what a UUIDv7 can carry (the year 10889): no id is that high.
+            return Self(Uuid::max());
+        }
+        Self(uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10]).into_uuid())
+    }
+
+    /// A bound every id of a record made at `at` or earlier is below: the lowest id of the
+    /// next millisecond.
+    pub fn above(at: chrono::DateTime<chrono::Utc>) -> Self {
+        at.checked_add_signed(chrono::TimeDelta::milliseconds(1))
+            .map_or(Self(Uuid::max()), Self::lowest_at)
+    }
+}
+
+/// The last millisecond a UUIDv7 can carry (48 bits).
+const MAX_MILLIS: u64 = (1 << 48) - 1;
+
+/// Milliseconds since the Unix epoch (before it: 0).
+fn unix_millis(at: chrono::DateTime<chrono::Utc>) -> u64 {
+    u64::try_from(at.timestamp_millis()).unwrap_or(0)
+}
 uuid_id!(
     /// One status-change event: a UUIDv7, so ids sort by creation time. Also the webhook's
     /// `webhook-id`.
@@ -183,6 +245,47 @@ mod tests {
         let id = IntegrationId::new();
         assert_eq!(id.to_string().parse::<IntegrationId>().unwrap(), id);
         assert!("not-a-uuid".parse::<IntegrationId>().is_err());
+    }
+
+    #[test]
+    fn audit_ids_carry_their_millisecond_and_time_bounds_enclose_it() {
+        use chrono::{TimeZone, Utc};
+        let at = Utc.timestamp_opt(1_764_000_000, 123_456_789).unwrap();
+        let id = AuditId::at(at);
+        assert_eq!(id.as_uuid().get_version_num(), 7);
+        let (secs, nanos) = id.as_uuid().get_timestamp().unwrap().to_unix();
+        assert_eq!((secs, nanos), (1_764_000_000, 123_000_000));
+        assert!(AuditId::lowest_at(at) <= id && id < AuditId::above(at));
+        let a_microsecond_later = AuditId::at(at + chrono::TimeDelta::microseconds(1));
+        assert!(
+            id < a_microsecond_later,
+            "the fraction of the millisecond orders them"
+        );
+        let same: Vec<_> = (0..50).map(|_| AuditId::at(at)).collect();
+        assert!(
+            same.windows(2).all(|w| w[0] < w[1]),
+            "one instant keeps its order"
+        );
+        assert!(same.iter().all(|id| id.as_uuid().get_version_num() == 7));
+        assert!(
+            same.iter()
+                .all(|id| id.as_uuid().get_variant() == uuid::Variant::RFC4122)
+        );
+        let next_ms = at + chrono::TimeDelta::microseconds(877);
+        assert!(
+            AuditId::above(at) <= AuditId::at(next_ms),
+            "the next millisecond"
+        );
+        let earlier = at - chrono::TimeDelta::milliseconds(1);
+        assert!(AuditId::at(earlier) < AuditId::lowest_at(at));
+        let before_epoch = Utc.timestamp_opt(-5, 0).unwrap();
+        assert!(AuditId::lowest_at(before_epoch) <= AuditId::at(at));
+        let far = Utc.with_ymd_and_hms(20_000, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(AuditId::lowest_at(far).as_uuid(), Uuid::max());
+        assert_eq!(
+            AuditId::above(chrono::DateTime::<Utc>::MAX_UTC).as_uuid(),
+            Uuid::max()
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! AuditRepository: append, batch append, filtered and paged queries, newest first.
 
+use chrono::Duration;
 use tether_core::audit::{Actor, ActorKind, AuditAction, AuditEvent, AuditQuery};
+use tether_core::ids::AuditId;
 use tether_core::{ApiKeyId, ConsoleAccountId, IntegrationId, ProviderKind};
 use tether_testkit::TestDb;
 
@@ -264,7 +266,60 @@ async fn audit_batches_keep_every_field_and_are_all_or_nothing(db: TestDb) {
     }
 }
 
+/// Ids carry their record's time, so time filters are id ranges: exact to the microsecond at
+/// both ends, and records whose id was minted after their `created_at` (written before
+/// migration 19, up to a second later) are still found.
+async fn audit_time_filters_are_exact_and_find_older_records(db: TestDb) {
+    let store = store(&db);
+    let edge = at(-10);
+    let mut events = Vec::new();
+    for micros in [-1, 0, 1] {
+        let mut e = event(AuditAction::Connected, "u1", None, 0);
+        e.created_at = edge + Duration::microseconds(micros);
+        events.push(e);
+    }
+    store.append_batch(&events).await.unwrap();
+    // A record from before migration 19: created at the edge, its id minted 900 ms later.
+    let legacy = AuditId::at(edge + Duration::milliseconds(900));
+    raw_exec(
+        &db,
+        "INSERT INTO audit_log (id, actor, action, success, created_at) \
+         VALUES ($1, 'system', 'keys_rotated', true, $2)",
+        vec![legacy.as_uuid().into(), edge.into()],
+    )
+    .await;
+    let times = |since, until| {
+        let store = store.clone();
+        async move {
+            let q = AuditQuery {
+                since,
+                until,
+                ..Default::default()
+            };
+            let found = store.query(&q).await.unwrap();
+            found
+                .into_iter()
+                .map(|r| r.event.created_at)
+                .collect::<Vec<_>>()
+        }
+    };
+    let (before, after) = (
+        edge - Duration::microseconds(1),
+        edge + Duration::microseconds(1),
+    );
+    assert_eq!(times(Some(edge), Some(edge)).await, [edge, edge]);
+    assert_eq!(times(None, Some(edge)).await, [edge, edge, before]);
+    assert_eq!(times(Some(edge), None).await, [edge, after, edge]);
+    assert_eq!(times(Some(after), None).await, [after]);
+    assert!(
+        times(None, Some(before - Duration::microseconds(1)))
+            .await
+            .is_empty()
+    );
+}
+
 tether_testkit::engine_tests!(
+    audit_time_filters_are_exact_and_find_older_records,
     audit_batches_keep_every_field_and_are_all_or_nothing,
     audit_events_round_trip_and_are_filtered,
     audit_queries_filter_by_actor_kind_and_id,
