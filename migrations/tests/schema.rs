@@ -224,7 +224,7 @@ async fn integrations_pages_keep_room_for_usage_updates(db: TestDb) {
     assert_eq!(options(&db).await, "");
 }
 
-/// The names of `audit_log`'s indexes (beside its primary key), with PostgreSQL's definitions.
+/// `audit_log`'s indexes besides its primary key: names on SQLite, definitions on PostgreSQL.
 async fn audit_indexes(db: &TestDb) -> Vec<String> {
     let sql = match db.engine {
         Engine::Sqlite => {
@@ -243,8 +243,9 @@ async fn audit_indexes(db: &TestDb) -> Vec<String> {
         .collect()
 }
 
-/// Migration 19 leaves `audit_log` without a `created_at` index, and on PostgreSQL with an
-/// action index that leaves out token reads; down puts the earlier indexes back.
+/// Migration 19 gives `audit_log` indexes on (integration, id), (user, id) and (action, id) —
+/// on PostgreSQL without token reads — and none on `created_at`; down puts the earlier indexes
+/// back, and up again gives the same.
 async fn audit_log_keeps_lean_indexes(db: TestDb) {
     Migrator::up(&db.single_connection().await, None)
         .await
