@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What one audit record costs PostgreSQL (docs/performance.md, "The audit record's cost"):
+# What one audit record costs PostgreSQL (docs/performance.md, "The audit record's cost alone"):
 # the `audit_log` table as migration 18 left it (five indexes) against migration 19's (three
 # for a token read), in two throwaway databases made by `tether migrate`, written in turns
 # by psql with COPY statements as tether's audit writer sends them. It prints PostgreSQL's
@@ -35,6 +35,9 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
 fi
 TETHER="${CARGO_TARGET_DIR:-target}/release/tether"
 db_url() { echo "${ADMIN_URL%/*}/$1"; }
+schema_url() { # old or new
+  if [[ $1 == old ]]; then db_url "$OLD_DB"; else db_url "$NEW_DB"; fi
+}
 migrate() { # database, arguments
   TETHER_DATABASE_URL="$(db_url "$1")" "$TETHER" migrate "${@:2}" >"$WORK/migrate.log" 2>&1 ||
     { cat "$WORK/migrate.log" >&2; exit 1; }
@@ -101,14 +104,13 @@ HZ=$(getconf CLK_TCK)
 
 for round in $(seq "$ROUNDS"); do
   for which in old new; do
-    db=$OLD_DB
-    [[ $which == new ]] && db=$NEW_DB
+    url=$(schema_url "$which")
     for w in $(seq "$WRITERS"); do copy_script "$WORK/copy-$w.sql" "$((round * 16 + w))"; done
     wal_before=$(psql -qAt "$ADMIN_URL" -c "SELECT pg_current_wal_lsn()")
     before=$(cluster_ticks)
     start=$(date +%s.%N)
     for w in $(seq "$WRITERS"); do
-      psql -q -v ON_ERROR_STOP=1 -f "$WORK/copy-$w.sql" "$(db_url "$db")" >/dev/null &
+      psql -q -v ON_ERROR_STOP=1 -f "$WORK/copy-$w.sql" "$url" >/dev/null &
     done
     wait
     end=$(date +%s.%N)
@@ -119,16 +121,17 @@ for round in $(seq "$ROUNDS"); do
       -v round="$round" -v which="$which" -v wal="$wal" 'BEGIN {
         printf "AUDIT round=%d schema=%s rows=%d rows_per_s=%d postgres_cpu_us_per_row=%.1f wal_bytes_per_row=%d\n",
           round, which, r, r / (s1 - s0), t / hz * 1e6 / r, wal / r }'
-    count=$(psql -qAt "$(db_url "$db")" -c "SELECT count(*) FROM audit_log WHERE action = 'token_read'")
-    [[ $count == $((rows * round)) ]] || { echo "expected $((rows * round)) rows in $db, found $count" >&2; exit 1; }
+    count=$(psql -qAt "$url" -c "SELECT count(*) FROM audit_log WHERE action = 'token_read'")
+    [[ $count == $((rows * round)) ]] || { echo "expected $((rows * round)) rows in $url, found $count" >&2; exit 1; }
   done
 done
 
 # What the rows take on disk, and how long the newest page of one integration's history
 # takes to read (the repository's query: newest first, 50 rows; the best of 5, so from
 # memory), for the busy integration and for an ordinary one.
-page() { # database URL, integration id, label
-  local best="" ms plan rows
+page() { # schema (old or new), database URL, integration id, label
+  local which=$1 best="" ms plan rows
+  shift
   rows=$(psql -qAt "$1" -c "SELECT count(*) FROM audit_log WHERE integration_id = '$2'")
   for _ in 1 2 3 4 5; do
     ms=$(psql -qAt "$1" -c "EXPLAIN (ANALYZE, TIMING OFF) SELECT * FROM audit_log \
@@ -140,14 +143,12 @@ page() { # database URL, integration id, label
   echo "PAGE schema=$which integration=$3 rows=$rows newest_50_ms=$best plan=\"$plan\""
 }
 for which in old new; do
-  db=$OLD_DB
-  [[ $which == new ]] && db=$NEW_DB
-  url="$(db_url "$db")"
+  url=$(schema_url "$which")
   psql -q "$url" -c "VACUUM ANALYZE audit_log"
   size=$(psql -qAt "$url" -c "SELECT pg_table_size('audit_log') || ' ' || pg_indexes_size('audit_log') \
     || ' ' || (SELECT count(*) FROM audit_log)")
   read -r table indexes rows <<<"$size"
   echo "SIZE schema=$which rows=$rows table_bytes_per_row=$((table / rows)) index_bytes_per_row=$((indexes / rows))"
-  page "$url" 00000000-0000-7000-8000-000000000000 busy
-  page "$url" 00000000-0000-7000-8000-000000000001 ordinary
+  page "$which" "$url" 00000000-0000-7000-8000-000000000000 busy
+  page "$which" "$url" 00000000-0000-7000-8000-000000000001 ordinary
 done

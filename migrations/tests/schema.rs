@@ -38,10 +38,15 @@ async fn table_names(db: &TestDb) -> Vec<String> {
              WHERE table_schema = 'public' ORDER BY table_name"
         }
     };
+    texts(db, sql, "name").await
+}
+
+/// The text column `column` of every row `sql` returns.
+async fn texts(db: &TestDb, sql: &str, column: &str) -> Vec<String> {
     db.query_all(sql)
         .await
         .iter()
-        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .map(|row| row.try_get::<String>("", column).unwrap())
         .collect()
 }
 
@@ -236,11 +241,7 @@ async fn audit_indexes(db: &TestDb) -> Vec<String> {
              AND indexname <> 'audit_log_pkey' ORDER BY indexname"
         }
     };
-    db.query_all(sql)
-        .await
-        .iter()
-        .map(|row| row.try_get::<String>("", "ix").unwrap())
-        .collect()
+    texts(db, sql, "ix").await
 }
 
 /// Migration 19 gives `audit_log` indexes on (integration, id), (user, id) and (action, id) —

@@ -99,7 +99,7 @@ impl AuditId {
         /// The low 62 bits of a UUIDv7 (`rand_b`), below the variant.
         const RAND_B: u128 = (1 << 62) - 1;
         static LAST: std::sync::Mutex<u128> = std::sync::Mutex::new(0);
-        let fresh = Self::random_at(at).0.as_u128();
+        let fresh = random_at(at).as_u128();
         let mut last = LAST
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -110,17 +110,6 @@ impl AuditId {
             fresh
         };
         Self(Uuid::from_u128(*last))
-    }
-
-    fn random_at(at: chrono::DateTime<chrono::Utc>) -> Self {
-        let fraction = (at.timestamp_subsec_nanos() % 1_000_000) * 4096 / 1_000_000;
-        let mut bytes = [0; 10];
-        bytes.copy_from_slice(&Uuid::new_v4().as_bytes()[6..]);
-        // The builder keeps the low 4 bits of the first byte and all of the second.
-        bytes[0] = (fraction >> 8) as u8;
-        bytes[1] = (fraction & 0xff) as u8;
-        let millis = unix_millis(at).min(MAX_MILLIS);
-        Self(uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid())
     }
 
     /// The smallest id a record made at `at` or later can have (every id of `at`'s
@@ -144,6 +133,18 @@ impl AuditId {
 
 /// The last millisecond a UUIDv7 can carry (48 bits).
 const MAX_MILLIS: u64 = (1 << 48) - 1;
+
+/// A UUIDv7 of `at`: its millisecond, then the millisecond's fraction in 12 bits, then random.
+fn random_at(at: chrono::DateTime<chrono::Utc>) -> Uuid {
+    let fraction = (at.timestamp_subsec_nanos() % 1_000_000) * 4096 / 1_000_000;
+    let mut bytes = [0; 10];
+    bytes.copy_from_slice(&Uuid::new_v4().as_bytes()[6..]);
+    // The builder keeps the low 4 bits of the first byte and all of the second.
+    bytes[0] = (fraction >> 8) as u8;
+    bytes[1] = (fraction & 0xff) as u8;
+    let millis = unix_millis(at).min(MAX_MILLIS);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
+}
 
 /// Milliseconds since the Unix epoch (before it: 0).
 fn unix_millis(at: chrono::DateTime<chrono::Utc>) -> u64 {
